@@ -1,0 +1,113 @@
+# silico — plain Makefile. `make demo` and `make test` are the two entry points.
+#
+#   make deps      install missing Debian packages (sudo when not root)
+#   make           build build/silico, build/libsilico.{a,so}
+#   make test      deps + build + the whole Criterion suite (+ float64 gradient checks)
+#   make test-ref  regenerate the PyTorch golden tensors in a temp dir and compare
+#   make demo      deps + build + train the regularised reach network
+#   make bench     silico vs the PyTorch peer, one JSON line per comparison
+#   make asan      the test suite under ASan+UBSan (clang)
+#   make install   PREFIX=/usr/local: bin, lib, include, pkg-config, data
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+ARCH    ?= -march=native
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) $(ARCH) -g
+WARN     = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
+CPPFLAGS = -D_GNU_SOURCE -Iinclude -Isrc -I/usr/include/openblas -DSILICO_DATADIR='"$(PREFIX)/share/silico"'
+LIBS     = -lopenblas -llapacke -linih -lcjson -lmatio -lz -lm -lpthread
+BUILD   ?= build
+
+SRC      = $(sort $(wildcard src/core/*.c src/nn/*.c src/tasks/*.c))
+CLI_SRC  = $(sort $(wildcard src/cli/*.c))
+TEST_SRC = $(sort $(wildcard tests/test_*.c))
+F64_TEST_SRC = $(sort $(wildcard tests/f64/*.c))
+HDR      = include/silico.h $(wildcard src/*/*.h)
+
+OBJ      = $(SRC:%.c=$(BUILD)/obj/%.o)
+PIC_OBJ  = $(SRC:%.c=$(BUILD)/pic/%.o)
+F64_OBJ  = $(SRC:%.c=$(BUILD)/f64/%.o)
+CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+
+.PHONY: all deps test test-ref demo bench asan install clean check-deps
+
+all: $(BUILD)/silico $(BUILD)/libsilico.a $(BUILD)/libsilico.so
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/pic/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
+
+$(BUILD)/f64/%.o: %.c $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -DSL_REAL=double -c $< -o $@
+
+$(BUILD)/libsilico.a: $(OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libsilico_f64.a: $(F64_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libsilico.so: $(PIC_OBJ)
+	$(CC) -shared -Wl,-soname,libsilico.so.0 -o $@ $^ $(LIBS)
+
+$(BUILD)/silico: $(CLI_OBJ) $(BUILD)/libsilico.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsilico.a $(LIBS)
+
+# --- tests -----------------------------------------------------------------
+$(BUILD)/tests/run: $(TEST_SRC) tests/testutil.h $(BUILD)/libsilico.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -Itests -o $@ $(TEST_SRC) $(BUILD)/libsilico.a -lcriterion $(LIBS)
+
+$(BUILD)/tests/run_f64: $(F64_TEST_SRC) tests/testutil.h $(BUILD)/libsilico_f64.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -DSL_REAL=double -Itests -o $@ $(F64_TEST_SRC) $(BUILD)/libsilico_f64.a -lcriterion $(LIBS)
+
+test: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/tests/run $(BUILD)/tests/run_f64
+	@scripts/run-tests.sh $(BUILD)
+
+test-ref: deps all $(BUILD)/tests/run
+	@scripts/test-ref.sh $(BUILD)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/silico train examples/reach.ini
+
+bench: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/bench_ctrnn
+	@bench/run.sh $(BUILD)
+
+$(BUILD)/bench_ctrnn: bench/bench_ctrnn.c $(BUILD)/libsilico.a
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsilico.a $(LIBS)
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang OPT=-O1 ARCH= \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    build-asan/silico build-asan/tests/run build-asan/tests/run_f64
+	@SILICO_BIN=build-asan/silico scripts/run-tests.sh build-asan
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
+	    $(DESTDIR)$(PREFIX)/share/silico/data/reach $(DESTDIR)$(PREFIX)/share/silico/examples
+	install -m 755 $(BUILD)/silico $(DESTDIR)$(PREFIX)/bin/silico
+	install -m 644 $(BUILD)/libsilico.a $(DESTDIR)$(PREFIX)/lib/libsilico.a
+	install -m 755 $(BUILD)/libsilico.so $(DESTDIR)$(PREFIX)/lib/libsilico.so.0
+	ln -sf libsilico.so.0 $(DESTDIR)$(PREFIX)/lib/libsilico.so
+	install -m 644 include/silico.h $(DESTDIR)$(PREFIX)/include/silico.h
+	install -m 644 data/reach/*.npy data/reach/README.md $(DESTDIR)$(PREFIX)/share/silico/data/reach/
+	install -m 644 examples/*.ini $(DESTDIR)$(PREFIX)/share/silico/examples/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define SILICO_VERSION "\(.*\)"/\1/p' include/silico.h)|g' \
+	    silico.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/silico.pc
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,450 @@
+/* silico.h — the whole public C API of silico.
+ *
+ * silico trains, constrains, perturbs and dissects task-driven neural networks
+ * as models of the brain. This header is everything a C program needs:
+ * errors, random numbers, arenas, arrays (.npy), weights (.safetensors),
+ * experiment files (INI), the continuous-time rate RNN, tasks (batch sources)
+ * and the trainer.
+ *
+ * Conventions
+ *  - Every fallible call returns sl_status; on failure sl_last_error() says
+ *    what and where. The library never prints, never exits, never aborts.
+ *  - Every random draw takes an explicit sl_rng *.
+ *  - sl_real is float (training tensors, as PyTorch). Building the library
+ *    with -DSL_REAL=double gives the float64 path used by gradient checks.
+ *  - Public arrays are row-major and batch-major: (batch, time, channel).
+ */
+#ifndef SILICO_H
+#define SILICO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SILICO_VERSION "0.1.0"
+
+#ifndef SL_REAL
+#define SL_REAL float
+#endif
+typedef SL_REAL sl_real;
+
+/* ------------------------------------------------------------------ errors */
+
+typedef enum {
+    SL_OK = 0,
+    SL_EINVAL,       /* bad argument or bad value in an experiment file */
+    SL_EIO,          /* a file could not be opened, read or written */
+    SL_EFORMAT,      /* a file is malformed, truncated or corrupt */
+    SL_ENOMEM,       /* out of memory (or arena exhausted) */
+    SL_ENUMERIC,     /* NaN or Inf where a finite number is needed */
+    SL_EINTERRUPTED, /* stopped on request (Ctrl-C) */
+    SL_EEXIST        /* refusing to overwrite something that exists */
+} sl_status;
+
+/* The message of the last failure on this thread ("" if none). */
+const char *sl_last_error(void);
+/* Short name of a status, e.g. "invalid argument". */
+const char *sl_status_str(sl_status s);
+/* Record a failure (printf-style message) and return s. */
+sl_status sl_fail(sl_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Prefix the current error message with context, e.g. a file name. */
+sl_status sl_fail_context(sl_status s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void sl_clear_error(void);
+
+/* --------------------------------------------------------------------- rng */
+
+/* xoshiro256** seeded through splitmix64; normals by the polar method. */
+typedef struct {
+    uint64_t s[4];
+    int has_spare;
+    double spare;
+} sl_rng;
+
+void sl_rng_seed(sl_rng *r, uint64_t seed);
+/* An independent stream derived from (seed, stream): same inputs, same draws. */
+void sl_rng_seed_stream(sl_rng *r, uint64_t seed, uint64_t stream);
+uint64_t sl_rng_u64(sl_rng *r);
+double sl_rng_uniform(sl_rng *r);             /* [0, 1) */
+double sl_rng_normal(sl_rng *r);              /* N(0, 1) */
+uint64_t sl_rng_below(sl_rng *r, uint64_t n); /* uniform in [0, n) */
+void sl_rng_shuffle(sl_rng *r, int *idx, int n);
+
+/* ------------------------------------------------------------------- arena */
+
+/* One allocation sized up front; 64-byte aligned bump allocation. */
+typedef struct sl_arena sl_arena;
+sl_status sl_arena_create(size_t capacity, sl_arena **out);
+/* Returns NULL (and sets the error) when the arena is exhausted. */
+void *sl_arena_alloc(sl_arena *a, size_t bytes);
+size_t sl_arena_used(const sl_arena *a);
+size_t sl_arena_capacity(const sl_arena *a);
+void sl_arena_reset(sl_arena *a);
+void sl_arena_destroy(sl_arena *a);
+
+/* ------------------------------------------------------------ arrays (.npy) */
+
+typedef enum { SL_F32, SL_F64, SL_I32, SL_I64, SL_U8 } sl_dtype;
+
+#define SL_MAX_DIMS 8
+typedef struct {
+    sl_dtype dtype;
+    int ndim;
+    int64_t shape[SL_MAX_DIMS];
+    void *data; /* row-major (C order), little-endian */
+} sl_array;
+
+size_t sl_dtype_size(sl_dtype t);
+const char *sl_dtype_name(sl_dtype t); /* "F32", ... as in safetensors */
+size_t sl_array_numel(const sl_array *a);
+/* Allocate data (zeroed) for the given dtype and shape. */
+sl_status sl_array_alloc(sl_array *a, sl_dtype t, int ndim, const int64_t *shape);
+void sl_array_free(sl_array *a);
+
+/* NumPy .npy (format 1.0/2.0/3.0, little-endian, C order). Reading allocates
+ * a->data; corrupt or truncated files are SL_EFORMAT naming the file. */
+sl_status sl_npy_write(const char *path, const sl_array *a);
+sl_status sl_npy_read(const char *path, sl_array *a);
+
+/* -------------------------------------------------- weights (.safetensors) */
+
+typedef struct {
+    const char *name;
+    sl_array array;
+} sl_tensor;
+
+typedef struct {
+    const char *key;
+    const char *value;
+} sl_kv;
+
+/* Written to path.tmp and renamed, so an existing file is never left half
+ * written. Metadata values are strings (safetensors' __metadata__). */
+sl_status sl_safetensors_write(const char *path, const sl_tensor *tensors, int n,
+                               const sl_kv *meta, int n_meta);
+
+typedef struct sl_tensorfile sl_tensorfile;
+sl_status sl_safetensors_read(const char *path, sl_tensorfile **out);
+int sl_tensorfile_count(const sl_tensorfile *f);
+const sl_tensor *sl_tensorfile_at(const sl_tensorfile *f, int i);
+const sl_tensor *sl_tensorfile_find(const sl_tensorfile *f, const char *name);
+const char *sl_tensorfile_meta(const sl_tensorfile *f, const char *key); /* NULL if absent */
+void sl_tensorfile_free(sl_tensorfile *f);
+
+/* ------------------------------------------------ experiment files (INI) */
+
+typedef enum {
+    SL_KEY_INT,    /* integer within [min, max] */
+    SL_KEY_REAL,   /* finite real within [min, max] */
+    SL_KEY_BOOL,   /* true/false/yes/no/on/off/1/0 */
+    SL_KEY_STRING, /* any text (paths, names) */
+    SL_KEY_CHOICE, /* one of the '|'-separated words in choices */
+    SL_KEY_LIST    /* comma-separated reals (or empty) */
+} sl_keytype;
+
+typedef struct {
+    const char *name;    /* "section.key" */
+    sl_keytype type;
+    const char *def;     /* default, as text */
+    double min, max;     /* for INT/REAL (and each LIST element) */
+    const char *choices; /* for CHOICE: "a|b|c" */
+    const char *help;    /* one line: what it means, with units */
+} sl_keydef;
+
+/* The schema: every key an experiment file may set. */
+const sl_keydef *sl_config_keys(int *n);
+
+typedef struct sl_config sl_config;
+/* A config holding every key at its default. */
+sl_status sl_config_new(sl_config **out);
+void sl_config_free(sl_config *c);
+/* Read an INI file; unknown sections/keys and bad values are SL_EINVAL
+ * naming the file and line. */
+sl_status sl_config_load(sl_config *c, const char *path);
+/* The same from text already in memory; origin names it in messages. */
+sl_status sl_config_load_string(sl_config *c, const char *text, const char *origin);
+/* Set one key (validated). origin names where it came from in messages. */
+sl_status sl_config_set(sl_config *c, const char *key, const char *value, const char *origin);
+/* A command-line override "section.key=value". */
+sl_status sl_config_override(sl_config *c, const char *arg);
+/* Typed getters. Keys are validated when set, so these cannot fail for a
+ * key in the schema; asking for an unknown key returns 0/""/NULL. */
+const char *sl_config_str(const sl_config *c, const char *key);
+long sl_config_int(const sl_config *c, const char *key);
+double sl_config_real(const sl_config *c, const char *key);
+int sl_config_bool(const sl_config *c, const char *key);
+/* Fills up to max values; returns the number of list elements. */
+int sl_config_list(const sl_config *c, const char *key, double *out, int max);
+/* Whether the key was set by a file or override (not left at its default). */
+int sl_config_is_set(const sl_config *c, const char *key);
+/* The fully resolved config as INI text (malloc'd; caller frees). */
+char *sl_config_to_ini(const sl_config *c);
+sl_status sl_config_write(const sl_config *c, const char *path);
+
+/* -------------------------------------------------------- metrics (.jsonl) */
+
+/* One JSON object per line; values are written with full precision. */
+typedef struct sl_metrics sl_metrics;
+sl_status sl_metrics_open(const char *path, int append, sl_metrics **out);
+void sl_metrics_begin(sl_metrics *m);
+void sl_metrics_int(sl_metrics *m, const char *key, long v);
+void sl_metrics_real(sl_metrics *m, const char *key, double v); /* NaN/Inf as null */
+void sl_metrics_str(sl_metrics *m, const char *key, const char *v);
+sl_status sl_metrics_end(sl_metrics *m); /* writes the line and flushes */
+void sl_metrics_close(sl_metrics *m);
+
+/* ----------------------------------------------------------- progress bar */
+
+/* A progress bar on a stream (normally stderr). On a TTY it redraws one line;
+ * otherwise it prints a plain line every ~10%. Used by the CLI. */
+typedef struct sl_progress sl_progress;
+sl_status sl_progress_start(void *stream /* FILE* */, const char *label, long total,
+                            sl_progress **out);
+/* status: short text shown after the bar (e.g. "loss 0.012 val 3.1%"). */
+void sl_progress_update(sl_progress *p, long done, const char *status);
+void sl_progress_finish(sl_progress *p, const char *status);
+
+/* --------------------------------------------------------------- threads */
+
+/* Sets OpenBLAS's pool size (1 = single-threaded, deterministic). */
+void sl_set_threads(int n);
+int sl_get_threads(void);
+/* e.g. "OpenBLAS 0.3.21 SkylakeX (pthread)" */
+const char *sl_blas_info(void);
+/* e.g. "Intel(R) Xeon(R) Processor" */
+const char *sl_cpu_info(void);
+
+/* ------------------------------------------------------------------ model */
+
+typedef enum {
+    SL_ACT_RECT_TANH = 0, /* tanh(x) for x > 0, else 0 (the default) */
+    SL_ACT_TANH,
+    SL_ACT_RELU,
+    SL_ACT_SOFTPLUS,
+    SL_ACT_SIGMOID
+} sl_activation;
+
+/* "rect_tanh", "tanh", "relu", "softplus", "sigmoid" */
+const char *sl_activation_name(sl_activation a);
+sl_status sl_activation_parse(const char *name, sl_activation *out);
+
+/* The continuous-time rate RNN of Sussillo et al. 2015 (see src/nn/ctrnn.c):
+ *   x_{t+1} = x_t + α(−x_t + J φ(x_t) + B u_t + b) + √(2α) σ_rec ξ_t,  α = dt/τ
+ *   z_t     = W φ(x_{t+1}) + c */
+typedef struct {
+    int n_in, n_hidden, n_out;
+    sl_activation act;
+    double tau_ms, dt_ms;
+    double g;         /* J ~ N(0, g²/N) */
+    double h;         /* B ~ N(0, h²/n_in) */
+    int learn_x0;     /* x₀ trainable (else x₀ = 0) */
+    double sigma_rec; /* recurrent noise during training (0 = none) */
+} sl_ctrnn_spec;
+
+typedef struct sl_model sl_model;
+
+/* Allocate and initialise (J, B from spec; b = 0; W, c as PyTorch's Linear). */
+sl_status sl_model_create(const sl_ctrnn_spec *spec, sl_rng *rng, sl_model **out);
+void sl_model_free(sl_model *m);
+const sl_ctrnn_spec *sl_model_spec(const sl_model *m);
+
+/* All parameters live in one contiguous buffer, gradients in a parallel one.
+ * Tensors in order: J (N×N), B (N×n_in), b (N), W (n_out×N), c (n_out),
+ * and x0 (N) when learn_x0. */
+size_t sl_model_num_params(const sl_model *m);
+sl_real *sl_model_params(sl_model *m);
+sl_real *sl_model_grads(sl_model *m);
+int sl_model_num_tensors(const sl_model *m);
+/* Name ("J", "B", "b", "W", "c", "x0"), offset into the buffer, shape. */
+typedef struct {
+    const char *name;
+    size_t offset;
+    int ndim;
+    int64_t shape[2];
+    size_t numel;
+} sl_param_info;
+const sl_param_info *sl_model_tensor(const sl_model *m, int i);
+const sl_param_info *sl_model_find(const sl_model *m, const char *name);
+
+/* Forward/backward workspace sized for (batch, T); reuse across steps. */
+typedef struct sl_workspace sl_workspace;
+sl_status sl_workspace_create(const sl_model *m, int batch, int T, sl_workspace **out);
+void sl_workspace_free(sl_workspace *ws);
+
+/* Run the network on u (B×T×n_in) from x₀. noise: NULL for a deterministic
+ * run, else the generator for σ_rec noise. z (B×T×n_out) may be NULL.
+ * The states are kept in ws for backward and for inspection. */
+sl_status sl_model_forward(sl_model *m, sl_workspace *ws, const sl_real *u, int B, int T,
+                           sl_rng *noise, sl_real *z);
+/* Hidden states x_t and rates r_t for t = 1..T, batch-major (B×T×N).
+ * Either output may be NULL. */
+void sl_model_states(const sl_workspace *ws, sl_real *x, sl_real *r);
+
+/* Backward through time after sl_model_forward with the same ws. dz is
+ * dLoss/dz (B×T×n_out). rate_coef adds rate_coef · Σ r² over t=1..T to the
+ * loss (pass λ_r/(B·T·N) for λ_r·mean r²). Gradients are ADDED into
+ * sl_model_grads (call sl_model_zero_grad first). */
+sl_status sl_model_backward(sl_model *m, sl_workspace *ws, const sl_real *dz, double rate_coef);
+void sl_model_zero_grad(sl_model *m);
+
+/* Save weights (+ metadata: config text, version, ...) / rebuild a model
+ * from a checkpoint alone. */
+sl_status sl_model_save(const sl_model *m, const char *path, const sl_kv *meta, int n_meta);
+sl_status sl_model_load(const char *path, sl_model **out, sl_tensorfile **file_out);
+
+/* ------------------------------------------------------------------ losses */
+
+/* Masked MSE: Σ mask·(z−y)² / Σ mask over B×T×n_out (mask NULL = all ones).
+ * If dz is not NULL it receives dLoss/dz. Returns the loss. */
+double sl_mse_loss(const sl_real *z, const sl_real *y, const sl_real *mask, size_t n, sl_real *dz);
+
+
+
+/* ---------------------------------------------------------- tasks (batches) */
+
+/* One batch, batch-major. Buffers belong to the task that filled it. */
+typedef struct {
+    int B, T, n_in, n_out;
+    const sl_real *u;    /* B×T×n_in */
+    const sl_real *y;    /* B×T×n_out */
+    const sl_real *mask; /* B×T×n_out, or NULL (= all steps scored) */
+    const int *cond;     /* B: condition index of each trial, or NULL */
+} sl_batch;
+
+/* ------------------------------------------------------------- batch loss */
+
+/* The training loss of one batch (the trainer's kernel, also used by tests
+ * and the bench):
+ *   L = masked MSE(z, y) + λ_w Σ_{M ∈ l2_on} Σ M² + λ_r mean_{b,t=1..T,i} r²
+ * Runs forward (noise: NULL = deterministic), computes every term and, when
+ * backward is nonzero, ADDS dL/dθ into sl_model_grads. z_out (B×T×n_out)
+ * may be NULL. */
+enum { SL_L2_J = 1, SL_L2_B = 2, SL_L2_W = 4 };
+typedef struct {
+    double l2_weight; /* λ_w */
+    unsigned l2_on;   /* bitmask of SL_L2_J | SL_L2_B | SL_L2_W */
+    double l2_rate;   /* λ_r */
+} sl_loss_spec;
+typedef struct {
+    double total, mse, weight_l2, rate;
+} sl_loss_terms;
+
+sl_status sl_model_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
+                        const sl_loss_spec *spec, sl_rng *noise, int backward,
+                        sl_loss_terms *out, sl_real *z_out);
+
+typedef enum { SL_SPLIT_TRAIN = 0, SL_SPLIT_VAL, SL_SPLIT_HOLDOUT } sl_split;
+
+/* The batch-source interface that tasks and user datasets implement and the
+ * trainer pulls from. An epoch of a split is num_batches(split) batches. */
+typedef struct sl_task sl_task;
+typedef struct {
+    const char *name;
+    int (*num_batches)(sl_task *t, sl_split split);
+    /* Called before each epoch of a split (shuffle, regenerate noise). */
+    sl_status (*start_epoch)(sl_task *t, sl_split split, sl_rng *rng);
+    sl_status (*batch)(sl_task *t, sl_split split, int index, sl_rng *rng, sl_batch *out);
+    void (*destroy)(sl_task *t);
+} sl_task_ops;
+
+struct sl_task {
+    const sl_task_ops *ops;
+    int n_in, n_out, T;
+    double dt_ms;
+    int max_batch;    /* largest B any batch() returns */
+    void *impl;
+};
+
+/* Build the task named by task.name in the config. */
+sl_status sl_task_create(const sl_config *c, sl_task **out);
+void sl_task_free(sl_task *t);
+
+/* Null-model error (the tutorial's max_error): MSE of predicting, for each
+ * output channel, its mean over the masked steps and trials of the given
+ * targets. Used to express errors in % of null. */
+double sl_null_mse(const sl_real *y, const sl_real *mask, size_t n_rows, int n_out);
+
+/* --------------------------------------------------------------- optimiser */
+
+typedef enum { SL_LR_CONSTANT = 0, SL_LR_COSINE, SL_LR_EXPONENTIAL } sl_lr_schedule;
+
+typedef struct {
+    double lr, lr_final; /* lr_final: end of cosine/exponential schedule */
+    sl_lr_schedule schedule;
+    long total_steps;
+    double beta1, beta2, eps;
+} sl_adam_spec;
+
+typedef struct sl_adam sl_adam;
+sl_status sl_adam_create(const sl_adam_spec *spec, size_t n, sl_adam **out);
+void sl_adam_free(sl_adam *a);
+double sl_adam_lr(const sl_adam *a); /* the lr the next step uses */
+long sl_adam_steps(const sl_adam *a);
+/* One update p -= lr · m̂/(√v̂ + eps) over the flat buffers. */
+void sl_adam_step(sl_adam *a, sl_real *p, const sl_real *g);
+/* State for checkpoints: m, v (n each) and the step count. */
+sl_real *sl_adam_m(sl_adam *a);
+sl_real *sl_adam_v(sl_adam *a);
+void sl_adam_set_steps(sl_adam *a, long t);
+
+/* Scale g so its global L2 norm is ≤ max_norm (if max_norm > 0). Returns
+ * the norm before clipping. */
+double sl_clip_grad_norm(sl_real *g, size_t n, double max_norm);
+
+/* ----------------------------------------------------------------- trainer */
+
+typedef struct {
+    long epoch, step;           /* epoch just finished (1-based), optimiser steps so far */
+    double loss, loss_mse, loss_weight_l2, loss_rate; /* means over the epoch */
+    double grad_norm;           /* mean pre-clip global norm over the epoch */
+    double lr;
+    double train_error_pct;     /* epoch's MSE as % of null (noisy training batches) */
+    int validated;              /* val_* below are set this epoch */
+    double val_error_pct;       /* validation split, % of null */
+    double val_mse;
+    double holdout_error_pct;   /* held-out conditions (NaN if none) */
+    int is_best;                /* new best val error; checkpoint saved */
+    double seconds;             /* wall time of this epoch */
+} sl_epoch_stats;
+
+/* Called after each epoch; return nonzero to stop (e.g. on Ctrl-C). */
+typedef int (*sl_epoch_callback)(const sl_epoch_stats *s, void *user);
+
+typedef struct sl_trainer sl_trainer;
+/* A trainer for the model and task configured by c, writing into run_dir
+ * (which must exist). Weight init draws from the run seed. */
+sl_status sl_trainer_create(const sl_config *c, const char *run_dir, sl_trainer **out);
+/* Continue a stopped run: rebuild from run_dir/config.ini and its state. */
+sl_status sl_trainer_resume(const char *run_dir, sl_trainer **out);
+/* Train until train.epochs (or until cb asks to stop: then the state is
+ * saved and SL_EINTERRUPTED returned). NaN/Inf loss: SL_ENUMERIC, training
+ * stops, the best checkpoint is left intact. */
+sl_status sl_trainer_run(sl_trainer *t, sl_epoch_callback cb, void *user);
+sl_model *sl_trainer_model(sl_trainer *t);
+const sl_config *sl_trainer_config(const sl_trainer *t);
+long sl_trainer_epoch(const sl_trainer *t);
+long sl_trainer_total_epochs(const sl_trainer *t);
+/* Final evaluation of the best checkpoint: fills *stats' error fields and
+ * writes run_dir/summary.json. */
+sl_status sl_trainer_finish(sl_trainer *t, double seconds, sl_epoch_stats *stats);
+void sl_trainer_free(sl_trainer *t);
+
+/* Evaluate a model on a split of a task: MSE and % of null (no noise when
+ * noise is NULL). */
+sl_status sl_evaluate(sl_model *m, sl_task *t, sl_split split, sl_rng *noise, double *mse,
+                      double *error_pct);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SILICO_H */
