@@ -19,7 +19,7 @@ CPPFLAGS = -D_GNU_SOURCE -Iinclude -Isrc -I/usr/include/openblas -DSILICO_DATADI
 LIBS     = -lopenblas -llapacke -linih -lcjson -lmatio -lz -lm -lpthread
 BUILD   ?= build
 
-SRC      = $(sort $(wildcard src/core/*.c src/nn/*.c src/tasks/*.c))
+SRC      = $(sort $(wildcard src/core/*.c src/nn/*.c src/tasks/*.c src/train/*.c))
 CLI_SRC  = $(sort $(wildcard src/cli/*.c))
 TEST_SRC = $(sort $(wildcard tests/test_*.c))
 F64_TEST_SRC = $(sort $(wildcard tests/f64/*.c))

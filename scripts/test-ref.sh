@@ -1,0 +1,87 @@
+#!/bin/sh
+# test-ref.sh BUILD_DIR — regenerate the PyTorch golden tensors and check them.
+#
+#  1. tests/ref/gen_ctrnn.py (Debian's /usr/bin/python3 with python3-torch)
+#     writes fresh golden tensors into a temporary directory;
+#  2. every fresh .npy is compared with the committed tests/golden one
+#     (max|new − old| / max(max|old|, 1e-6) ≤ 1e-4; missing or extra files fail);
+#  3. BUILD_DIR/tests/run --filter 'ref_ctrnn/*' runs the C implementation
+#     against the fresh tensors (SILICO_GOLDEN_DIR).
+# Exits non-zero on any failure.
+set -eu
+
+BUILD=${1:-build}
+PY=${SILICO_REF_PYTHON:-/usr/bin/python3}
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+cd "$HERE"
+
+if [ ! -x "$PY" ]; then
+    echo "test-ref: $PY not found (install Debian's python3 and python3-torch)" >&2
+    exit 1
+fi
+if ! "$PY" -c 'import torch, numpy' >/dev/null 2>&1; then
+    echo "test-ref: $PY cannot import torch and numpy;" \
+         "install Debian's python3-torch (apt-get install python3-torch python3-numpy)" >&2
+    exit 1
+fi
+if [ ! -x "$BUILD/tests/run" ]; then
+    echo "test-ref: $BUILD/tests/run not built (make $BUILD/tests/run)" >&2
+    exit 1
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/silico-ref.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+echo "test-ref: generating reference tensors with $PY ($("$PY" -c 'import torch; print("torch", torch.__version__)'))"
+"$PY" tests/ref/gen_ctrnn.py "$tmp"
+
+echo "test-ref: comparing fresh tensors with tests/golden"
+"$PY" - "$tmp" tests/golden <<'EOF'
+import os, sys, json
+import numpy as np
+
+fresh, gold = sys.argv[1], sys.argv[2]
+TOL = 1e-4
+
+def files(root):
+    out = set()
+    for d, _, fs in os.walk(root):
+        for f in fs:
+            out.add(os.path.relpath(os.path.join(d, f), root))
+    return out
+
+a, b = files(fresh), files(gold)
+bad = 0
+for f in sorted(a - b):
+    print("  %-45s MISSING from tests/golden" % f); bad += 1
+for f in sorted(b - a):
+    print("  %-45s EXTRA in tests/golden (not generated)" % f); bad += 1
+for f in sorted(a & b):
+    pa, pb = os.path.join(fresh, f), os.path.join(gold, f)
+    if f.endswith(".npy"):
+        x, y = np.load(pa), np.load(pb)
+        if x.shape != y.shape:
+            print("  %-45s shape %s vs golden %s  FAIL" % (f, x.shape, y.shape)); bad += 1
+            continue
+        diff = float(np.max(np.abs(x - y))) if x.size else 0.0
+        ref = float(np.max(np.abs(y))) if y.size else 0.0
+        rel = diff / max(ref, 1e-6)
+        ok = np.isfinite(x).all() and rel <= TOL
+        print("  %-45s max diff %.2e rel %.2e%s" % (f, diff, rel, "" if ok else "  FAIL"))
+        bad += 0 if ok else 1
+    elif f.endswith(".json"):
+        if json.load(open(pa)) != json.load(open(pb)):
+            print("  %-45s differs  FAIL" % f); bad += 1
+        else:
+            print("  %-45s same" % f)
+    else:
+        print("  %-45s unexpected file  FAIL" % f); bad += 1
+if bad:
+    print("test-ref: %d golden file(s) differ from a fresh generation" % bad)
+    sys.exit(1)
+print("test-ref: all %d golden files match" % len(a))
+EOF
+
+echo "test-ref: running the C implementation against the fresh tensors"
+SILICO_GOLDEN_DIR="$tmp" "$BUILD/tests/run" --filter 'ref_ctrnn/*'
+echo "test-ref: OK"

@@ -1,0 +1,499 @@
+/* ctrnn.c — the continuous-time rate RNN of Sussillo et al. 2015, Euler-discretised:
+ *
+ *   x_{t+1} = x_t + α(−x_t + J φ(x_t) + B u_t + b) + √(2α)·σ_rec·ξ_t,   α = dt/τ
+ *   z_t     = W φ(x_{t+1}) + c                                   (t = 0..T−1)
+ *
+ * x₀ = 0, or a learned vector tiled over the batch. The output reads the rates
+ * after the update, as the seed tutorial's forward() does.
+ *
+ * Backward (g_k = ∂L/∂x_k, row vectors, g_{T+1} = 0, for k = T..0):
+ *   g_k  = (1−α) g_{k+1} + φ'(x_k) ⊙ ( α g_{k+1} J  +  dz_{k−1} W  +  ∂L/∂r_k )
+ *   ∂J   = α Σ_{k=1..T} g_kᵀ r_{k−1}     ∂B = α Σ g_kᵀ u_{k−1}     ∂b = α Σ g_k
+ *   ∂W   = Σ_t dz_tᵀ r_{t+1}             ∂c = Σ dz_t               ∂x₀ = Σ_batch g_0
+ * (the terms with dz, r at k = 0 are absent: z starts from x_1.)
+ *
+ * Performance (DESIGN.md): only the recurrence is sequential. B·u for all T,
+ * the readout for all T, dz·W for all T and every weight gradient are one GEMM
+ * each over the whole time×batch block; each time step costs one B×N·N×N
+ * GEMM forward and one backward, with the nonlinearity, Euler update and
+ * noise fused into a single pass over the new state.
+ *
+ * Layouts: public arrays batch-major (B×T×C). Inside the workspace everything
+ * is time-major (T×B×C) so each step's block is contiguous. Parameters live
+ * in one buffer in the order J (N×N), B (N×n_in), b (N), W (n_out×N),
+ * c (n_out), x0 (N, when learned); gradients in a parallel buffer. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/blas.h"
+#include "nn/ctrnn.h"
+#include "silico.h"
+
+/* ------------------------------------------------------------ activations */
+
+static const char *ACT_NAMES[] = {"rect_tanh", "tanh", "relu", "softplus", "sigmoid"};
+
+const char *sl_activation_name(sl_activation a)
+{
+    return (a >= 0 && a <= SL_ACT_SIGMOID) ? ACT_NAMES[a] : "?";
+}
+
+sl_status sl_activation_parse(const char *name, sl_activation *out)
+{
+    for (int i = 0; i <= SL_ACT_SIGMOID; i++)
+        if (name && strcmp(name, ACT_NAMES[i]) == 0) {
+            *out = (sl_activation)i;
+            return SL_OK;
+        }
+    return sl_fail(SL_EINVAL, "unknown activation '%s' (rect_tanh, tanh, relu, softplus, sigmoid)",
+                   name ? name : "(null)");
+}
+
+/* r = φ(x) over n values. */
+static void act_forward(sl_activation a, const sl_real *x, sl_real *r, size_t n)
+{
+    switch (a) {
+    case SL_ACT_RECT_TANH:
+        for (size_t i = 0; i < n; i++) r[i] = x[i] > 0 ? (sl_real)tanh(x[i]) : 0;
+        break;
+    case SL_ACT_TANH:
+        for (size_t i = 0; i < n; i++) r[i] = (sl_real)tanh(x[i]);
+        break;
+    case SL_ACT_RELU:
+        for (size_t i = 0; i < n; i++) r[i] = x[i] > 0 ? x[i] : 0;
+        break;
+    case SL_ACT_SOFTPLUS: /* log(1+e^x), stable; PyTorch switches to x above 20 */
+        for (size_t i = 0; i < n; i++)
+            r[i] = x[i] > 20 ? x[i] : (sl_real)log1p(exp(x[i]));
+        break;
+    case SL_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++) r[i] = (sl_real)(1.0 / (1.0 + exp(-(double)x[i])));
+        break;
+    }
+}
+
+/* φ'(x) from x and r = φ(x). */
+static inline sl_real act_deriv(sl_activation a, sl_real x, sl_real r)
+{
+    switch (a) {
+    case SL_ACT_RECT_TANH: return x > 0 ? 1 - r * r : 0;
+    case SL_ACT_TANH: return 1 - r * r;
+    case SL_ACT_RELU: return x > 0 ? 1 : 0;
+    case SL_ACT_SOFTPLUS: return x > 20 ? 1 : (sl_real)(1.0 / (1.0 + exp(-(double)x)));
+    case SL_ACT_SIGMOID: return r * (1 - r);
+    }
+    return 0;
+}
+
+/* float32 builds use tanhf/expf in the hot loop; the generic path above is
+ * kept for the float64 build and for the rarely used activations. */
+static void act_forward_fast(sl_activation a, const sl_real *x, sl_real *r, size_t n)
+{
+    if (sizeof(sl_real) == sizeof(float) && a == SL_ACT_RECT_TANH) {
+        for (size_t i = 0; i < n; i++) r[i] = x[i] > 0 ? tanhf((float)x[i]) : 0;
+        return;
+    }
+    if (sizeof(sl_real) == sizeof(float) && a == SL_ACT_TANH) {
+        for (size_t i = 0; i < n; i++) r[i] = tanhf((float)x[i]);
+        return;
+    }
+    act_forward(a, x, r, n);
+}
+
+/* ------------------------------------------------------------------ model */
+
+static void *aligned_zalloc(size_t bytes)
+{
+    size_t sz = (bytes + 63) / 64 * 64;
+    if (sz == 0) sz = 64;
+    void *p = aligned_alloc(64, sz);
+    if (p) memset(p, 0, sz);
+    return p;
+}
+
+static sl_status check_spec(const sl_ctrnn_spec *s)
+{
+    if (s->n_in < 1 || s->n_hidden < 1 || s->n_out < 1)
+        return sl_fail(SL_EINVAL, "ctrnn: sizes must be positive (n_in %d, hidden %d, n_out %d)",
+                       s->n_in, s->n_hidden, s->n_out);
+    if (!(s->tau_ms > 0) || !(s->dt_ms > 0) || !isfinite(s->tau_ms) || !isfinite(s->dt_ms))
+        return sl_fail(SL_EINVAL, "ctrnn: tau (%g ms) and dt (%g ms) must be positive", s->tau_ms,
+                       s->dt_ms);
+    if (s->dt_ms > s->tau_ms)
+        return sl_fail(SL_EINVAL,
+                       "ctrnn: dt (%g ms) larger than tau (%g ms) makes the Euler step unstable",
+                       s->dt_ms, s->tau_ms);
+    if (s->act < 0 || s->act > SL_ACT_SIGMOID)
+        return sl_fail(SL_EINVAL, "ctrnn: unknown activation %d", (int)s->act);
+    if (!(s->sigma_rec >= 0) || !(s->g >= 0) || !(s->h >= 0))
+        return sl_fail(SL_EINVAL, "ctrnn: g, h and sigma_rec must be non-negative");
+    return SL_OK;
+}
+
+static void add_tensor(sl_model *m, const char *name, int ndim, int64_t d0, int64_t d1)
+{
+    sl_param_info *p = &m->info[m->n_tensors++];
+    p->name = name;
+    p->offset = m->n_params;
+    p->ndim = ndim;
+    p->shape[0] = d0;
+    p->shape[1] = ndim > 1 ? d1 : 0;
+    p->numel = (size_t)d0 * (size_t)(ndim > 1 ? d1 : 1);
+    m->n_params += p->numel;
+}
+
+static void bind_views(sl_model *m)
+{
+    m->J = m->params + m->info[0].offset;
+    m->Bm = m->params + m->info[1].offset;
+    m->b = m->params + m->info[2].offset;
+    m->W = m->params + m->info[3].offset;
+    m->c = m->params + m->info[4].offset;
+    m->x0 = m->spec.learn_x0 ? m->params + m->info[5].offset : NULL;
+}
+
+sl_status sl_model_alloc(const sl_ctrnn_spec *spec, sl_model **out)
+{
+    *out = NULL;
+    sl_status st = check_spec(spec);
+    if (st) return st;
+    sl_model *m = calloc(1, sizeof *m);
+    if (!m) return sl_fail(SL_ENOMEM, "ctrnn: out of memory");
+    m->spec = *spec;
+    int N = spec->n_hidden;
+    add_tensor(m, "J", 2, N, N);
+    add_tensor(m, "B", 2, N, spec->n_in);
+    add_tensor(m, "b", 1, N, 0);
+    add_tensor(m, "W", 2, spec->n_out, N);
+    add_tensor(m, "c", 1, spec->n_out, 0);
+    if (spec->learn_x0) add_tensor(m, "x0", 1, N, 0);
+    m->params = aligned_zalloc(m->n_params * sizeof(sl_real));
+    m->grads = aligned_zalloc(m->n_params * sizeof(sl_real));
+    if (!m->params || !m->grads) {
+        size_t n = m->n_params;
+        sl_model_free(m);
+        return sl_fail(SL_ENOMEM, "ctrnn: cannot allocate %zu parameters", n);
+    }
+    bind_views(m);
+    *out = m;
+    return SL_OK;
+}
+
+sl_status sl_model_create(const sl_ctrnn_spec *spec, sl_rng *rng, sl_model **out)
+{
+    sl_status st = sl_model_alloc(spec, out);
+    if (st) return st;
+    sl_model *m = *out;
+    int N = spec->n_hidden, NI = spec->n_in, NO = spec->n_out;
+    double sj = spec->g / sqrt((double)N), sb = spec->h / sqrt((double)NI);
+    for (size_t i = 0; i < (size_t)N * N; i++) m->J[i] = (sl_real)(sj * sl_rng_normal(rng));
+    for (size_t i = 0; i < (size_t)N * NI; i++) m->Bm[i] = (sl_real)(sb * sl_rng_normal(rng));
+    /* b = 0; W, c ~ U(−1/√N, 1/√N) as PyTorch's nn.Linear(N, n_out) */
+    double k = 1.0 / sqrt((double)N);
+    for (size_t i = 0; i < (size_t)NO * N; i++)
+        m->W[i] = (sl_real)(k * (2 * sl_rng_uniform(rng) - 1));
+    for (int i = 0; i < NO; i++) m->c[i] = (sl_real)(k * (2 * sl_rng_uniform(rng) - 1));
+    return SL_OK;
+}
+
+void sl_model_free(sl_model *m)
+{
+    if (!m) return;
+    free(m->params);
+    free(m->grads);
+    free(m);
+}
+
+const sl_ctrnn_spec *sl_model_spec(const sl_model *m) { return &m->spec; }
+size_t sl_model_num_params(const sl_model *m) { return m->n_params; }
+sl_real *sl_model_params(sl_model *m) { return m->params; }
+sl_real *sl_model_grads(sl_model *m) { return m->grads; }
+int sl_model_num_tensors(const sl_model *m) { return m->n_tensors; }
+
+const sl_param_info *sl_model_tensor(const sl_model *m, int i)
+{
+    return (i >= 0 && i < m->n_tensors) ? &m->info[i] : NULL;
+}
+
+const sl_param_info *sl_model_find(const sl_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_tensors; i++)
+        if (strcmp(m->info[i].name, name) == 0) return &m->info[i];
+    return NULL;
+}
+
+void sl_model_zero_grad(sl_model *m) { memset(m->grads, 0, m->n_params * sizeof(sl_real)); }
+
+/* -------------------------------------------------------------- workspace */
+
+sl_status sl_workspace_create(const sl_model *m, int batch, int T, sl_workspace **out)
+{
+    *out = NULL;
+    if (batch < 1 || T < 1)
+        return sl_fail(SL_EINVAL, "workspace: batch (%d) and T (%d) must be positive", batch, T);
+    sl_workspace *ws = calloc(1, sizeof *ws);
+    if (!ws) return sl_fail(SL_ENOMEM, "workspace: out of memory");
+    size_t N = (size_t)m->spec.n_hidden, NI = (size_t)m->spec.n_in, NO = (size_t)m->spec.n_out;
+    size_t B = (size_t)batch, Ts = (size_t)T;
+    ws->Bmax = batch;
+    ws->Tmax = T;
+    ws->N = (int)N;
+    size_t bytes = sizeof(sl_real) * (2 * (Ts + 1) * B * N /* X, R */ + 2 * Ts * B * N /* D, G */
+                                      + Ts * B * NI + 2 * Ts * B * NO + B * N) +
+                   8 * 64;
+    sl_status st = sl_arena_create(bytes, &ws->arena);
+    if (st) {
+        free(ws);
+        return st;
+    }
+#define TAKE(ptr, count) ptr = sl_arena_alloc(ws->arena, (count) * sizeof(sl_real))
+    TAKE(ws->X, (Ts + 1) * B * N);
+    TAKE(ws->R, (Ts + 1) * B * N);
+    TAKE(ws->D, Ts * B * N);
+    TAKE(ws->G, Ts * B * N);
+    TAKE(ws->U, Ts * B * NI);
+    TAKE(ws->Z, Ts * B * NO);
+    TAKE(ws->DZ, Ts * B * NO);
+    TAKE(ws->tmp, B * N);
+#undef TAKE
+    *out = ws;
+    return SL_OK;
+}
+
+void sl_workspace_free(sl_workspace *ws)
+{
+    if (!ws) return;
+    sl_arena_destroy(ws->arena);
+    free(ws);
+}
+
+/* batch-major (B×T×C) ⇄ time-major (T×B×C) */
+static void to_time_major(const sl_real *src, sl_real *dst, int B, int T, int C)
+{
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            memcpy(dst + ((size_t)t * B + b) * C, src + ((size_t)b * T + t) * C, C * sizeof(sl_real));
+}
+
+static void to_batch_major(const sl_real *src, sl_real *dst, int B, int T, int C)
+{
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++)
+            memcpy(dst + ((size_t)b * T + t) * C, src + ((size_t)t * B + b) * C, C * sizeof(sl_real));
+}
+
+/* ---------------------------------------------------------------- forward */
+
+sl_status sl_ctrnn_forward_tm(sl_model *m, sl_workspace *ws, int B, int T, sl_rng *noise)
+{
+    const sl_ctrnn_spec *s = &m->spec;
+    const int N = s->n_hidden, NI = s->n_in, NO = s->n_out;
+    const size_t BN = (size_t)B * N;
+    const sl_real alpha = (sl_real)(s->dt_ms / s->tau_ms), keep = 1 - alpha;
+    const double noise_sd = (noise && s->sigma_rec > 0) ? sqrt(2.0 * alpha) * s->sigma_rec : 0;
+    ws->B = B;
+    ws->T = T;
+
+    /* D_t = B u_t + b for all t: one GEMM over the T·B rows */
+    for (size_t row = 0; row < (size_t)T * B; row++) memcpy(ws->D + row * N, m->b, N * sizeof(sl_real));
+    sl_gemm(0, 1, T * B, N, NI, 1.0, ws->U, NI, m->Bm, NI, 1.0, ws->D, N);
+
+    /* x_0, r_0 */
+    for (int b = 0; b < B; b++) {
+        if (m->x0)
+            memcpy(ws->X + (size_t)b * N, m->x0, N * sizeof(sl_real));
+        else
+            memset(ws->X + (size_t)b * N, 0, N * sizeof(sl_real));
+    }
+    act_forward_fast(s->act, ws->X, ws->R, BN);
+
+    for (int t = 0; t < T; t++) {
+        const sl_real *xt = ws->X + (size_t)t * BN, *rt = ws->R + (size_t)t * BN;
+        const sl_real *dt = ws->D + (size_t)t * BN;
+        sl_real *xn = ws->X + (size_t)(t + 1) * BN, *rn = ws->R + (size_t)(t + 1) * BN;
+        /* xn = r_t Jᵀ, then the fused Euler update, noise and rate */
+        sl_gemm(0, 1, B, N, N, 1.0, rt, N, m->J, N, 0.0, xn, N);
+        if (noise_sd > 0) {
+            for (size_t i = 0; i < BN; i++)
+                xn[i] = keep * xt[i] + alpha * (xn[i] + dt[i]) +
+                        (sl_real)(noise_sd * sl_rng_normal(noise));
+        } else {
+            for (size_t i = 0; i < BN; i++) xn[i] = keep * xt[i] + alpha * (xn[i] + dt[i]);
+        }
+        act_forward_fast(s->act, xn, rn, BN);
+    }
+
+    /* Z = R[1..T] Wᵀ + c: one GEMM */
+    for (size_t row = 0; row < (size_t)T * B; row++) memcpy(ws->Z + row * NO, m->c, NO * sizeof(sl_real));
+    sl_gemm(0, 1, T * B, NO, N, 1.0, ws->R + BN, N, m->W, N, 1.0, ws->Z, NO);
+    return SL_OK;
+}
+
+static sl_status check_batch(const sl_workspace *ws, int B, int T)
+{
+    if (B < 1 || T < 1 || B > ws->Bmax || T > ws->Tmax)
+        return sl_fail(SL_EINVAL, "ctrnn: batch %d × T %d does not fit the workspace (%d × %d)", B, T,
+                       ws->Bmax, ws->Tmax);
+    return SL_OK;
+}
+
+sl_status sl_model_forward(sl_model *m, sl_workspace *ws, const sl_real *u, int B, int T,
+                           sl_rng *noise, sl_real *z)
+{
+    sl_status st = check_batch(ws, B, T);
+    if (st) return st;
+    to_time_major(u, ws->U, B, T, m->spec.n_in);
+    sl_ctrnn_forward_tm(m, ws, B, T, noise);
+    if (z) to_batch_major(ws->Z, z, B, T, m->spec.n_out);
+    return SL_OK;
+}
+
+void sl_model_states(const sl_workspace *ws, sl_real *x, sl_real *r)
+{
+    size_t BN = (size_t)ws->B * ws->N;
+    if (x) to_batch_major(ws->X + BN, x, ws->B, ws->T, ws->N);
+    if (r) to_batch_major(ws->R + BN, r, ws->B, ws->T, ws->N);
+}
+
+/* --------------------------------------------------------------- backward */
+
+sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef)
+{
+    const sl_ctrnn_spec *s = &m->spec;
+    const int N = s->n_hidden, NI = s->n_in, NO = s->n_out, B = ws->B, T = ws->T;
+    const size_t BN = (size_t)B * N;
+    const sl_real alpha = (sl_real)(s->dt_ms / s->tau_ms), keep = 1 - alpha;
+    const sl_real rc2 = (sl_real)(2 * rate_coef);
+    const sl_param_info *info = m->info;
+    sl_real *gJ = m->grads + info[0].offset, *gB = m->grads + info[1].offset;
+    sl_real *gb = m->grads + info[2].offset, *gW = m->grads + info[3].offset;
+    sl_real *gc = m->grads + info[4].offset;
+
+    /* ∂L/∂r_{t+1} from the readout for all t: D ← DZ·W (D's forward contents are spent) */
+    sl_real *DR = ws->D;
+    sl_gemm(0, 0, T * B, N, NO, 1.0, ws->DZ, NO, m->W, N, 0.0, DR, N);
+
+    /* g_k for k = T..1, stored time-major in G (G[k−1] = g_k) */
+    for (int k = T; k >= 1; k--) {
+        const sl_real *xk = ws->X + (size_t)k * BN, *rk = ws->R + (size_t)k * BN;
+        const sl_real *drk = DR + (size_t)(k - 1) * BN;
+        sl_real *gk = ws->G + (size_t)(k - 1) * BN;
+        if (k == T) {
+            for (size_t i = 0; i < BN; i++)
+                gk[i] = act_deriv(s->act, xk[i], rk[i]) * (drk[i] + rc2 * rk[i]);
+        } else {
+            const sl_real *gn = ws->G + (size_t)k * BN; /* g_{k+1} */
+            sl_real *tmp = ws->tmp;
+            sl_gemm(0, 0, B, N, N, alpha, gn, N, m->J, N, 0.0, tmp, N); /* α g_{k+1} J */
+            for (size_t i = 0; i < BN; i++)
+                gk[i] = keep * gn[i] +
+                        act_deriv(s->act, xk[i], rk[i]) * (tmp[i] + drk[i] + rc2 * rk[i]);
+        }
+    }
+
+    /* weight gradients: one GEMM each over the T·B rows */
+    sl_gemm(1, 0, N, N, T * B, alpha, ws->G, N, ws->R, N, 1.0, gJ, N); /* α Σ g_kᵀ r_{k−1} */
+    sl_gemm(1, 0, N, NI, T * B, alpha, ws->G, N, ws->U, NI, 1.0, gB, NI); /* α Σ g_kᵀ u_{k−1} */
+    sl_gemm(1, 0, NO, N, T * B, 1.0, ws->DZ, NO, ws->R + BN, N, 1.0, gW, N);
+    for (size_t row = 0; row < (size_t)T * B; row++) {
+        const sl_real *g = ws->G + row * N, *dz = ws->DZ + row * NO;
+        for (int i = 0; i < N; i++) gb[i] += alpha * g[i];
+        for (int o = 0; o < NO; o++) gc[o] += dz[o];
+    }
+
+    if (m->x0) { /* g_0 = (1−α) g_1 + φ'(x_0) ⊙ α g_1 J, summed over the batch */
+        sl_real *gx0 = m->grads + info[5].offset, *tmp = ws->tmp;
+        sl_gemm(0, 0, B, N, N, alpha, ws->G, N, m->J, N, 0.0, tmp, N);
+        for (int b = 0; b < B; b++)
+            for (int i = 0; i < N; i++) {
+                size_t j = (size_t)b * N + i;
+                gx0[i] += keep * ws->G[j] + act_deriv(s->act, ws->X[j], ws->R[j]) * tmp[j];
+            }
+    }
+    return SL_OK;
+}
+
+sl_status sl_model_backward(sl_model *m, sl_workspace *ws, const sl_real *dz, double rate_coef)
+{
+    to_time_major(dz, ws->DZ, ws->B, ws->T, m->spec.n_out);
+    return sl_ctrnn_backward_tm(m, ws, rate_coef);
+}
+
+/* ------------------------------------------------------------- batch loss */
+
+sl_status sl_model_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
+                        const sl_loss_spec *spec, sl_rng *noise, int backward,
+                        sl_loss_terms *out, sl_real *z_out)
+{
+    const sl_ctrnn_spec *s = &m->spec;
+    const int B = batch->B, T = batch->T, NO = s->n_out, N = s->n_hidden;
+    sl_status st = check_batch(ws, B, T);
+    if (st) return st;
+    if (batch->n_in != s->n_in || batch->n_out != NO)
+        return sl_fail(SL_EINVAL, "ctrnn: batch has %d inputs / %d outputs, the model %d / %d",
+                       batch->n_in, batch->n_out, s->n_in, NO);
+    to_time_major(batch->u, ws->U, B, T, s->n_in);
+    sl_ctrnn_forward_tm(m, ws, B, T, noise);
+
+    /* masked MSE and its gradient, time-major against batch-major targets */
+    double se = 0, msum = 0;
+    for (int t = 0; t < T; t++)
+        for (int b = 0; b < B; b++) {
+            size_t src = ((size_t)b * T + t) * NO, dst = ((size_t)t * B + b) * NO;
+            for (int o = 0; o < NO; o++) {
+                double w = batch->mask ? batch->mask[src + o] : 1.0;
+                double d = (double)ws->Z[dst + o] - batch->y[src + o];
+                se += w * d * d;
+                msum += w;
+                ws->DZ[dst + o] = (sl_real)(w * d); /* scaled below */
+            }
+        }
+    double mse = msum > 0 ? se / msum : 0;
+    sl_real scale = msum > 0 ? (sl_real)(2.0 / msum) : 0;
+    for (size_t i = 0; i < (size_t)T * B * NO; i++) ws->DZ[i] *= scale;
+
+    /* rate penalty λ_r mean r² over b, t = 1..T, i */
+    double rate = 0;
+    size_t nr = (size_t)T * B * N;
+    if (spec && spec->l2_rate > 0) {
+        const sl_real *r = ws->R + (size_t)B * N;
+        double ss = 0;
+        for (size_t i = 0; i < nr; i++) ss += (double)r[i] * r[i];
+        rate = spec->l2_rate * ss / (double)nr;
+    }
+
+    /* weight penalty λ_w Σ M² on the chosen matrices */
+    double wl2 = 0;
+    static const unsigned bits[3] = {SL_L2_J, SL_L2_B, SL_L2_W};
+    static const int which[3] = {0, 1, 3};
+    if (spec && spec->l2_weight > 0)
+        for (int k = 0; k < 3; k++) {
+            if (!(spec->l2_on & bits[k])) continue;
+            const sl_param_info *p = &m->info[which[k]];
+            const sl_real *w = m->params + p->offset;
+            double ss = 0;
+            for (size_t i = 0; i < p->numel; i++) ss += (double)w[i] * w[i];
+            wl2 += spec->l2_weight * ss;
+            if (backward) {
+                sl_real *g = m->grads + p->offset, f = (sl_real)(2 * spec->l2_weight);
+                for (size_t i = 0; i < p->numel; i++) g[i] += f * w[i];
+            }
+        }
+
+    if (out) {
+        out->mse = mse;
+        out->rate = rate;
+        out->weight_l2 = wl2;
+        out->total = mse + rate + wl2;
+    }
+    if (z_out) to_batch_major(ws->Z, z_out, B, T, NO);
+    if (!isfinite(mse + rate + wl2))
+        return sl_fail(SL_ENUMERIC, "loss is not finite (mse %g, rate %g, weight %g)", mse, rate,
+                       wl2);
+    if (backward) {
+        double rate_coef = (spec && spec->l2_rate > 0) ? spec->l2_rate / (double)nr : 0;
+        return sl_ctrnn_backward_tm(m, ws, rate_coef);
+    }
+    return SL_OK;
+}

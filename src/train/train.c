@@ -1,0 +1,583 @@
+/* train.c — the trainer: exact BPTT with Adam on a batch source, writing a
+ * run directory.
+ *
+ *   loss  = masked MSE + λ_w Σ_{M ∈ l2_on} Σ M² + λ_r mean(r²)     (sl_model_loss)
+ *   step  = zero grads → forward + BPTT → clip global norm → Adam (scheduled lr)
+ *   epoch = one pass over the training split (conditions × delays), shuffled
+ *
+ * Run directory (must exist; the CLI makes it):
+ *   config.ini               fully resolved experiment
+ *   run.json                 silico version, BLAS, threads, CPU, start time
+ *   metrics.jsonl            one line per epoch (loss terms, grad norm, lr, val, seconds)
+ *   checkpoint.safetensors   best weights so far (by validation error)
+ *   state.safetensors        weights + Adam moments + rng state, for --resume
+ *   summary.json             final errors of the best checkpoint
+ *
+ * Random streams (all from run.seed): 0 weights, 1 batch order and input
+ * noise, 2 recurrent noise in training, 3 validation noise. With one BLAS
+ * thread two runs with one seed write identical metrics apart from seconds.
+ * A NaN/Inf loss stops training with SL_ENUMERIC and leaves the best
+ * checkpoint as it was. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nn/ctrnn.h"
+#include "silico.h"
+#include "train/checkpoint.h"
+#include "train/train.h"
+
+enum { STREAM_INIT = 0, STREAM_BATCH = 1, STREAM_NOISE = 2, STREAM_VAL = 3 };
+
+struct sl_trainer {
+    sl_config *cfg;
+    char *dir;
+    sl_model *model;
+    sl_task *task;
+    sl_workspace *ws;
+    sl_adam *opt;
+    sl_metrics *metrics;
+    sl_loss_spec loss;
+    double clip;
+    long epoch, total_epochs;
+    int val_every;
+    double best_val;
+    long best_epoch;
+    double train_seconds;
+    double null_train; /* null-model MSE of the training split */
+    uint64_t seed;
+    sl_rng rng_batch, rng_noise;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static sl_status write_json(const char *dir, const char *name, cJSON *obj)
+{
+    char *path = path_in(dir, name), *text = cJSON_Print(obj);
+    sl_status st = SL_OK;
+    FILE *f = (path && text) ? fopen(path, "w") : NULL;
+    if (!f)
+        st = sl_fail(SL_EIO, "cannot write %s", path ? path : name);
+    else {
+        fputs(text, f);
+        fputc('\n', f);
+        if (fclose(f) != 0) st = sl_fail(SL_EIO, "cannot write %s", path);
+    }
+    free(text);
+    free(path);
+    return st;
+}
+
+/* ------------------------------------------------------------ set-up */
+
+static sl_status parse_l2_on(const char *s, unsigned *bits)
+{
+    *bits = 0;
+    const char *p = s;
+    while (*p) {
+        while (*p == ' ' || *p == ',') p++;
+        if (!*p) break;
+        size_t n = strcspn(p, ", ");
+        if (n == 1 && *p == 'J') *bits |= SL_L2_J;
+        else if (n == 1 && *p == 'B') *bits |= SL_L2_B;
+        else if (n == 1 && *p == 'W') *bits |= SL_L2_W;
+        else
+            return sl_fail(SL_EINVAL, "train.l2_on: unknown matrix '%.*s' (use J, B, W)", (int)n, p);
+        p += n;
+    }
+    return SL_OK;
+}
+
+static sl_status spec_from_config(const sl_config *c, const sl_task *t, sl_ctrnn_spec *s)
+{
+    memset(s, 0, sizeof *s);
+    s->n_in = t->n_in;
+    s->n_out = t->n_out;
+    s->n_hidden = (int)sl_config_int(c, "model.hidden");
+    s->tau_ms = sl_config_real(c, "model.tau");
+    s->dt_ms = t->dt_ms;
+    s->g = sl_config_real(c, "model.g");
+    s->h = sl_config_real(c, "model.h");
+    s->learn_x0 = sl_config_bool(c, "model.learn_x0");
+    s->sigma_rec = sl_config_real(c, "model.sigma_rec");
+    return sl_activation_parse(sl_config_str(c, "model.activation"), &s->act);
+}
+
+static sl_status null_mse_of_split(sl_task *t, sl_split split, double *out)
+{
+    /* two passes over the split's targets: channel means, then squared
+     * deviations from them (the error of a constant-output model) */
+    *out = NAN;
+    int nb = t->ops->num_batches(t, split);
+    if (nb <= 0) return SL_OK;
+    const int O = t->n_out;
+    double *acc = calloc((size_t)O * 3, sizeof(double));
+    if (!acc) return sl_fail(SL_ENOMEM, "out of memory");
+    sl_rng order;
+    sl_rng_seed(&order, 0);
+    sl_status st = t->ops->start_epoch(t, split, &order);
+    sl_batch b;
+    for (int pass = 0; pass < 2 && !st; pass++)
+        for (int i = 0; i < nb && !st; i++) {
+            if ((st = t->ops->batch(t, split, i, NULL, &b))) break;
+            for (size_t r = 0; r < (size_t)b.B * b.T; r++)
+                for (int o = 0; o < O; o++) {
+                    double w = b.mask ? b.mask[r * O + o] : 1.0, y = b.y[r * O + o];
+                    if (pass == 0) {
+                        acc[o] += w * y;
+                        acc[O + o] += w;
+                    } else {
+                        double mu = acc[O + o] > 0 ? acc[o] / acc[O + o] : 0, d = y - mu;
+                        acc[2 * O] += w * d * d;
+                    }
+                }
+        }
+    if (!st) {
+        double wsum = 0;
+        for (int o = 0; o < O; o++) wsum += acc[O + o];
+        *out = wsum > 0 ? acc[2 * O] / wsum : NAN;
+    }
+    free(acc);
+    return st;
+}
+
+static sl_status write_run_json(const sl_trainer *t)
+{
+    cJSON *o = cJSON_CreateObject();
+    char when[64];
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    cJSON_AddStringToObject(o, "silico_version", SILICO_VERSION);
+    cJSON_AddStringToObject(o, "blas", sl_blas_info());
+    cJSON_AddNumberToObject(o, "threads", sl_get_threads());
+    cJSON_AddStringToObject(o, "cpu", sl_cpu_info());
+    cJSON_AddStringToObject(o, "started_utc", when);
+    cJSON_AddNumberToObject(o, "seed", (double)t->seed);
+    cJSON_AddNumberToObject(o, "n_params", (double)sl_model_num_params(t->model));
+    sl_status st = write_json(t->dir, "run.json", o);
+    cJSON_Delete(o);
+    return st;
+}
+
+/* Build everything but the weights' values (shared by create and resume). */
+static sl_status build(sl_trainer *t)
+{
+    const sl_config *c = t->cfg;
+    sl_status st;
+    t->seed = (uint64_t)sl_config_int(c, "run.seed");
+    t->total_epochs = sl_config_int(c, "train.epochs");
+    t->val_every = (int)sl_config_int(c, "train.val_every");
+    t->clip = sl_config_real(c, "train.clip");
+    t->loss.l2_weight = sl_config_real(c, "train.l2_weight");
+    t->loss.l2_rate = sl_config_real(c, "train.l2_rate");
+    if ((st = parse_l2_on(sl_config_str(c, "train.l2_on"), &t->loss.l2_on))) return st;
+    if ((st = sl_task_create(c, &t->task))) return st;
+    if (t->task->ops->num_batches(t->task, SL_SPLIT_TRAIN) <= 0)
+        return sl_fail(SL_EINVAL, "task '%s' has no training trials", t->task->ops->name);
+
+    sl_ctrnn_spec spec;
+    if ((st = spec_from_config(c, t->task, &spec))) return st;
+    sl_rng init;
+    sl_rng_seed_stream(&init, t->seed, STREAM_INIT);
+    if ((st = sl_model_create(&spec, &init, &t->model))) return st;
+    if ((st = sl_workspace_create(t->model, t->task->max_batch, t->task->T, &t->ws))) return st;
+
+    sl_adam_spec as = {0};
+    as.lr = sl_config_real(c, "train.lr");
+    as.lr_final = sl_config_real(c, "train.lr_final");
+    const char *sched = sl_config_str(c, "train.lr_schedule");
+    as.schedule = strcmp(sched, "cosine") == 0        ? SL_LR_COSINE
+                  : strcmp(sched, "exponential") == 0 ? SL_LR_EXPONENTIAL
+                                                      : SL_LR_CONSTANT;
+    as.total_steps = t->total_epochs * t->task->ops->num_batches(t->task, SL_SPLIT_TRAIN);
+    as.beta1 = sl_config_real(c, "train.beta1");
+    as.beta2 = sl_config_real(c, "train.beta2");
+    as.eps = sl_config_real(c, "train.eps");
+    if ((st = sl_adam_create(&as, sl_model_num_params(t->model), &t->opt))) return st;
+
+    sl_rng_seed_stream(&t->rng_batch, t->seed, STREAM_BATCH);
+    sl_rng_seed_stream(&t->rng_noise, t->seed, STREAM_NOISE);
+    t->best_val = INFINITY;
+    t->best_epoch = 0;
+    return null_mse_of_split(t->task, SL_SPLIT_TRAIN, &t->null_train);
+}
+
+static sl_status copy_config(const sl_config *src, sl_config **out)
+{
+    char *ini = sl_config_to_ini(src);
+    if (!ini) return sl_fail(SL_ENOMEM, "out of memory");
+    sl_status st = sl_config_new(out);
+    if (!st) st = sl_config_load_string(*out, ini, "resolved config");
+    free(ini);
+    return st;
+}
+
+sl_status sl_trainer_create(const sl_config *c, const char *run_dir, sl_trainer **out)
+{
+    *out = NULL;
+    sl_trainer *t = calloc(1, sizeof *t);
+    if (!t) return sl_fail(SL_ENOMEM, "out of memory");
+    sl_status st = copy_config(c, &t->cfg);
+    if (!st) st = (t->dir = strdup(run_dir)) ? SL_OK : sl_fail(SL_ENOMEM, "out of memory");
+    if (!st) st = build(t);
+    char *p = st ? NULL : path_in(run_dir, "config.ini");
+    if (!st) st = sl_config_write(t->cfg, p);
+    free(p);
+    if (!st) st = write_run_json(t);
+    p = st ? NULL : path_in(run_dir, "metrics.jsonl");
+    if (!st) st = sl_metrics_open(p, 0, &t->metrics);
+    free(p);
+    if (st) {
+        sl_trainer_free(t);
+        return st;
+    }
+    *out = t;
+    return SL_OK;
+}
+
+/* ---------------------------------------------------- resumable state */
+
+static void rng_to_text(const sl_rng *r, char *buf, size_t n)
+{
+    snprintf(buf, n, "%016llx %016llx %016llx %016llx %d %.17g", (unsigned long long)r->s[0],
+             (unsigned long long)r->s[1], (unsigned long long)r->s[2], (unsigned long long)r->s[3],
+             r->has_spare, r->spare);
+}
+
+static int rng_from_text(const char *s, sl_rng *r)
+{
+    unsigned long long a, b, c, d;
+    if (!s || sscanf(s, "%llx %llx %llx %llx %d %lg", &a, &b, &c, &d, &r->has_spare, &r->spare) != 6)
+        return 0;
+    r->s[0] = a, r->s[1] = b, r->s[2] = c, r->s[3] = d;
+    return 1;
+}
+
+static sl_status save_state(sl_trainer *t)
+{
+    sl_model *m = t->model;
+    int nt = m->n_tensors;
+    sl_tensor tens[18];
+    char names[18][64];
+    float *s1 = NULL, *s2 = NULL, *s3 = NULL;
+    sl_status st = sl_params_to_tensors(m, m->params, "param.", tens, names, &s1);
+    if (!st) st = sl_params_to_tensors(m, sl_adam_m(t->opt), "adam_m.", tens + nt, names + nt, &s2);
+    if (!st)
+        st = sl_params_to_tensors(m, sl_adam_v(t->opt), "adam_v.", tens + 2 * nt, names + 2 * nt, &s3);
+    char epoch[32], steps[32], best[40], best_ep[32], secs[40], rb[160], rn[160];
+    snprintf(epoch, sizeof epoch, "%ld", t->epoch);
+    snprintf(steps, sizeof steps, "%ld", sl_adam_steps(t->opt));
+    snprintf(best, sizeof best, "%.17g", t->best_val);
+    snprintf(best_ep, sizeof best_ep, "%ld", t->best_epoch);
+    snprintf(secs, sizeof secs, "%.17g", t->train_seconds);
+    rng_to_text(&t->rng_batch, rb, sizeof rb);
+    rng_to_text(&t->rng_noise, rn, sizeof rn);
+    sl_kv kv[] = {{"format", "silico.state.v1"}, {"epoch", epoch},     {"adam_steps", steps},
+                  {"best_val_error_pct", best},  {"best_epoch", best_ep}, {"train_seconds", secs},
+                  {"rng_batch", rb},             {"rng_noise", rn}};
+    char *path = path_in(t->dir, "state.safetensors");
+    if (!st) st = sl_safetensors_write(path, tens, 3 * nt, kv, (int)(sizeof kv / sizeof kv[0]));
+    free(path);
+    free(s1);
+    free(s2);
+    free(s3);
+    return st;
+}
+
+static sl_status save_best(sl_trainer *t, double val)
+{
+    char *ini = sl_config_to_ini(t->cfg);
+    char epoch[32], v[40];
+    snprintf(epoch, sizeof epoch, "%ld", t->epoch);
+    snprintf(v, sizeof v, "%.17g", val);
+    sl_kv kv[] = {{"config", ini ? ini : ""}, {"epoch", epoch}, {"val_error_pct", v}};
+    char *path = path_in(t->dir, "checkpoint.safetensors");
+    sl_status st = sl_model_save(t->model, path, kv, 3);
+    free(path);
+    free(ini);
+    return st;
+}
+
+/* Drop metrics lines past the saved epoch (a run killed between saves). */
+static sl_status trim_metrics(const char *path, long max_epoch)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return SL_OK;
+    char *kept = NULL, *line = NULL;
+    size_t kept_len = 0, cap = 0;
+    FILE *mem = open_memstream(&kept, &kept_len);
+    while (mem && getline(&line, &cap, f) > 0) {
+        cJSON *o = cJSON_Parse(line);
+        cJSON *e = o ? cJSON_GetObjectItem(o, "epoch") : NULL;
+        if (e && cJSON_IsNumber(e) && e->valuedouble <= max_epoch) fputs(line, mem);
+        cJSON_Delete(o);
+    }
+    free(line);
+    fclose(f);
+    if (!mem) return sl_fail(SL_ENOMEM, "out of memory");
+    fclose(mem);
+    f = fopen(path, "w");
+    sl_status st = f ? SL_OK : sl_fail(SL_EIO, "cannot rewrite %s", path);
+    if (f) {
+        fwrite(kept, 1, kept_len, f);
+        fclose(f);
+    }
+    free(kept);
+    return st;
+}
+
+sl_status sl_trainer_resume(const char *run_dir, sl_trainer **out)
+{
+    *out = NULL;
+    sl_trainer *t = calloc(1, sizeof *t);
+    if (!t) return sl_fail(SL_ENOMEM, "out of memory");
+    char *cfg_path = path_in(run_dir, "config.ini"), *state_path = path_in(run_dir, "state.safetensors");
+    sl_tensorfile *f = NULL;
+    sl_status st = sl_config_new(&t->cfg);
+    if (!st) st = sl_config_load(t->cfg, cfg_path);
+    if (!st) st = (t->dir = strdup(run_dir)) ? SL_OK : sl_fail(SL_ENOMEM, "out of memory");
+    if (!st) st = build(t);
+    if (!st) {
+        st = sl_safetensors_read(state_path, &f);
+        if (st == SL_EIO)
+            st = sl_fail(SL_EIO, "%s: no saved training state to resume from (%s)", run_dir,
+                         sl_last_error());
+    }
+    if (!st) {
+        const char *fmt = sl_tensorfile_meta(f, "format");
+        const char *e = sl_tensorfile_meta(f, "epoch"), *s = sl_tensorfile_meta(f, "adam_steps");
+        const char *b = sl_tensorfile_meta(f, "best_val_error_pct");
+        const char *be = sl_tensorfile_meta(f, "best_epoch"), *sec = sl_tensorfile_meta(f, "train_seconds");
+        if (!fmt || strcmp(fmt, "silico.state.v1") || !e || !s || !b || !be || !sec ||
+            !rng_from_text(sl_tensorfile_meta(f, "rng_batch"), &t->rng_batch) ||
+            !rng_from_text(sl_tensorfile_meta(f, "rng_noise"), &t->rng_noise))
+            st = sl_fail(SL_EFORMAT, "%s: not a silico training state (metadata missing)", state_path);
+        else {
+            t->epoch = atol(e);
+            sl_adam_set_steps(t->opt, atol(s));
+            t->best_val = strtod(b, NULL);
+            t->best_epoch = atol(be);
+            t->train_seconds = strtod(sec, NULL);
+        }
+    }
+    if (!st) st = sl_tensors_to_params(t->model, f, state_path, "param.", t->model->params);
+    if (!st) st = sl_tensors_to_params(t->model, f, state_path, "adam_m.", sl_adam_m(t->opt));
+    if (!st) st = sl_tensors_to_params(t->model, f, state_path, "adam_v.", sl_adam_v(t->opt));
+    char *mpath = st ? NULL : path_in(run_dir, "metrics.jsonl");
+    if (!st) st = trim_metrics(mpath, t->epoch);
+    if (!st) st = sl_metrics_open(mpath, 1, &t->metrics);
+    free(mpath);
+    sl_tensorfile_free(f);
+    free(cfg_path);
+    free(state_path);
+    if (st) {
+        sl_trainer_free(t);
+        return st;
+    }
+    *out = t;
+    return SL_OK;
+}
+
+/* ----------------------------------------------------------- training */
+
+static void log_epoch(sl_trainer *t, const sl_epoch_stats *s)
+{
+    sl_metrics *m = t->metrics;
+    sl_metrics_begin(m);
+    sl_metrics_int(m, "epoch", s->epoch);
+    sl_metrics_int(m, "step", s->step);
+    sl_metrics_real(m, "loss", s->loss);
+    sl_metrics_real(m, "loss_mse", s->loss_mse);
+    sl_metrics_real(m, "loss_weight_l2", s->loss_weight_l2);
+    sl_metrics_real(m, "loss_rate", s->loss_rate);
+    sl_metrics_real(m, "grad_norm", s->grad_norm);
+    sl_metrics_real(m, "lr", s->lr);
+    sl_metrics_real(m, "train_error_pct", s->train_error_pct);
+    if (s->validated) {
+        sl_metrics_real(m, "val_mse", s->val_mse);
+        sl_metrics_real(m, "val_error_pct", s->val_error_pct);
+        if (!isnan(s->holdout_error_pct)) sl_metrics_real(m, "holdout_error_pct", s->holdout_error_pct);
+        sl_metrics_int(m, "best", s->is_best);
+    }
+    sl_metrics_real(m, "seconds", s->seconds);
+    sl_metrics_end(m);
+}
+
+static sl_status validate(sl_trainer *t, sl_epoch_stats *s)
+{
+    sl_rng vn;
+    sl_rng_seed_stream(&vn, t->seed, STREAM_VAL);
+    sl_rng *noise = t->model->spec.sigma_rec > 0 ? &vn : NULL;
+    sl_split split = t->task->ops->num_batches(t->task, SL_SPLIT_VAL) > 0 ? SL_SPLIT_VAL : SL_SPLIT_TRAIN;
+    sl_status st = sl_evaluate_ws(t->model, t->ws, t->task, split, noise, &s->val_mse, &s->val_error_pct);
+    if (!st)
+        st = sl_evaluate_ws(t->model, t->ws, t->task, SL_SPLIT_HOLDOUT, noise, &(double){0},
+                            &s->holdout_error_pct);
+    if (st) return st;
+    s->validated = 1;
+    if (s->val_error_pct < t->best_val) {
+        t->best_val = s->val_error_pct;
+        t->best_epoch = t->epoch;
+        s->is_best = 1;
+        if ((st = save_best(t, s->val_error_pct))) return st;
+    }
+    return save_state(t);
+}
+
+static sl_status nan_error(sl_trainer *t, long epoch, int batch, const char *what)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", sl_last_error());
+    if (t->best_epoch > 0)
+        return sl_fail(SL_ENUMERIC,
+                       "epoch %ld, batch %d: %s (%s); training stopped. The best checkpoint "
+                       "(epoch %ld, validation error %.3g%%) is intact in %s/checkpoint.safetensors",
+                       epoch, batch + 1, what, msg, t->best_epoch, t->best_val, t->dir);
+    return sl_fail(SL_ENUMERIC,
+                   "epoch %ld, batch %d: %s (%s); training stopped before any checkpoint was "
+                   "saved. Try a smaller train.lr or train.clip > 0",
+                   epoch, batch + 1, what, msg);
+}
+
+sl_status sl_trainer_run(sl_trainer *t, sl_epoch_callback cb, void *user)
+{
+    sl_task *task = t->task;
+    sl_model *m = t->model;
+    const size_t np = sl_model_num_params(m);
+    sl_rng *noise = m->spec.sigma_rec > 0 ? &t->rng_noise : NULL;
+    while (t->epoch < t->total_epochs) {
+        double t0 = now_s();
+        long epoch = t->epoch + 1;
+        sl_status st = task->ops->start_epoch(task, SL_SPLIT_TRAIN, &t->rng_batch);
+        if (st) return st;
+        int nb = task->ops->num_batches(task, SL_SPLIT_TRAIN);
+        sl_epoch_stats s;
+        memset(&s, 0, sizeof s);
+        s.holdout_error_pct = NAN;
+        s.lr = sl_adam_lr(t->opt);
+        double rows = 0, mse_rows = 0;
+        for (int i = 0; i < nb; i++) {
+            sl_batch b;
+            if ((st = task->ops->batch(task, SL_SPLIT_TRAIN, i, &t->rng_batch, &b))) return st;
+            sl_model_zero_grad(m);
+            sl_loss_terms lt;
+            st = sl_model_loss(m, t->ws, &b, &t->loss, noise, 1, &lt, NULL);
+            if (st == SL_ENUMERIC) return nan_error(t, epoch, i, "the loss is NaN or Inf");
+            if (st) return st;
+            double norm = sl_clip_grad_norm(sl_model_grads(m), np, t->clip);
+            if (!isfinite(norm)) {
+                sl_fail(SL_ENUMERIC, "gradient norm %g", norm);
+                return nan_error(t, epoch, i, "the gradient is NaN or Inf");
+            }
+            sl_adam_step(t->opt, sl_model_params(m), sl_model_grads(m));
+            s.loss += lt.total / nb;
+            s.loss_mse += lt.mse / nb;
+            s.loss_weight_l2 += lt.weight_l2 / nb;
+            s.loss_rate += lt.rate / nb;
+            s.grad_norm += norm / nb;
+            rows += b.B;
+            mse_rows += lt.mse * b.B;
+        }
+        t->epoch = epoch;
+        s.epoch = epoch;
+        s.step = sl_adam_steps(t->opt);
+        s.train_error_pct = 100.0 * (mse_rows / rows) / t->null_train;
+        if (epoch % t->val_every == 0 || epoch == t->total_epochs)
+            if ((st = validate(t, &s))) return st;
+        s.seconds = now_s() - t0;
+        t->train_seconds += s.seconds;
+        log_epoch(t, &s);
+        if (cb && cb(&s, user)) {
+            if ((st = save_state(t))) return st;
+            return sl_fail(SL_EINTERRUPTED,
+                           "stopped at epoch %ld of %ld; state saved (resume with: silico train --resume %s)",
+                           t->epoch, t->total_epochs, t->dir);
+        }
+    }
+    return SL_OK;
+}
+
+/* ------------------------------------------------------------ results */
+
+sl_status sl_trainer_finish(sl_trainer *t, double seconds, sl_epoch_stats *out)
+{
+    /* evaluate the best checkpoint (the last weights if none was saved) */
+    char *ck = path_in(t->dir, "checkpoint.safetensors");
+    sl_model *best = NULL;
+    sl_status st = sl_model_load(ck, &best, NULL);
+    free(ck);
+    if (st) return st;
+    sl_rng vn;
+    sl_rng_seed_stream(&vn, t->seed, STREAM_VAL);
+    sl_rng *noise = best->spec.sigma_rec > 0 ? &vn : NULL;
+    memset(out, 0, sizeof *out);
+    double train_mse, val_mse = NAN, val = NAN, hold_mse, hold;
+    st = sl_evaluate_ws(best, t->ws, t->task, SL_SPLIT_TRAIN, NULL, &train_mse, &out->train_error_pct);
+    if (!st) st = sl_evaluate_ws(best, t->ws, t->task, SL_SPLIT_VAL, noise, &val_mse, &val);
+    if (!st) st = sl_evaluate_ws(best, t->ws, t->task, SL_SPLIT_HOLDOUT, noise, &hold_mse, &hold);
+    sl_model_free(best);
+    if (st) return st;
+    out->val_error_pct = val;
+    out->val_mse = val_mse;
+    out->holdout_error_pct = hold;
+    out->epoch = t->epoch;
+    out->step = sl_adam_steps(t->opt);
+    out->seconds = seconds;
+
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "train_error_pct", out->train_error_pct);
+    if (isnan(val)) cJSON_AddNullToObject(o, "val_error_pct");
+    else cJSON_AddNumberToObject(o, "val_error_pct", val);
+    if (isnan(hold)) cJSON_AddNullToObject(o, "holdout_error_pct");
+    else cJSON_AddNumberToObject(o, "holdout_error_pct", hold);
+    cJSON_AddNumberToObject(o, "train_mse", train_mse);
+    if (isnan(val_mse)) cJSON_AddNullToObject(o, "val_mse");
+    else cJSON_AddNumberToObject(o, "val_mse", val_mse);
+    cJSON_AddNumberToObject(o, "epochs", (double)t->epoch);
+    cJSON_AddNumberToObject(o, "best_epoch", (double)t->best_epoch);
+    cJSON_AddNumberToObject(o, "steps", (double)sl_adam_steps(t->opt));
+    cJSON_AddNumberToObject(o, "seconds", seconds);
+    cJSON_AddNumberToObject(o, "train_seconds", t->train_seconds);
+    cJSON_AddNumberToObject(o, "seed", (double)t->seed);
+    cJSON_AddNumberToObject(o, "n_params", (double)sl_model_num_params(t->model));
+    cJSON_AddStringToObject(o, "silico_version", SILICO_VERSION);
+    st = write_json(t->dir, "summary.json", o);
+    cJSON_Delete(o);
+    return st;
+}
+
+sl_model *sl_trainer_model(sl_trainer *t) { return t->model; }
+const sl_config *sl_trainer_config(const sl_trainer *t) { return t->cfg; }
+long sl_trainer_epoch(const sl_trainer *t) { return t->epoch; }
+long sl_trainer_total_epochs(const sl_trainer *t) { return t->total_epochs; }
+sl_task *sl_trainer_task(sl_trainer *t) { return t->task; }
+double sl_trainer_train_seconds(const sl_trainer *t) { return t->train_seconds; }
+
+void sl_trainer_free(sl_trainer *t)
+{
+    if (!t) return;
+    sl_metrics_close(t->metrics);
+    sl_adam_free(t->opt);
+    sl_workspace_free(t->ws);
+    sl_model_free(t->model);
+    sl_task_free(t->task);
+    sl_config_free(t->cfg);
+    free(t->dir);
+    free(t);
+}

@@ -1,0 +1,14 @@
+/* train.h — internal helpers of the trainer shared within src/train/ and
+ * with the CLI. */
+#ifndef SL_TRAIN_TRAIN_H
+#define SL_TRAIN_TRAIN_H
+
+#include "silico.h"
+
+/* sl_evaluate with a caller-owned workspace (sized for the task). */
+sl_status sl_evaluate_ws(sl_model *m, sl_workspace *ws, sl_task *t, sl_split split, sl_rng *noise,
+                         double *mse, double *error_pct);
+sl_task *sl_trainer_task(sl_trainer *t);
+double sl_trainer_train_seconds(const sl_trainer *t);
+
+#endif

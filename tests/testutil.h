@@ -1,0 +1,150 @@
+/* testutil.h — small helpers shared by the Criterion tests: temporary
+ * directories and files, a Python/numpy probe, and relative-error
+ * comparison of sl_real arrays (tests are also built with -DSL_REAL=double).
+ * Everything is static so each test file can include it. */
+#ifndef SILICO_TESTUTIL_H
+#define SILICO_TESTUTIL_H
+
+#include "silico.h"
+
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TU_PYTHON "/usr/bin/python3"
+
+/* A fresh directory /tmp/silico-test-XXXXXX (malloc'd path; NULL on failure). */
+static inline char *tu_tmpdir(void)
+{
+    char *dir = strdup("/tmp/silico-test-XXXXXX");
+    if (dir && !mkdtemp(dir)) {
+        free(dir);
+        return NULL;
+    }
+    return dir;
+}
+
+/* dir + "/" + name (malloc'd). */
+static inline char *tu_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static inline int tu_rm_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    (void)sb;
+    (void)type;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Remove a directory tree (a tu_tmpdir) and free its path. */
+static inline void tu_rmtree(char *dir)
+{
+    if (!dir) return;
+    nftw(dir, tu_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(dir);
+}
+
+/* Write text to path; 0 on success. */
+static inline int tu_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t n = strlen(text);
+    int ok = fwrite(text, 1, n, f) == n;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/* The whole file (malloc'd, NUL-terminated); *len gets its size if len. */
+static inline char *tu_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1) break;
+        char *b = realloc(buf, cap *= 2);
+        if (!b) free(buf);
+        buf = b;
+    }
+    fclose(f);
+    if (!buf) return NULL;
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
+}
+
+/* Keep the first n bytes of a file. */
+static inline int tu_truncate(const char *path, size_t n)
+{
+    size_t len;
+    char *data = tu_read_file(path, &len);
+    if (!data || n > len) {
+        free(data);
+        return -1;
+    }
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(data, 1, n, f) == n;
+    if (f && fclose(f) != 0) ok = 0;
+    free(data);
+    return ok ? 0 : -1;
+}
+
+/* Whether /usr/bin/python3 can import the given module (e.g. "numpy"). */
+static inline int tu_have_python_module(const char *module)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, TU_PYTHON " -c 'import %s' >/dev/null 2>&1", module);
+    return system(cmd) == 0;
+}
+
+/* Run a Python script (text) with /usr/bin/python3; its exit status. */
+static inline int tu_python(const char *dir, const char *script)
+{
+    char *path = tu_path(dir, "script.py");
+    if (!path || tu_write_file(path, script) != 0) {
+        free(path);
+        return -1;
+    }
+    size_t n = strlen(path) + 64;
+    char *cmd = malloc(n);
+    snprintf(cmd, n, TU_PYTHON " %s", path);
+    int rc = system(cmd);
+    free(cmd);
+    free(path);
+    return rc;
+}
+
+/* max|a − b| / max(max|b|, 1e-12): a computed, b the reference. */
+static inline double tu_rel_diff(const sl_real *a, const double *b, size_t n)
+{
+    double diff = 0, scale = 1e-12;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (d > diff || isnan(d)) diff = d;
+        if (fabs(b[i]) > scale) scale = fabs(b[i]);
+    }
+    return diff / scale;
+}
+
+/* The same with both arrays sl_real. */
+static inline double tu_rel_diff_real(const sl_real *a, const sl_real *b, size_t n)
+{
+    double diff = 0, scale = 1e-12;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (d > diff || isnan(d)) diff = d;
+        if (fabs((double)b[i]) > scale) scale = fabs((double)b[i]);
+    }
+    return diff / scale;
+}
+
+#endif
