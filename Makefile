@@ -8,6 +8,7 @@
 #   make bench     silico vs the PyTorch peer, one JSON line per comparison
 #   make asan      the test suite under ASan+UBSan (clang)
 #   make install   PREFIX=/usr/local: bin, lib, include, pkg-config, data
+#                  (PREFIX=DIR BUILD=DIR/build builds that install apart from build/)
 
 PREFIX  ?= /usr/local
 CC      ?= cc
@@ -30,12 +31,22 @@ PIC_OBJ  = $(SRC:%.c=$(BUILD)/pic/%.o)
 F64_OBJ  = $(SRC:%.c=$(BUILD)/f64/%.o)
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps test test-ref demo bench asan install clean check-deps
+.PHONY: all deps test test-ref demo bench asan install clean check-deps FORCE
 
 all: $(BUILD)/silico $(BUILD)/libsilico.a $(BUILD)/libsilico.so
 
 deps:
 	@scripts/deps.sh
+
+# SILICO_DATADIR ($(PREFIX)/share/silico) is compiled into src/tasks/reach.c:
+# recompile it whenever PREFIX differs from the one it was built with, so
+# `make install PREFIX=DIR` never installs a binary looking elsewhere for data.
+DATADIR_STAMP = $(BUILD)/datadir.stamp
+$(DATADIR_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(PREFIX)/share/silico' | cmp -s - $@ || echo '$(PREFIX)/share/silico' > $@
+$(BUILD)/obj/src/tasks/reach.o $(BUILD)/pic/src/tasks/reach.o $(BUILD)/f64/src/tasks/reach.o: $(DATADIR_STAMP)
+FORCE:
 
 $(BUILD)/obj/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
@@ -76,7 +87,9 @@ test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/tests/run $(BUILD)/tests/run_f64
 	@scripts/run-tests.sh $(BUILD)
 
-test-ref: deps all $(BUILD)/tests/run
+test-ref: deps
+	@SILICO_DEPS_EXTRA="python3-torch python3-scipy" scripts/deps.sh
+	@$(MAKE) --no-print-directory all $(BUILD)/tests/run
 	@scripts/test-ref.sh $(BUILD)
 
 demo: deps
@@ -107,7 +120,7 @@ install: all
 	install -m 644 data/reach/*.npy data/reach/README.md $(DESTDIR)$(PREFIX)/share/silico/data/reach/
 	install -m 644 examples/*.ini $(DESTDIR)$(PREFIX)/share/silico/examples/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define SILICO_VERSION "\(.*\)"/\1/p' include/silico.h)|g' \
-	    silico.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/silico.pc
+	    -e 's|@LIBS_PRIVATE@|$(LIBS)|g' silico.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/silico.pc
 
 clean:
 	rm -rf build build-asan

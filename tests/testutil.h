@@ -51,19 +51,25 @@ static inline void tu_rmtree(char *dir)
     free(dir);
 }
 
-/* Write text to path; 0 on success. */
-static inline int tu_write_file(const char *path, const char *text)
+/* Write n bytes to path; 0 on success. */
+static inline int tu_write_bytes(const char *path, const void *data, size_t n)
 {
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
-    size_t n = strlen(text);
-    int ok = fwrite(text, 1, n, f) == n;
+    int ok = fwrite(data, 1, n, f) == n;
     return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/* Write text to path; 0 on success. */
+static inline int tu_write_file(const char *path, const char *text)
+{
+    return tu_write_bytes(path, text, strlen(text));
 }
 
 /* The whole file (malloc'd, NUL-terminated); *len gets its size if len. */
 static inline char *tu_read_file(const char *path, size_t *len)
 {
+    if (len) *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     size_t cap = 4096, n = 0;
@@ -91,11 +97,9 @@ static inline int tu_truncate(const char *path, size_t n)
         free(data);
         return -1;
     }
-    FILE *f = fopen(path, "wb");
-    int ok = f && fwrite(data, 1, n, f) == n;
-    if (f && fclose(f) != 0) ok = 0;
+    int rc = tu_write_bytes(path, data, n);
     free(data);
-    return ok ? 0 : -1;
+    return rc;
 }
 
 /* Whether /usr/bin/python3 can import the given module (e.g. "numpy"). */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "silico.h"
@@ -230,7 +231,10 @@ int cli_train(int argc, char **argv, int threads)
     free(overrides);
     if (st) {
         fprintf(stderr, "silico: %s\n", sl_last_error());
-        if (!resume)
+        /* a run directory this command just made and left empty (the task or
+         * model could not be built) is removed, so the same --out can be
+         * used again once the input is fixed */
+        if (!resume && rmdir(dir) != 0)
             fprintf(stderr, "silico: (the run directory %s/ holds what was written before the error)\n",
                     dir);
         sl_config_free(cfg);

@@ -229,20 +229,19 @@ static int edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
-/* The schema key closest to an unknown one: within two edits, or the same
- * key name in another section. NULL if nothing is close. */
+/* The schema key closest to an unknown one: the same key name in another
+ * section, else one within two edits. NULL if nothing is close. */
 static const char *suggest(const sl_config *c, const char *key)
 {
     const char *best = NULL;
-    int best_d = 3;
-    const char *dot = strchr(key, '.');
+    int best_score = 5; /* twice the edit distance; a moved key scores 1 */
+    const char *dot = strchr(key, '.'), *short_key = dot ? dot + 1 : key;
     for (int i = 0; i < c->n; i++) {
         const char *name = c->keys[i].name;
-        int d = edit_distance(key, name);
-        const char *short_name = strchr(name, '.');
-        if (d > 2 && strcmp(dot ? dot : key, dot ? short_name : short_name + 1) == 0) d = 2;
-        if (d < best_d) {
-            best_d = d;
+        int score = 2 * edit_distance(key, name);
+        if (strcmp(strchr(name, '.') + 1, short_key) == 0 && score > 1) score = 1;
+        if (score < best_score) {
+            best_score = score;
             best = name;
         }
     }

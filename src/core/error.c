@@ -39,7 +39,8 @@ sl_status sl_fail(sl_status s, const char *fmt, ...)
     return s;
 }
 
-/* "<context>: <previous message>" (just the context if there was none). */
+/* "<context>: <previous message>" (just the context if there was none).
+ * A context that already ends in ": " or ":" is not given a second one. */
 sl_status sl_fail_context(sl_status s, const char *fmt, ...)
 {
     char previous[SL_ERROR_MAX];
@@ -51,7 +52,10 @@ sl_status sl_fail_context(sl_status s, const char *fmt, ...)
     va_end(ap);
     if (n < 0) n = 0;
     size_t used = (size_t)n < sizeof last_error ? (size_t)n : sizeof last_error - 1;
-    if (previous[0] != '\0')
-        snprintf(last_error + used, sizeof last_error - used, ": %s", previous);
+    if (previous[0] != '\0') {
+        char last = used ? last_error[used - 1] : ' ';
+        const char *sep = last == ' ' ? "" : last == ':' ? " " : ": ";
+        snprintf(last_error + used, sizeof last_error - used, "%s%s", sep, previous);
+    }
     return s;
 }

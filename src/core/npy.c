@@ -86,7 +86,7 @@ sl_status sl_array_alloc(sl_array *a, sl_dtype t, int ndim, const int64_t *shape
     a->dtype = t;
     a->ndim = ndim;
     memset(a->shape, 0, sizeof a->shape);
-    memcpy(a->shape, shape, (size_t)ndim * sizeof *shape);
+    if (ndim > 0) memcpy(a->shape, shape, (size_t)ndim * sizeof *shape);
     return SL_OK;
 }
 

@@ -197,8 +197,8 @@ sl_status sl_reach_create(const sl_config *c, sl_task **out)
         }
         double v = mus[j];
         if (!(v >= 0 && v < n_mdat && v == floor(v))) {
-            st = sl_fail(SL_EINVAL, "task.muscles: muscle index %g is out of range (%s has %d "
-                         "muscles, 0..%d)", v, path, n_mdat, n_mdat - 1);
+            st = sl_fail(SL_EINVAL, "task.muscles: muscle index %g is out of range or not an integer "
+                         "(%s has %d muscles, 0..%d)", v, path, n_mdat, n_mdat - 1);
             goto done;
         }
         mi[j] = (int)v;

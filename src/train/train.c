@@ -355,9 +355,12 @@ sl_status sl_trainer_resume(const char *run_dir, sl_trainer **out)
     if (!st) st = build(t);
     if (!st) {
         st = sl_safetensors_read(state_path, &f);
-        if (st == SL_EIO)
-            st = sl_fail(SL_EIO, "%s: no saved training state to resume from (%s)", run_dir,
-                         sl_last_error());
+        if (st == SL_EIO) {
+            /* copy the reason first: sl_fail formats into the buffer it came from */
+            char why[512];
+            snprintf(why, sizeof why, "%s", sl_last_error());
+            st = sl_fail(SL_EIO, "%s: no saved training state to resume from (%s)", run_dir, why);
+        }
     }
     if (!st) {
         const char *fmt = sl_tensorfile_meta(f, "format");
@@ -440,19 +443,20 @@ static sl_status validate(sl_trainer *t, sl_epoch_stats *s)
     return save_state(t);
 }
 
-static sl_status nan_error(sl_trainer *t, long epoch, int batch, const char *what)
+/* where: "batch 3" or "validation" */
+static sl_status nan_error(sl_trainer *t, long epoch, const char *where, const char *what)
 {
     char msg[512];
     snprintf(msg, sizeof msg, "%s", sl_last_error());
     if (t->best_epoch > 0)
         return sl_fail(SL_ENUMERIC,
-                       "epoch %ld, batch %d: %s (%s); training stopped. The best checkpoint "
+                       "epoch %ld, %s: %s (%s); training stopped. The best checkpoint "
                        "(epoch %ld, validation error %.3g%%) is intact in %s/checkpoint.safetensors",
-                       epoch, batch + 1, what, msg, t->best_epoch, t->best_val, t->dir);
+                       epoch, where, what, msg, t->best_epoch, t->best_val, t->dir);
     return sl_fail(SL_ENUMERIC,
-                   "epoch %ld, batch %d: %s (%s); training stopped before any checkpoint was "
+                   "epoch %ld, %s: %s (%s); training stopped before any checkpoint was "
                    "saved. Try a smaller train.lr or train.clip > 0",
-                   epoch, batch + 1, what, msg);
+                   epoch, where, what, msg);
 }
 
 sl_status sl_trainer_run(sl_trainer *t, sl_epoch_callback cb, void *user)
@@ -478,12 +482,14 @@ sl_status sl_trainer_run(sl_trainer *t, sl_epoch_callback cb, void *user)
             sl_model_zero_grad(m);
             sl_loss_terms lt;
             st = sl_model_loss(m, t->ws, &b, &t->loss, noise, 1, &lt, NULL);
-            if (st == SL_ENUMERIC) return nan_error(t, epoch, i, "the loss is NaN or Inf");
+            char where[32];
+            snprintf(where, sizeof where, "batch %d", i + 1);
+            if (st == SL_ENUMERIC) return nan_error(t, epoch, where, "the loss is NaN or Inf");
             if (st) return st;
             double norm = sl_clip_grad_norm(sl_model_grads(m), np, t->clip);
             if (!isfinite(norm)) {
                 sl_fail(SL_ENUMERIC, "gradient norm %g", norm);
-                return nan_error(t, epoch, i, "the gradient is NaN or Inf");
+                return nan_error(t, epoch, where, "the gradient is NaN or Inf");
             }
             sl_adam_step(t->opt, sl_model_params(m), sl_model_grads(m));
             s.loss += lt.total / nb;
@@ -498,8 +504,12 @@ sl_status sl_trainer_run(sl_trainer *t, sl_epoch_callback cb, void *user)
         s.epoch = epoch;
         s.step = sl_adam_steps(t->opt);
         s.train_error_pct = 100.0 * (mse_rows / rows) / t->null_train;
-        if (epoch % t->val_every == 0 || epoch == t->total_epochs)
-            if ((st = validate(t, &s))) return st;
+        if (epoch % t->val_every == 0 || epoch == t->total_epochs) {
+            st = validate(t, &s);
+            if (st == SL_ENUMERIC)
+                return nan_error(t, epoch, "validation", "the network's output is NaN or Inf");
+            if (st) return st;
+        }
         s.seconds = now_s() - t0;
         t->train_seconds += s.seconds;
         log_epoch(t, &s);
