@@ -223,6 +223,11 @@ int sl_get_threads(void);
 const char *sl_blas_info(void);
 /* e.g. "Intel(R) Xeon(R) Processor" */
 const char *sl_cpu_info(void);
+/* When OpenBLAS fell back to its slow generic "Prescott" kernels on a CPU it
+ * does not recognise (but that has AVX-512/AVX2), the OPENBLAS_CORETYPE value
+ * that selects the right ones ("SkylakeX", "Haswell"); NULL otherwise or when
+ * OPENBLAS_CORETYPE is already set. It takes effect only in a new process. */
+const char *sl_blas_better_coretype(void);
 
 /* ------------------------------------------------------------------ model */
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "silico.h"
@@ -57,8 +58,21 @@ static void usage(FILE *f)
     fprintf(f, "\nExample:  silico train examples/reach.ini train.epochs=200 model.hidden=64\n");
 }
 
+/* OpenBLAS chooses its kernels when it loads; if it chose its slow generic
+ * ones on a CPU it does not recognise, run again with the right ones. */
+static void use_fast_blas_kernels(char **argv)
+{
+    const char *core = sl_blas_better_coretype();
+    if (!core || getenv("SILICO_BLAS_REEXEC")) return;
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    setenv("SILICO_BLAS_REEXEC", "1", 1);
+    execv("/proc/self/exe", argv);
+    unsetenv("OPENBLAS_CORETYPE"); /* exec failed: go on with the slow kernels */
+}
+
 int main(int argc, char **argv)
 {
+    use_fast_blas_kernels(argv);
     int i = 1;
     int threads = 0;
     for (; i < argc && argv[i][0] == '-'; i++) {

@@ -4,7 +4,9 @@
 
 #include <cblas.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void sl_set_threads(int n) { openblas_set_num_threads(n > 0 ? n : 1); }
 
@@ -48,4 +50,26 @@ const char *sl_cpu_info(void)
     }
     fclose(f);
     return model;
+}
+
+/* OpenBLAS 0.3.21 (Debian 12) picks its kernels from the CPU model number and
+ * does not know some recent Intel CPUs (e.g. family 6 model 207): it falls
+ * back to the SSE3 "Prescott" kernels, 5-8x slower than its AVX-512 ones.
+ * Returns the OPENBLAS_CORETYPE that would select the right kernels when that
+ * happened (the user has not set OPENBLAS_CORETYPE, the core in use is
+ * Prescott and the CPU has AVX-512 or AVX2), else NULL. The choice happens when
+ * OpenBLAS loads, so only a new process can use it (the CLI re-executes). */
+const char *sl_blas_better_coretype(void)
+{
+    if (getenv("OPENBLAS_CORETYPE")) return NULL;
+    const char *core = openblas_get_corename();
+    if (!core || strcasecmp(core, "prescott") != 0) return NULL;
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        return "SkylakeX";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+#endif
+    return NULL;
 }

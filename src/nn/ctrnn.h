@@ -25,6 +25,7 @@ struct sl_workspace {
     sl_real *Z;     /* T×B×n_out outputs */
     sl_real *DZ;    /* T×B×n_out ∂L/∂z */
     sl_real *tmp;   /* B×N */
+    sl_real *Jt;    /* N×N: Jᵀ, refreshed by each forward (the per-step GEMM is then NN) */
 };
 
 /* A model with zeroed parameters (for loading). */
