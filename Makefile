@@ -15,7 +15,7 @@ CC      ?= cc
 ARCH    ?= -march=native
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) $(ARCH) -g
-WARN     = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter
+WARN     = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-psabi
 CPPFLAGS = -D_GNU_SOURCE -Iinclude -Isrc -I/usr/include/openblas -DSILICO_DATADIR='"$(PREFIX)/share/silico"'
 LIBS     = -lopenblas -llapacke -linih -lcjson -lmatio -lz -lm -lpthread
 BUILD   ?= build
@@ -50,29 +50,36 @@ FORCE:
 
 $(BUILD)/obj/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/pic/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
+	@echo "  CC -fPIC $<"
+	@$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
 
 $(BUILD)/f64/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -DSL_REAL=double -c $< -o $@
+	@echo "  CC f64  $<"
+	@$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -DSL_REAL=double -c $< -o $@
 
 $(BUILD)/libsilico.a: $(OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	@ar rcs $@ $^
 
 $(BUILD)/libsilico_f64.a: $(F64_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	@ar rcs $@ $^
 
 $(BUILD)/libsilico.so: $(PIC_OBJ)
-	$(CC) -shared -Wl,-soname,libsilico.so.0 -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	@$(CC) -shared -Wl,-soname,libsilico.so.0 -o $@ $^ $(LIBS)
 
 $(BUILD)/silico: $(CLI_OBJ) $(BUILD)/libsilico.a
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsilico.a $(LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsilico.a $(LIBS)
 
 # --- tests -----------------------------------------------------------------
 $(BUILD)/tests/run: $(TEST_SRC) tests/testutil.h $(BUILD)/libsilico.a
@@ -107,7 +114,8 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang OPT=-O1 ARCH= \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	    build-asan/silico build-asan/tests/run build-asan/tests/run_f64
-	@SILICO_BIN=build-asan/silico scripts/run-tests.sh build-asan
+	@LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp SILICO_BIN=build-asan/silico \
+	    scripts/run-tests.sh build-asan
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \

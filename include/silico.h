@@ -318,12 +318,18 @@ double sl_mse_loss(const sl_real *z, const sl_real *y, const sl_real *mask, size
 /* ---------------------------------------------------------- tasks (batches) */
 
 /* One batch, batch-major. Buffers belong to the task that filled it. */
+/* Regression tasks fill y (and mask B×T×n_out); classification tasks fill
+ * labels (class indices in [0, n_out), the network's n_out outputs being the
+ * class logits) and mask B×T (per-step loss weight), and mark in decision the
+ * steps where a decision is scored for accuracy. */
 typedef struct {
     int B, T, n_in, n_out;
     const sl_real *u;    /* B×T×n_in */
-    const sl_real *y;    /* B×T×n_out */
-    const sl_real *mask; /* B×T×n_out, or NULL (= all steps scored) */
+    const sl_real *y;    /* B×T×n_out targets, or NULL (classification) */
+    const sl_real *mask; /* regression B×T×n_out, classification B×T; NULL = all 1 */
     const int *cond;     /* B: condition index of each trial, or NULL */
+    const int *labels;   /* B×T class labels, or NULL (regression) */
+    const unsigned char *decision; /* B×T: 1 where a decision is scored, or NULL */
 } sl_batch;
 
 /* ------------------------------------------------------------- batch loss */

@@ -266,7 +266,7 @@ Test(cli, version_prints_version_and_blas)
     char *d = tu_tmpdir();
     cl_result r = CL_RUN(d, "--version");
     cr_assert_eq(r.rc, 0, "silico --version exited %d: %s", r.rc, r.err);
-    CL_EXPECT_IN(r.out, "silico " SILICO_VERSION, "BLAS: ", sl_blas_info(), "CPU: ");
+    CL_EXPECT_IN(r.out, "silico " SILICO_VERSION, "BLAS: OpenBLAS", "CPU: ");
     cl_result_free(&r);
     tu_rmtree(d);
 }
@@ -294,7 +294,9 @@ Test(cli, training_run_writes_a_complete_run_directory)
     char *p = tu_path(run, "run.json");
     cJSON *o = cl_read_json(p);
     cr_expect_str_eq(cl_str(o, "silico_version", p), SILICO_VERSION);
-    cr_expect_str_eq(cl_str(o, "blas", p), sl_blas_info());
+    /* the CLI may re-execute itself with better OpenBLAS kernels, so its core
+     * name can differ from this process's; the library name cannot */
+    cr_expect(strncmp(cl_str(o, "blas", p), "OpenBLAS", 8) == 0, "blas: %s", cl_str(o, "blas", p));
     cr_expect_eq(cl_num(o, "threads", p), 1);
     cr_expect_str_eq(cl_str(o, "cpu", p), sl_cpu_info());
     cJSON_Delete(o);

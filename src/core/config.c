@@ -524,11 +524,28 @@ int sl_config_is_set(const sl_config *c, const char *key)
 
 /* ---------------------------------------------------------------- writing */
 
+/* "; text" wrapped at 88 columns (inih reads lines of at most 197 characters). */
+static size_t write_comment(char *out, size_t cap, const char *text)
+{
+    size_t len = 0;
+    while (*text) {
+        size_t n = strlen(text);
+        if (n > 86) {
+            n = 86;
+            while (n > 20 && text[n] != ' ') n--;
+        }
+        len += (size_t)snprintf(out + len, cap - len, "; %.*s\n", (int)n, text);
+        text += n;
+        while (*text == ' ') text++;
+    }
+    return len;
+}
+
 char *sl_config_to_ini(const sl_config *c)
 {
     size_t cap = 256;
     for (int i = 0; i < c->n; i++)
-        cap += strlen(c->keys[i].name) + strlen(c->keys[i].help) + strlen(c->e[i].value) + 32;
+        cap += strlen(c->keys[i].name) + 2 * strlen(c->keys[i].help) + strlen(c->e[i].value) + 32;
     char *out = malloc(cap);
     if (!out) {
         sl_fail(SL_ENOMEM, "config: out of memory");
@@ -546,9 +563,9 @@ char *sl_config_to_ini(const sl_config *c)
             section = name;
             section_len = sl;
         }
+        len += write_comment(out + len, cap - len, c->keys[i].help);
         const char *v = c->e[i].value;
-        len += (size_t)snprintf(out + len, cap - len, "; %s\n%s =%s%s\n", c->keys[i].help, dot + 1,
-                                *v ? " " : "", v);
+        len += (size_t)snprintf(out + len, cap - len, "%s =%s%s\n", dot + 1, *v ? " " : "", v);
     }
     return out;
 }

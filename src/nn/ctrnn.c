@@ -149,35 +149,73 @@ static void euler_rect_tanh_f32(float *xn, float *rn, const float *xt, const flo
         else { vstore_n(xn + i, x, w); vstore_n(rn + i, r, w); }
     }
 }
-/* g = keep·gn + φ'(x)(tmp + dr + rc2·r), φ = rect_tanh (gn, tmp NULL at k = T) */
-static void backward_rect_tanh_f32(float *g, const float *gn, const float *tmp, const float *x,
-                                   const float *r, const float *dr, float keep, float rc2, size_t n)
+/* Σ a[i]·b[i] over n */
+static float dot_f32(const float *a, const float *b, size_t n)
 {
-    for (size_t i = 0; i < n; i += 16) {
-        size_t w = n - i < 16 ? n - i : 16;
-#define LD(p) (w == 16 ? vload((p) + i) : vload_n((p) + i, w))
-        vf16 xv = LD(x), rv = LD(r), acc = LD(dr) + rc2 * rv;
-        if (tmp) acc += LD(tmp);
-        vf16 dphi = (vf16)((vi16)(1.0f - rv * rv) & (xv > VF(0)));
-        vf16 out = dphi * acc;
-        if (gn) out += keep * LD(gn);
-#undef LD
-        if (w == 16) vstore(g + i, out); else vstore_n(g + i, out, w);
-    }
+    vf16 s = VF(0);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) s += vload(a + i) * vload(b + i);
+    float t = 0;
+    for (; i < n; i++) t += a[i] * b[i];
+    for (int l = 0; l < 16; l++) t += s[l];
+    return t;
 }
-/* y += a · Σ_rows X[row]  (X rows×n, row-major) */
-static void colsum_axpy_f32(float *y, float a, const float *X, size_t rows, size_t n)
+/* The readout of one step, z = W r + c for each of the B rows of r (B×N):
+ * n_out is small (2 in the reach task), so these are dot products on rates
+ * still in L1 rather than a GEMM with a 2-wide output. */
+static void readout_f32(float *z, const float *r, const float *W, const float *c, size_t B,
+                        size_t N, size_t NO)
 {
-    for (size_t i = 0; i < n; i += 16) {
-        size_t w = n - i < 16 ? n - i : 16;
-        vf16 s = VF(0);
-        for (size_t k = 0; k < rows; k++) s += w == 16 ? vload(X + k * n + i) : vload_n(X + k * n + i, w);
-        vf16 yv = w == 16 ? vload(y + i) : vload_n(y + i, w);
-        yv += a * s;
-        if (w == 16) vstore(y + i, yv); else vstore_n(y + i, yv, w);
+    for (size_t b = 0; b < B; b++)
+        for (size_t o = 0; o < NO; o++) z[b * NO + o] = c[o] + dot_f32(W + o * N, r + b * N, N);
+}
+/* One backward step for φ = rect_tanh, fused with everything else that needs
+ * g_k or this step's readout error dz (B×NO), row by row (x, r, g: B×N):
+ *   g   = keep·gn + φ'(x) ⊙ (tmp + dz W + rc2·r)     (gn, tmp NULL at k = T)
+ *   gb += α Σ_rows g     gW += dzᵀ r     gc += Σ_rows dz
+ * so ∂L/∂r from the readout, ∂W, ∂c and ∂b need no GEMM or pass of their own. */
+static void backward_step_rect_tanh_f32(float *g, const float *gn, const float *tmp,
+                                        const float *x, const float *r, const float *dz,
+                                        const float *W, float *gb, float *gW, float *gc,
+                                        size_t B, size_t N, size_t NO, float keep, float alpha,
+                                        float rc2)
+{
+    for (size_t b = 0; b < B; b++) {
+        const size_t row = b * N;
+        const float *dzb = dz + b * NO;
+        size_t i = 0;
+        for (; i + 16 <= N; i += 16) {
+            const size_t j = row + i;
+            vf16 rv = vload(r + j), acc = rc2 * rv;
+            if (tmp) acc += vload(tmp + j);
+            for (size_t o = 0; o < NO; o++) {
+                acc += dzb[o] * vload(W + o * N + i);
+                vstore(gW + o * N + i, vload(gW + o * N + i) + dzb[o] * rv);
+            }
+            vf16 dphi = (vf16)((vi16)(1.0f - rv * rv) & (vload(x + j) > VF(0)));
+            vf16 out = dphi * acc;
+            if (gn) out += keep * vload(gn + j);
+            vstore(g + j, out);
+            vstore(gb + i, vload(gb + i) + alpha * out);
+        }
+        for (; i < N; i++) { /* the same for the last N mod 16 columns */
+            const size_t j = row + i;
+            float rv = r[j], acc = rc2 * rv + (tmp ? tmp[j] : 0);
+            for (size_t o = 0; o < NO; o++) {
+                acc += dzb[o] * W[o * N + i];
+                gW[o * N + i] += dzb[o] * rv;
+            }
+            float out = (x[j] > 0 ? 1 - rv * rv : 0) * acc + (gn ? keep * gn[j] : 0);
+            g[j] = out;
+            gb[i] += alpha * out;
+        }
+        for (size_t o = 0; o < NO; o++) gc[o] += dzb[o];
     }
 }
 #define SL_F32_FAST (sizeof(sl_real) == sizeof(float))
+/* sl_real* → float* for the kernels above (only called when sl_real is float) */
+#define F32(p) ((const float *)(const void *)(p))
+#define F32W(p) ((float *)(void *)(p))
 
 /* ------------------------------------------------------------------ model */
 
@@ -399,9 +437,10 @@ sl_status sl_ctrnn_forward_tm(sl_model *m, sl_workspace *ws, int B, int T, sl_rn
         sl_real *xn = ws->X + (size_t)(t + 1) * BN, *rn = ws->R + (size_t)(t + 1) * BN;
         /* xn = r_t Jᵀ, then the fused Euler update, noise and rate */
         sl_gemm(0, 0, B, N, N, 1.0, rt, N, ws->Jt, N, 0.0, xn, N);
-        if (fast) {
-            euler_rect_tanh_f32((float *)(void *)xn, (float *)(void *)rn, (const float *)(const void *)xt,
-                                (const float *)(const void *)dt, (float)keep, (float)alpha, BN);
+        if (fast) { /* the Euler update, rates and this step's readout z_t */
+            euler_rect_tanh_f32(F32W(xn), F32W(rn), F32(xt), F32(dt), (float)keep, (float)alpha, BN);
+            readout_f32(F32W(ws->Z + (size_t)t * B * NO), F32(rn), F32(m->W), F32(m->c), (size_t)B,
+                        (size_t)N, (size_t)NO);
             continue;
         }
         if (noise_sd > 0) {
@@ -414,6 +453,7 @@ sl_status sl_ctrnn_forward_tm(sl_model *m, sl_workspace *ws, int B, int T, sl_rn
         act_forward_fast(s->act, xn, rn, BN);
     }
 
+    if (fast) return SL_OK;
     /* Z = R[1..T] Wᵀ + c: one GEMM */
     for (size_t row = 0; row < (size_t)T * B; row++) memcpy(ws->Z + row * NO, m->c, NO * sizeof(sl_real));
     sl_gemm(0, 1, T * B, NO, N, 1.0, ws->R + BN, N, m->W, N, 1.0, ws->Z, NO);
@@ -460,51 +500,51 @@ sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef)
     sl_real *gb = m->grads + info[2].offset, *gW = m->grads + info[3].offset;
     sl_real *gc = m->grads + info[4].offset;
 
-    /* ∂L/∂r_{t+1} from the readout for all t: D ← DZ·W (D's forward contents are spent) */
-    sl_real *DR = ws->D;
-    sl_gemm(0, 0, T * B, N, NO, 1.0, ws->DZ, NO, m->W, N, 0.0, DR, N);
-
-    /* g_k for k = T..1, stored time-major in G (G[k−1] = g_k) */
-    for (int k = T; k >= 1; k--) {
-        const sl_real *xk = ws->X + (size_t)k * BN, *rk = ws->R + (size_t)k * BN;
-        const sl_real *drk = DR + (size_t)(k - 1) * BN;
-        sl_real *gk = ws->G + (size_t)(k - 1) * BN;
-        if (SL_F32_FAST && s->act == SL_ACT_RECT_TANH) {
-            const sl_real *gn = k == T ? NULL : ws->G + (size_t)k * BN;
-            if (gn) sl_gemm(0, 0, B, N, N, alpha, gn, N, m->J, N, 0.0, ws->tmp, N);
-#define F32(p) ((const float *)(const void *)(p))
-            backward_rect_tanh_f32((float *)(void *)gk, F32(gn), gn ? F32(ws->tmp) : NULL, F32(xk), F32(rk),
-                                   F32(drk), (float)keep, (float)rc2, BN);
-#undef F32
-            continue;
+    if (SL_F32_FAST && s->act == SL_ACT_RECT_TANH) {
+        /* g_k for k = T..1 (G[k−1] = g_k), with ∂b, ∂W, ∂c and the readout's
+         * ∂L/∂r fused into the elementwise pass of each step */
+        for (int k = T; k >= 1; k--) {
+            const size_t at = (size_t)(k - 1) * BN;
+            const sl_real *gn = k == T ? NULL : ws->G + at + BN; /* g_{k+1} */
+            if (gn) sl_gemm(0, 0, B, N, N, alpha, gn, N, m->J, N, 0.0, ws->tmp, N); /* α g_{k+1} J */
+            backward_step_rect_tanh_f32(F32W(ws->G + at), gn ? F32(gn) : NULL, gn ? F32(ws->tmp) : NULL,
+                                        F32(ws->X + at + BN), F32(ws->R + at + BN),
+                                        F32(ws->DZ + (size_t)(k - 1) * B * NO), F32(m->W), F32W(gb),
+                                        F32W(gW), F32W(gc), (size_t)B, (size_t)N, (size_t)NO,
+                                        (float)keep, (float)alpha, (float)rc2);
         }
-        if (k == T) {
-            for (size_t i = 0; i < BN; i++)
-                gk[i] = act_deriv(s->act, xk[i], rk[i]) * (drk[i] + rc2 * rk[i]);
-        } else {
-            const sl_real *gn = ws->G + (size_t)k * BN; /* g_{k+1} */
-            sl_real *tmp = ws->tmp;
-            sl_gemm(0, 0, B, N, N, alpha, gn, N, m->J, N, 0.0, tmp, N); /* α g_{k+1} J */
-            for (size_t i = 0; i < BN; i++)
-                gk[i] = keep * gn[i] +
-                        act_deriv(s->act, xk[i], rk[i]) * (tmp[i] + drk[i] + rc2 * rk[i]);
+    } else {
+        /* ∂L/∂r_{t+1} from the readout for all t: D ← DZ·W (D's forward contents are spent) */
+        sl_real *DR = ws->D;
+        sl_gemm(0, 0, T * B, N, NO, 1.0, ws->DZ, NO, m->W, N, 0.0, DR, N);
+        /* g_k for k = T..1, stored time-major in G (G[k−1] = g_k) */
+        for (int k = T; k >= 1; k--) {
+            const sl_real *xk = ws->X + (size_t)k * BN, *rk = ws->R + (size_t)k * BN;
+            const sl_real *drk = DR + (size_t)(k - 1) * BN;
+            sl_real *gk = ws->G + (size_t)(k - 1) * BN;
+            if (k == T) {
+                for (size_t i = 0; i < BN; i++)
+                    gk[i] = act_deriv(s->act, xk[i], rk[i]) * (drk[i] + rc2 * rk[i]);
+            } else {
+                const sl_real *gn = ws->G + (size_t)k * BN; /* g_{k+1} */
+                sl_real *tmp = ws->tmp;
+                sl_gemm(0, 0, B, N, N, alpha, gn, N, m->J, N, 0.0, tmp, N); /* α g_{k+1} J */
+                for (size_t i = 0; i < BN; i++)
+                    gk[i] = keep * gn[i] +
+                            act_deriv(s->act, xk[i], rk[i]) * (tmp[i] + drk[i] + rc2 * rk[i]);
+            }
+        }
+        sl_gemm(1, 0, NO, N, T * B, 1.0, ws->DZ, NO, ws->R + BN, N, 1.0, gW, N); /* Σ dzᵀ r */
+        for (size_t row = 0; row < (size_t)T * B; row++) {
+            const sl_real *g = ws->G + row * N, *dz = ws->DZ + row * NO;
+            for (int i = 0; i < N; i++) gb[i] += alpha * g[i];
+            for (int o = 0; o < NO; o++) gc[o] += dz[o];
         }
     }
 
     /* weight gradients: one GEMM each over the T·B rows */
     sl_gemm(1, 0, N, N, T * B, alpha, ws->G, N, ws->R, N, 1.0, gJ, N); /* α Σ g_kᵀ r_{k−1} */
     sl_gemm(1, 0, N, NI, T * B, alpha, ws->G, N, ws->U, NI, 1.0, gB, NI); /* α Σ g_kᵀ u_{k−1} */
-    sl_gemm(1, 0, NO, N, T * B, 1.0, ws->DZ, NO, ws->R + BN, N, 1.0, gW, N);
-    if (SL_F32_FAST) {
-        colsum_axpy_f32((float *)(void *)gb, (float)alpha, (const float *)(const void *)ws->G, (size_t)T * B, N);
-        for (size_t row = 0; row < (size_t)T * B; row++)
-            for (int o = 0; o < NO; o++) gc[o] += ws->DZ[row * NO + o];
-    } else
-        for (size_t row = 0; row < (size_t)T * B; row++) {
-            const sl_real *g = ws->G + row * N, *dz = ws->DZ + row * NO;
-            for (int i = 0; i < N; i++) gb[i] += alpha * g[i];
-            for (int o = 0; o < NO; o++) gc[o] += dz[o];
-        }
 
     if (m->x0) { /* g_0 = (1−α) g_1 + φ'(x_0) ⊙ α g_1 J, summed over the batch */
         sl_real *gx0 = m->grads + info[5].offset, *tmp = ws->tmp;
