@@ -366,6 +366,12 @@ typedef struct {
     sl_status (*start_epoch)(sl_task *t, sl_split split, sl_rng *rng);
     sl_status (*batch)(sl_task *t, sl_split split, int index, sl_rng *rng, sl_batch *out);
     void (*destroy)(sl_task *t);
+    /* Optional (NULL if none): a task-specific score of the network's outputs
+     * z (B×T×n_out) on batch `index` of split, added into *sum and *count; the
+     * score is Σsum/Σcount, named by sl_task.score_name (e.g. ReadySetGo's
+     * "interval_error_pct"). */
+    void (*score)(sl_task *t, sl_split split, int index, const sl_real *z, double *sum,
+                  double *count);
 } sl_task_ops;
 
 struct sl_task {
@@ -373,6 +379,8 @@ struct sl_task {
     int n_in, n_out, T;
     double dt_ms;
     int max_batch;    /* largest B any batch() returns */
+    int classification; /* 1: batches carry labels over n_out classes (cross-entropy) */
+    const char *score_name; /* name of ops->score, or NULL */
     void *impl;
 };
 
@@ -421,8 +429,11 @@ typedef struct {
     double lr;
     double train_error_pct;     /* epoch's MSE as % of null (noisy training batches) */
     int validated;              /* val_* below are set this epoch */
-    double val_error_pct;       /* validation split, % of null */
+    double val_loss;            /* validation task loss (MSE or cross-entropy) */
+    double val_error_pct;       /* regression: validation split, % of null */
     double val_mse;
+    double val_accuracy;        /* classification: decision accuracy on validation trials */
+    double val_score;           /* the task's own score (sl_task.score_name), or NaN */
     double holdout_error_pct;   /* held-out conditions (NaN if none) */
     int is_best;                /* new best val error; checkpoint saved */
     double seconds;             /* wall time of this epoch */
@@ -449,6 +460,19 @@ long sl_trainer_total_epochs(const sl_trainer *t);
  * writes run_dir/summary.json. */
 sl_status sl_trainer_finish(sl_trainer *t, double seconds, sl_epoch_stats *stats);
 void sl_trainer_free(sl_trainer *t);
+
+/* Everything an evaluation reports; fields that do not apply are NaN. */
+typedef struct {
+    double loss;        /* the task loss: MSE (regression) or cross-entropy (classification) */
+    double mse;         /* regression: masked MSE */
+    double error_pct;   /* regression: MSE as % of the null model's MSE */
+    double accuracy;    /* classification: fraction of scored decisions that are correct */
+    long n_decisions;
+    double score;       /* the task's own score (sl_task.score_name), e.g. interval error % */
+} sl_eval;
+
+/* Evaluate a model on every batch of a split (noise NULL = deterministic). */
+sl_status sl_evaluate_split(sl_model *m, sl_task *t, sl_split split, sl_rng *noise, sl_eval *out);
 
 /* Evaluate a model on a split of a task: MSE and % of null (no noise when
  * noise is NULL). */

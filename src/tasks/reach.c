@@ -37,7 +37,7 @@
 #endif
 
 static const sl_task_ops REACH_OPS = {
-    "reach", rc_num_batches, rc_start_epoch, rc_batch, rc_destroy,
+    "reach", rc_num_batches, rc_start_epoch, rc_batch, rc_destroy, NULL,
 };
 
 typedef struct {

@@ -15,7 +15,7 @@
 #include <math.h>
 
 static const sl_task_ops SYN_OPS = {
-    "reach_synthetic", rc_num_batches, rc_start_epoch, rc_batch, rc_destroy,
+    "reach_synthetic", rc_num_batches, rc_start_epoch, rc_batch, rc_destroy, NULL,
 };
 
 #define SYN_T1 150.0 /* ms after go: first bump */

@@ -84,6 +84,15 @@ static sl_status write_json(const char *dir, const char *name, cJSON *obj)
     return st;
 }
 
+/* NaN as JSON null */
+static void json_num(cJSON *o, const char *key, double v)
+{
+    if (isnan(v) || isinf(v))
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddNumberToObject(o, key, v);
+}
+
 /* ------------------------------------------------------------ set-up */
 
 static sl_status parse_l2_on(const char *s, unsigned *bits)
@@ -215,6 +224,7 @@ static sl_status build(sl_trainer *t)
     sl_rng_seed_stream(&t->rng_noise, t->seed, STREAM_NOISE);
     t->best_val = INFINITY;
     t->best_epoch = 0;
+    if (t->task->classification) return SL_OK;
     return null_mse_of_split(t->task, SL_SPLIT_TRAIN, &t->null_train);
 }
 
@@ -289,7 +299,7 @@ static sl_status save_state(sl_trainer *t)
     rng_to_text(&t->rng_batch, rb, sizeof rb);
     rng_to_text(&t->rng_noise, rn, sizeof rn);
     sl_kv kv[] = {{"format", "silico.state.v1"}, {"epoch", epoch},     {"adam_steps", steps},
-                  {"best_val_error_pct", best},  {"best_epoch", best_ep}, {"train_seconds", secs},
+                  {"best_val", best},  {"best_epoch", best_ep}, {"train_seconds", secs},
                   {"rng_batch", rb},             {"rng_noise", rn}};
     char *path = path_in(t->dir, "state.safetensors");
     if (!st) st = sl_safetensors_write(path, tens, 3 * nt, kv, (int)(sizeof kv / sizeof kv[0]));
@@ -306,7 +316,8 @@ static sl_status save_best(sl_trainer *t, double val)
     char epoch[32], v[40];
     snprintf(epoch, sizeof epoch, "%ld", t->epoch);
     snprintf(v, sizeof v, "%.17g", val);
-    sl_kv kv[] = {{"config", ini ? ini : ""}, {"epoch", epoch}, {"val_error_pct", v}};
+    const char *what = t->task->classification ? "val_loss" : "val_error_pct";
+    sl_kv kv[] = {{"config", ini ? ini : ""}, {"epoch", epoch}, {what, v}};
     char *path = path_in(t->dir, "checkpoint.safetensors");
     sl_status st = sl_model_save(t->model, path, kv, 3);
     free(path);
@@ -365,7 +376,7 @@ sl_status sl_trainer_resume(const char *run_dir, sl_trainer **out)
     if (!st) {
         const char *fmt = sl_tensorfile_meta(f, "format");
         const char *e = sl_tensorfile_meta(f, "epoch"), *s = sl_tensorfile_meta(f, "adam_steps");
-        const char *b = sl_tensorfile_meta(f, "best_val_error_pct");
+        const char *b = sl_tensorfile_meta(f, "best_val");
         const char *be = sl_tensorfile_meta(f, "best_epoch"), *sec = sl_tensorfile_meta(f, "train_seconds");
         if (!fmt || strcmp(fmt, "silico.state.v1") || !e || !s || !b || !be || !sec ||
             !rng_from_text(sl_tensorfile_meta(f, "rng_batch"), &t->rng_batch) ||
@@ -411,15 +422,37 @@ static void log_epoch(sl_trainer *t, const sl_epoch_stats *s)
     sl_metrics_real(m, "loss_rate", s->loss_rate);
     sl_metrics_real(m, "grad_norm", s->grad_norm);
     sl_metrics_real(m, "lr", s->lr);
-    sl_metrics_real(m, "train_error_pct", s->train_error_pct);
+    if (!t->task->classification) sl_metrics_real(m, "train_error_pct", s->train_error_pct);
     if (s->validated) {
-        sl_metrics_real(m, "val_mse", s->val_mse);
-        sl_metrics_real(m, "val_error_pct", s->val_error_pct);
+        sl_metrics_real(m, "val_loss", s->val_loss);
+        if (t->task->classification) {
+            sl_metrics_real(m, "val_accuracy", s->val_accuracy);
+        } else {
+            sl_metrics_real(m, "val_mse", s->val_mse);
+            sl_metrics_real(m, "val_error_pct", s->val_error_pct);
+        }
+        if (t->task->score_name) {
+            char key[64];
+            snprintf(key, sizeof key, "val_%s", t->task->score_name);
+            sl_metrics_real(m, key, s->val_score);
+        }
         if (!isnan(s->holdout_error_pct)) sl_metrics_real(m, "holdout_error_pct", s->holdout_error_pct);
         sl_metrics_int(m, "best", s->is_best);
     }
     sl_metrics_real(m, "seconds", s->seconds);
     sl_metrics_end(m);
+}
+
+/* What "best" means: the lowest validation error % of null (regression) or
+ * the lowest validation cross-entropy (classification). */
+static double best_criterion(const sl_trainer *t, const sl_eval *v)
+{
+    return t->task->classification ? v->loss : v->error_pct;
+}
+
+static const char *criterion_name(const sl_trainer *t)
+{
+    return t->task->classification ? "validation loss" : "validation error %";
 }
 
 static sl_status validate(sl_trainer *t, sl_epoch_stats *s)
@@ -428,17 +461,23 @@ static sl_status validate(sl_trainer *t, sl_epoch_stats *s)
     sl_rng_seed_stream(&vn, t->seed, STREAM_VAL);
     sl_rng *noise = t->model->spec.sigma_rec > 0 ? &vn : NULL;
     sl_split split = t->task->ops->num_batches(t->task, SL_SPLIT_VAL) > 0 ? SL_SPLIT_VAL : SL_SPLIT_TRAIN;
-    sl_status st = sl_evaluate_ws(t->model, t->ws, t->task, split, noise, &s->val_mse, &s->val_error_pct);
-    if (!st)
-        st = sl_evaluate_ws(t->model, t->ws, t->task, SL_SPLIT_HOLDOUT, noise, &(double){0},
-                            &s->holdout_error_pct);
+    sl_eval v, h;
+    sl_status st = sl_evaluate_full(t->model, t->ws, t->task, split, noise, &v);
+    if (!st) st = sl_evaluate_full(t->model, t->ws, t->task, SL_SPLIT_HOLDOUT, noise, &h);
     if (st) return st;
     s->validated = 1;
-    if (s->val_error_pct < t->best_val) {
-        t->best_val = s->val_error_pct;
+    s->val_loss = v.loss;
+    s->val_mse = v.mse;
+    s->val_error_pct = v.error_pct;
+    s->val_accuracy = v.accuracy;
+    s->val_score = v.score;
+    s->holdout_error_pct = h.error_pct;
+    double crit = best_criterion(t, &v);
+    if (crit < t->best_val) {
+        t->best_val = crit;
         t->best_epoch = t->epoch;
         s->is_best = 1;
-        if ((st = save_best(t, s->val_error_pct))) return st;
+        if ((st = save_best(t, crit))) return st;
     }
     return save_state(t);
 }
@@ -451,8 +490,8 @@ static sl_status nan_error(sl_trainer *t, long epoch, const char *where, const c
     if (t->best_epoch > 0)
         return sl_fail(SL_ENUMERIC,
                        "epoch %ld, %s: %s (%s); training stopped. The best checkpoint "
-                       "(epoch %ld, validation error %.3g%%) is intact in %s/checkpoint.safetensors",
-                       epoch, where, what, msg, t->best_epoch, t->best_val, t->dir);
+                       "(epoch %ld, %s %.3g) is intact in %s/checkpoint.safetensors",
+                       epoch, where, what, msg, t->best_epoch, criterion_name(t), t->best_val, t->dir);
     return sl_fail(SL_ENUMERIC,
                    "epoch %ld, %s: %s (%s); training stopped before any checkpoint was "
                    "saved. Try a smaller train.lr or train.clip > 0",
@@ -503,7 +542,8 @@ sl_status sl_trainer_run(sl_trainer *t, sl_epoch_callback cb, void *user)
         t->epoch = epoch;
         s.epoch = epoch;
         s.step = sl_adam_steps(t->opt);
-        s.train_error_pct = 100.0 * (mse_rows / rows) / t->null_train;
+        s.train_error_pct =
+            task->classification ? NAN : 100.0 * (mse_rows / rows) / t->null_train;
         if (epoch % t->val_every == 0 || epoch == t->total_epochs) {
             st = validate(t, &s);
             if (st == SL_ENUMERIC)
@@ -537,28 +577,44 @@ sl_status sl_trainer_finish(sl_trainer *t, double seconds, sl_epoch_stats *out)
     sl_rng_seed_stream(&vn, t->seed, STREAM_VAL);
     sl_rng *noise = best->spec.sigma_rec > 0 ? &vn : NULL;
     memset(out, 0, sizeof *out);
-    double train_mse, val_mse = NAN, val = NAN, hold_mse, hold;
-    st = sl_evaluate_ws(best, t->ws, t->task, SL_SPLIT_TRAIN, NULL, &train_mse, &out->train_error_pct);
-    if (!st) st = sl_evaluate_ws(best, t->ws, t->task, SL_SPLIT_VAL, noise, &val_mse, &val);
-    if (!st) st = sl_evaluate_ws(best, t->ws, t->task, SL_SPLIT_HOLDOUT, noise, &hold_mse, &hold);
+    sl_eval tr, va, ho;
+    st = sl_evaluate_full(best, t->ws, t->task, SL_SPLIT_TRAIN, NULL, &tr);
+    if (!st) st = sl_evaluate_full(best, t->ws, t->task, SL_SPLIT_VAL, noise, &va);
+    if (!st) st = sl_evaluate_full(best, t->ws, t->task, SL_SPLIT_HOLDOUT, noise, &ho);
     sl_model_free(best);
     if (st) return st;
-    out->val_error_pct = val;
-    out->val_mse = val_mse;
-    out->holdout_error_pct = hold;
+    out->train_error_pct = tr.error_pct;
+    out->val_loss = va.loss;
+    out->val_error_pct = va.error_pct;
+    out->val_mse = va.mse;
+    out->val_accuracy = va.accuracy;
+    out->val_score = va.score;
+    out->holdout_error_pct = ho.error_pct;
     out->epoch = t->epoch;
     out->step = sl_adam_steps(t->opt);
     out->seconds = seconds;
 
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "train_error_pct", out->train_error_pct);
-    if (isnan(val)) cJSON_AddNullToObject(o, "val_error_pct");
-    else cJSON_AddNumberToObject(o, "val_error_pct", val);
-    if (isnan(hold)) cJSON_AddNullToObject(o, "holdout_error_pct");
-    else cJSON_AddNumberToObject(o, "holdout_error_pct", hold);
-    cJSON_AddNumberToObject(o, "train_mse", train_mse);
-    if (isnan(val_mse)) cJSON_AddNullToObject(o, "val_mse");
-    else cJSON_AddNumberToObject(o, "val_mse", val_mse);
+    const sl_task *task = t->task;
+    if (!task->classification) {
+        json_num(o, "train_error_pct", tr.error_pct);
+        json_num(o, "val_error_pct", va.error_pct);
+        json_num(o, "holdout_error_pct", ho.error_pct);
+        json_num(o, "train_mse", tr.mse);
+        json_num(o, "val_mse", va.mse);
+        json_num(o, "mse", va.mse);
+    } else {
+        json_num(o, "accuracy", va.accuracy);
+        json_num(o, "train_accuracy", tr.accuracy);
+        json_num(o, "val_loss", va.loss);
+        json_num(o, "n_decisions", (double)va.n_decisions);
+    }
+    if (task->score_name) {
+        json_num(o, task->score_name, va.score);
+        /* the Mante task's decision accuracy is the sign of its output */
+        if (!strcmp(task->score_name, "sign_accuracy")) json_num(o, "accuracy", va.score);
+    }
+    cJSON_AddStringToObject(o, "task", task->ops->name);
     cJSON_AddNumberToObject(o, "epochs", (double)t->epoch);
     cJSON_AddNumberToObject(o, "best_epoch", (double)t->best_epoch);
     cJSON_AddNumberToObject(o, "steps", (double)sl_adam_steps(t->opt));

@@ -5,9 +5,9 @@
 
 #include "silico.h"
 
-/* sl_evaluate with a caller-owned workspace (sized for the task). */
-sl_status sl_evaluate_ws(sl_model *m, sl_workspace *ws, sl_task *t, sl_split split, sl_rng *noise,
-                         double *mse, double *error_pct);
+/* sl_evaluate_split with a caller-owned workspace (sized for the task). */
+sl_status sl_evaluate_full(sl_model *m, sl_workspace *ws, sl_task *t, sl_split split, sl_rng *noise,
+                           sl_eval *e);
 sl_task *sl_trainer_task(sl_trainer *t);
 double sl_trainer_train_seconds(const sl_trainer *t);
 
