@@ -336,7 +336,9 @@ typedef struct {
 
 /* The training loss of one batch (the trainer's kernel, also used by tests
  * and the bench):
- *   L = masked MSE(z, y) + λ_w Σ_{M ∈ l2_on} Σ M² + λ_r mean_{b,t=1..T,i} r²
+ *   L = task loss + λ_w Σ_{M ∈ l2_on} Σ M² + λ_r mean_{b,t=1..T,i} r²
+ * where the task loss is the masked MSE (batches with targets y) or the
+ * softmax cross-entropy over n_out classes (batches with labels).
  * Runs forward (noise: NULL = deterministic), computes every term and, when
  * backward is nonzero, ADDS dL/dθ into sl_model_grads. z_out (B×T×n_out)
  * may be NULL. */
@@ -345,6 +347,7 @@ typedef struct {
     double l2_weight; /* λ_w */
     unsigned l2_on;   /* bitmask of SL_L2_J | SL_L2_B | SL_L2_W */
     double l2_rate;   /* λ_r */
+    const double *class_weights; /* classification: n_out weights for the cross-entropy, or NULL */
 } sl_loss_spec;
 typedef struct {
     double total, mse, weight_l2, rate;
@@ -387,6 +390,21 @@ struct sl_task {
 /* Build the task named by task.name in the config. */
 sl_status sl_task_create(const sl_config *c, sl_task **out);
 void sl_task_free(sl_task *t);
+
+/* The tasks this build knows: for i = 0, 1, ... sets the name and one-line
+ * description of task i and returns 1; returns 0 past the last. */
+int sl_task_info(int i, const char **name, const char **description);
+
+/* Write n_trials trials of the trial-based task c describes (task.name and
+ * its task.* keys) into dir, which must not exist (SL_EEXIST) and is
+ * created: ob.npy (trials × T × n_obs, float32), gt.npy (trials × T int32
+ * labels) or y.npy (trials × T × n_out float32 targets), mask.npy
+ * (trials × T float32), decision.npy (trials × T uint8), periods.json,
+ * trials.json (each trial's variables) and info.json (task, dt, channel and
+ * output names, the task.* config). T is the longest trial; shorter ones are
+ * padded with mask 0. Trial k is validation trial k of a run with the same
+ * task seed (task.seed, or derived from run.seed when 0). */
+sl_status sl_task_sample(const sl_config *c, int n_trials, const char *dir);
 
 /* Null-model error (the tutorial's max_error): MSE of predicting, for each
  * output channel, its mean over the masked steps and trials of the given

@@ -8,6 +8,9 @@
  * command (0 = not given). Returns the process exit code. */
 int cli_train(int argc, char **argv, int threads);
 
+/* silico task list | sample ... ; argv[0] is "task". Returns the exit code. */
+int cli_task(int argc, char **argv);
+
 void cli_print_keys(FILE *f);
 int cli_parse_threads(const char *s, int *out);
 

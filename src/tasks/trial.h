@@ -83,6 +83,11 @@ typedef struct sl_trial {
     unsigned char *decision; /* T_cap: 1 where a decision is scored */
     int n_vars;
     sl_trial_var var[SL_TRIAL_MAX_VARS];
+
+    /* the first misuse since sl_trial_begin (SL_OK if none); sl_trial_check
+     * reports it */
+    sl_status err;
+    char err_msg[192];
 } sl_trial;
 
 /* Allocate buffers for trials of at most T_cap steps. */
@@ -92,20 +97,32 @@ void sl_trial_free(sl_trial *t);
 /* Start a new trial: no periods, ob/gt/y zero, mask 1, no decisions, no vars. */
 void sl_trial_begin(sl_trial *t, sl_rng *rng);
 
-/* A duration drawn from d (in ms), floored to a multiple of dt. */
+/* A duration drawn from d (in ms), floored to a multiple of dt:
+ * ⌊d/dt⌋·dt (a quotient within 1e-9 below a whole number counts as that
+ * number, so 0.3 ms at dt 0.1 stays 0.3). CHOICE: choices[k], k uniform;
+ * UNIFORM: a + (b−a)·U[0,1); TRUNCEXP: NeuroGym's TruncExp(mean a, min b,
+ * max c) — an exponential of mean a conditioned on b ≤ x < c (NeuroGym
+ * redraws until it falls there; silico draws the same distribution by the
+ * inverse CDF, one uniform per draw); c ≤ b gives c, as NeuroGym. A bad
+ * description (no choices, mean ≤ 0, non-finite bounds) is recorded for
+ * sl_trial_check and gives 0. Draws from t->rng. */
 double sl_trial_sample(sl_trial *t, const sl_duration *d);
 /* Append a period of duration_ms (not floored: pass sl_trial_sample's result
  * for NeuroGym's flooring) starting at the end of period `after` (NULL: at
- * the end of the last period added, 0 for the first). Errors: too many
- * periods, unknown `after`, negative duration, trial longer than T_cap. */
+ * the end of the last period added, 0 for the first). Its steps are
+ * [⌊start/dt⌋, ⌊end/dt⌋) and T becomes the largest end. Errors (returned
+ * and recorded for sl_trial_check): too many periods, a name used twice or
+ * too long, unknown `after`, negative or non-finite duration, trial longer
+ * than T_cap. */
 sl_status sl_trial_add_period(sl_trial *t, const char *name, double duration_ms, const char *after);
 /* Find a period; NULL if absent. */
 const sl_period *sl_trial_find(const sl_trial *t, const char *name);
 
 /* Observation algebra. period NULL = the whole trial [0, T); channel −1 = all
- * channels. Unknown period names are ignored with no effect only if the
- * period has zero length; otherwise they are a programming error (assert-free:
- * the call does nothing and sl_trial_check reports it). */
+ * channels. A period of zero length is an empty slice: the call has no
+ * effect. A period name the trial does not have, a channel, label or step out
+ * of range are programming errors (assert-free: the call does nothing and
+ * sl_trial_check reports the first one). */
 void sl_trial_add_ob(sl_trial *t, float value, const char *period, int channel);
 void sl_trial_set_ob(sl_trial *t, float value, const char *period, int channel);
 /* add N(mu, sigma²) i.i.d. per step and channel, drawn from t->rng in
@@ -116,13 +133,17 @@ void sl_trial_set_gt(sl_trial *t, int label, const char *period);
 /* Continuous target: y[:, channel] = value over the period (channel −1 = all). */
 void sl_trial_set_y(sl_trial *t, float value, const char *period, int channel);
 void sl_trial_set_mask(sl_trial *t, float value, const char *period);
-/* Score a decision at the last step of the period (or at `step` ≥ 0 if
- * period is NULL). */
+/* Score a decision at the last step of the period (or at `step` in [0, T) if
+ * period is NULL). A zero-length period scores nothing. */
 void sl_trial_decision(sl_trial *t, const char *period, int step);
+/* Record a trial variable (overwrites one of the same name). */
 void sl_trial_set_var(sl_trial *t, const char *name, double value);
 /* NaN if the trial has no such variable. */
 double sl_trial_get_var(const sl_trial *t, const char *name);
-/* SL_EINVAL if any call above was given an unknown period name, etc. */
+/* SL_OK, or the first misuse since sl_trial_begin (unknown period name,
+ * negative or non-finite duration, trial longer than T_cap, channel / label /
+ * step out of range, too many periods or variables, ...) as a failure whose
+ * message (sl_last_error) says what. */
 sl_status sl_trial_check(const sl_trial *t);
 
 /* ------------------------------------------------------------- generator */
@@ -140,7 +161,10 @@ typedef struct sl_taskgen {
     const char *description;   /* one line for `silico task list` */
     /* Read the task.* keys this task uses from c and fill *shape. */
     sl_status (*create)(const sl_config *c, void **state, sl_taskgen_shape *shape);
-    /* Build one trial into t (sl_trial_begin already called). */
+    /* Build one trial into t (sl_trial_begin already called). Draw only
+     * from t->rng and keep no state between calls: gen_task regenerates a
+     * trial from its stream (to score it, to rebuild a batch), so the same
+     * stream must give the same trial. */
     sl_status (*new_trial)(void *state, sl_trial *t);
     /* Optional task-specific score of network outputs z (T × n_out) on one
      * trial, accumulated into *sum and *count (e.g. ReadySetGo's interval

@@ -48,6 +48,7 @@ struct sl_trainer {
     long best_epoch;
     double train_seconds;
     double null_train; /* null-model MSE of the training split */
+    double *class_w;   /* classification: cross-entropy class weights, or NULL */
     uint64_t seed;
     sl_rng rng_batch, rng_noise;
 };
@@ -166,6 +167,56 @@ static sl_status null_mse_of_split(sl_task *t, sl_split split, double *out)
     return st;
 }
 
+/* train.class_weights: "" (none), "auto" (w_k = N / (K·N_k) over the labels
+ * of the scored steps of the validation trials — a fixed set from the same
+ * distribution as training, so counting them does not disturb the training
+ * stream; classes that never occur get 1), or K comma-separated weights. */
+static sl_status class_weights(sl_trainer *t, const char *spec)
+{
+    const int K = t->task->n_out;
+    if (!*spec) return SL_OK;
+    t->class_w = calloc((size_t)K, sizeof(double));
+    if (!t->class_w) return sl_fail(SL_ENOMEM, "out of memory");
+    t->loss.class_weights = t->class_w;
+    if (!strcmp(spec, "auto")) {
+        sl_task *task = t->task;
+        sl_split split = task->ops->num_batches(task, SL_SPLIT_VAL) > 0 ? SL_SPLIT_VAL : SL_SPLIT_TRAIN;
+        int nb = task->ops->num_batches(task, split);
+        double total = 0;
+        sl_rng order;
+        sl_rng_seed(&order, 0);
+        sl_status st = task->ops->start_epoch(task, split, &order);
+        for (int i = 0; !st && i < nb; i++) {
+            sl_batch b;
+            if ((st = task->ops->batch(task, split, i, NULL, &b))) break;
+            for (size_t r = 0; r < (size_t)b.B * b.T; r++)
+                if (b.labels[r] >= 0 && b.labels[r] < K && (!b.mask || b.mask[r] > 0)) {
+                    t->class_w[b.labels[r]] += 1;
+                    total += 1;
+                }
+        }
+        if (st) return st;
+        for (int k = 0; k < K; k++)
+            t->class_w[k] = t->class_w[k] > 0 ? total / (K * t->class_w[k]) : 1.0;
+        return SL_OK;
+    }
+    const char *p = spec;
+    for (int k = 0; k < K; k++) {
+        char *end;
+        double w = strtod(p, &end);
+        if (end == p || !isfinite(w) || w < 0)
+            return sl_fail(SL_EINVAL, "train.class_weights: want 'auto' or %d non-negative weights, got '%s'",
+                           K, spec);
+        t->class_w[k] = w;
+        p = end;
+        while (*p == ' ' || *p == ',') p++;
+    }
+    if (*p)
+        return sl_fail(SL_EINVAL, "train.class_weights: more than %d weights in '%s' (the task has %d classes)",
+                       K, spec, K);
+    return SL_OK;
+}
+
 static sl_status write_run_json(const sl_trainer *t)
 {
     cJSON *o = cJSON_CreateObject();
@@ -224,7 +275,7 @@ static sl_status build(sl_trainer *t)
     sl_rng_seed_stream(&t->rng_noise, t->seed, STREAM_NOISE);
     t->best_val = INFINITY;
     t->best_epoch = 0;
-    if (t->task->classification) return SL_OK;
+    if (t->task->classification) return class_weights(t, sl_config_str(c, "train.class_weights"));
     return null_mse_of_split(t->task, SL_SPLIT_TRAIN, &t->null_train);
 }
 
@@ -644,6 +695,7 @@ void sl_trainer_free(sl_trainer *t)
     sl_model_free(t->model);
     sl_task_free(t->task);
     sl_config_free(t->cfg);
+    free(t->class_w);
     free(t->dir);
     free(t);
 }
