@@ -17,7 +17,7 @@ OPT     ?= -O2
 CFLAGS  ?= $(OPT) $(ARCH) -g
 WARN     = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-psabi
 CPPFLAGS = -D_GNU_SOURCE -Iinclude -Isrc -I/usr/include/openblas -DSILICO_DATADIR='"$(PREFIX)/share/silico"'
-LIBS     = -lopenblas -llapacke -linih -lcjson -lmatio -lz -lm -lpthread
+LIBS     = -lxsmm -lopenblas -llapacke -linih -lcjson -lmatio -lz -lm -lpthread -ldl
 BUILD   ?= build
 
 SRC      = $(sort $(wildcard src/core/*.c src/nn/*.c src/tasks/*.c src/train/*.c))
@@ -82,11 +82,11 @@ $(BUILD)/silico: $(CLI_OBJ) $(BUILD)/libsilico.a
 	@$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libsilico.a $(LIBS)
 
 # --- tests -----------------------------------------------------------------
-$(BUILD)/tests/run: $(TEST_SRC) tests/testutil.h $(BUILD)/libsilico.a
+$(BUILD)/tests/run: $(TEST_SRC) $(wildcard tests/*.h) $(BUILD)/libsilico.a
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -Itests -o $@ $(TEST_SRC) $(BUILD)/libsilico.a -lcriterion $(LIBS)
 
-$(BUILD)/tests/run_f64: $(F64_TEST_SRC) tests/testutil.h $(BUILD)/libsilico_f64.a
+$(BUILD)/tests/run_f64: $(F64_TEST_SRC) $(wildcard tests/*.h) $(BUILD)/libsilico_f64.a
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -DSL_REAL=double -Itests -o $@ $(F64_TEST_SRC) $(BUILD)/libsilico_f64.a -lcriterion $(LIBS)
 

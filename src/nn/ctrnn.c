@@ -12,19 +12,35 @@
  *   ∂W   = Σ_t dz_tᵀ r_{t+1}             ∂c = Σ dz_t               ∂x₀ = Σ_batch g_0
  * (the terms with dz, r at k = 0 are absent: z starts from x_1.)
  *
- * Performance (DESIGN.md): only the recurrence is sequential. B·u for all T,
- * the readout for all T, dz·W for all T and every weight gradient are one GEMM
- * each over the whole time×batch block; each time step costs one B×N·N×N
- * GEMM forward and one backward, with the nonlinearity, Euler update and
- * noise fused into a single pass over the new state.
+ * Performance: only the recurrence is sequential, and at the sizes these
+ * models have (N ~ 100-1000, batch ~ 10-100) a time step is a few µs, so the
+ * work is organised around the step, with all of a step's data in L1/L2:
+ *  - each step costs one B×N·N×N product forward (r_t Jᵀ) and one backward
+ *    (g_{k+1} J), by a libxsmm JIT kernel (OpenBLAS when libxsmm is not used,
+ *    and in the float64 build); forward adds u_t Bᵀ from the batch-major
+ *    inputs the same way;
+ *  - float32 fast path (φ = rect_tanh, no noise): one pass per step does the
+ *    Euler update, the rates and the readout z_t (n_out is small: dot
+ *    products, not a GEMM); backward, one pass per step gives g_k together
+ *    with dz W, ∂b, ∂W, ∂c, and ∂J, ∂B are summed step by step (g_kᵀ r_{k−1},
+ *    g_kᵀ u_{k−1}, libxsmm) while g_k is in L1;
+ *  - the generic path (other activations, noise, float64) keeps the layout of
+ *    DESIGN.md: readout, dz W and the weight gradients as GEMMs over the
+ *    whole time×batch block.
  *
- * Layouts: public arrays batch-major (B×T×C). Inside the workspace everything
- * is time-major (T×B×C) so each step's block is contiguous. Parameters live
+ * Layouts: public arrays batch-major (B×T×C); the workspace keeps the inputs
+ * U so (one memcpy) and everything else time-major (T×B×C), so each step's
+ * block is contiguous. Parameters live
  * in one buffer in the order J (N×N), B (N×n_in), b (N), W (n_out×N),
  * c (n_out), x0 (N, when learned); gradients in a parallel buffer. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <libxsmm.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 #include "core/blas.h"
 #include "nn/ctrnn.h"
@@ -115,6 +131,23 @@ static inline void vstore(float *p, vf16 v) { memcpy(p, &v, sizeof v); }
 static inline vf16 vload_n(const float *p, size_t n) { vf16 v = VF(0); memcpy(&v, p, n * sizeof(float)); return v; }
 static inline void vstore_n(float *p, vf16 v, size_t n) { memcpy(p, &v, n * sizeof(float)); }
 static inline vf16 vsel(vi16 m, vf16 a, vf16 b) { return (vf16)(((vi16)a & m) | ((vi16)b & ~m)); }
+#ifdef __AVX512F__
+/* a·b + c as one FMA (GCC does not contract a·b + c under -std=c11) */
+static inline vf16 vfma(vf16 a, vf16 b, vf16 c)
+{
+    return (vf16)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+}
+/* 1/q: the 14-bit estimate and one Newton step (rel. error ~2⁻²⁷), a third
+ * the cost of a division */
+static inline vf16 vrecip(vf16 q)
+{
+    vf16 y = (vf16)_mm512_rcp14_ps((__m512)q);
+    return vfma(y, vfma(-q, y, VF(1)), y);
+}
+#else
+static inline vf16 vfma(vf16 a, vf16 b, vf16 c) { return a * b + c; }
+static inline vf16 vrecip(vf16 q) { return 1.0f / q; }
+#endif
 /* tanh by a [13/6] rational approximation on [-7.905, 7.905] (|err| < 3e-7). */
 static inline vf16 vtanh(vf16 x)
 {
@@ -122,32 +155,32 @@ static inline vf16 vtanh(vf16 x)
     x = vsel(x > c, c, x);
     x = vsel(x < -c, -c, x);
     vf16 x2 = x * x;
-    vf16 p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
-    p = p * x2 - 8.60467152213735e-11f;
-    p = p * x2 + 5.12229709037114e-08f;
-    p = p * x2 + 1.48572235717979e-05f;
-    p = p * x2 + 6.37261928875436e-04f;
-    p = p * x2 + 4.89352455891786e-03f;
-    vf16 q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
-    q = q * x2 + 2.26843463243900e-03f;
-    q = q * x2 + 4.89352518554385e-03f;
-    return x * p / q;
+    vf16 p = vfma(x2, VF(-2.76076847742355e-16f), VF(2.00018790482477e-13f));
+    p = vfma(p, x2, VF(-8.60467152213735e-11f));
+    p = vfma(p, x2, VF(5.12229709037114e-08f));
+    p = vfma(p, x2, VF(1.48572235717979e-05f));
+    p = vfma(p, x2, VF(6.37261928875436e-04f));
+    p = vfma(p, x2, VF(4.89352455891786e-03f));
+    vf16 q = vfma(x2, VF(1.19825839466702e-06f), VF(1.18534705686654e-04f));
+    q = vfma(q, x2, VF(2.26843463243900e-03f));
+    q = vfma(q, x2, VF(4.89352518554385e-03f));
+    return x * p * vrecip(q);
 }
-/* xn = keep·xt + α(xn + d);  rn = rect_tanh(xn) */
-static void euler_rect_tanh_f32(float *xn, float *rn, const float *xt, const float *d, float keep,
-                                float alpha, size_t n)
+/* xn = keep·xt + α(xn + b);  rn = rect_tanh(xn)  (B rows of N; b: N) */
+static void euler_rect_tanh_f32(float *xn, float *rn, const float *xt, const float *b, float keep,
+                                float alpha, size_t B, size_t N)
 {
-    size_t i = 0;
-    for (; i < n; i += 16) {
-        size_t w = n - i < 16 ? n - i : 16;
-        vf16 x = w == 16 ? vload(xn + i) : vload_n(xn + i, w);
-        vf16 xo = w == 16 ? vload(xt + i) : vload_n(xt + i, w);
-        vf16 dd = w == 16 ? vload(d + i) : vload_n(d + i, w);
-        x = xo * keep + (x + dd) * alpha;
-        vf16 r = (vf16)((vi16)vtanh(x) & (x > VF(0)));
-        if (w == 16) { vstore(xn + i, x); vstore(rn + i, r); }
-        else { vstore_n(xn + i, x, w); vstore_n(rn + i, r, w); }
-    }
+    for (size_t row = 0; row < B * N; row += N)
+        for (size_t i = 0; i < N; i += 16) {
+            const size_t w = N - i < 16 ? N - i : 16, j = row + i;
+            vf16 x = w == 16 ? vload(xn + j) : vload_n(xn + j, w);
+            vf16 xo = w == 16 ? vload(xt + j) : vload_n(xt + j, w);
+            vf16 bb = w == 16 ? vload(b + i) : vload_n(b + i, w);
+            x = xo * keep + (x + bb) * alpha;
+            vf16 r = (vf16)((vi16)vtanh(x) & (x > VF(0)));
+            if (w == 16) { vstore(xn + j, x); vstore(rn + j, r); }
+            else { vstore_n(xn + j, x, w); vstore_n(rn + j, r, w); }
+        }
 }
 /* Σ a[i]·b[i] over n */
 static float dot_f32(const float *a, const float *b, size_t n)
@@ -170,15 +203,16 @@ static void readout_f32(float *z, const float *r, const float *W, const float *c
         for (size_t o = 0; o < NO; o++) z[b * NO + o] = c[o] + dot_f32(W + o * N, r + b * N, N);
 }
 /* One backward step for φ = rect_tanh, fused with everything else that needs
- * g_k or this step's readout error dz (B×NO), row by row (x, r, g: B×N):
- *   g   = keep·gn + φ'(x) ⊙ (tmp + dz W + rc2·r)     (gn, tmp NULL at k = T)
+ * g_k or this step's readout error dz (B×NO), row by row (r, g, gn, tmp: B×N):
+ *   g   = keep·gn + φ'(x) ⊙ (α·tmp + dz W + rc2·r)   (tmp = gn J; gn, tmp NULL at k = T)
  *   gb += α Σ_rows g     gW += dzᵀ r     gc += Σ_rows dz
- * so ∂L/∂r from the readout, ∂W, ∂c and ∂b need no GEMM or pass of their own. */
+ * so ∂L/∂r from the readout, ∂W, ∂c and ∂b need no GEMM or pass of their own.
+ * φ'(x) = 1 − r² where x > 0, else 0, is read off r alone (r > 0 exactly when
+ * x > 0: vtanh keeps the sign and r = 0 for x ≤ 0), so x is not re-read. */
 static void backward_step_rect_tanh_f32(float *g, const float *gn, const float *tmp,
-                                        const float *x, const float *r, const float *dz,
-                                        const float *W, float *gb, float *gW, float *gc,
-                                        size_t B, size_t N, size_t NO, float keep, float alpha,
-                                        float rc2)
+                                        const float *r, const float *dz, const float *W,
+                                        float *gb, float *gW, float *gc, size_t B, size_t N,
+                                        size_t NO, float keep, float alpha, float rc2)
 {
     for (size_t b = 0; b < B; b++) {
         const size_t row = b * N;
@@ -187,25 +221,24 @@ static void backward_step_rect_tanh_f32(float *g, const float *gn, const float *
         for (; i + 16 <= N; i += 16) {
             const size_t j = row + i;
             vf16 rv = vload(r + j), acc = rc2 * rv;
-            if (tmp) acc += vload(tmp + j);
+            if (tmp) acc += alpha * vload(tmp + j);
             for (size_t o = 0; o < NO; o++) {
                 acc += dzb[o] * vload(W + o * N + i);
                 vstore(gW + o * N + i, vload(gW + o * N + i) + dzb[o] * rv);
             }
-            vf16 dphi = (vf16)((vi16)(1.0f - rv * rv) & (vload(x + j) > VF(0)));
-            vf16 out = dphi * acc;
+            vf16 out = (vf16)((vi16)(1.0f - rv * rv) & (rv > VF(0))) * acc;
             if (gn) out += keep * vload(gn + j);
             vstore(g + j, out);
             vstore(gb + i, vload(gb + i) + alpha * out);
         }
         for (; i < N; i++) { /* the same for the last N mod 16 columns */
             const size_t j = row + i;
-            float rv = r[j], acc = rc2 * rv + (tmp ? tmp[j] : 0);
+            float rv = r[j], acc = rc2 * rv + (tmp ? alpha * tmp[j] : 0);
             for (size_t o = 0; o < NO; o++) {
                 acc += dzb[o] * W[o * N + i];
                 gW[o * N + i] += dzb[o] * rv;
             }
-            float out = (x[j] > 0 ? 1 - rv * rv : 0) * acc + (gn ? keep * gn[j] : 0);
+            float out = (rv > 0 ? 1 - rv * rv : 0) * acc + (gn ? keep * gn[j] : 0);
             g[j] = out;
             gb[i] += alpha * out;
         }
@@ -356,8 +389,8 @@ sl_status sl_workspace_create(const sl_model *m, int batch, int T, sl_workspace 
     ws->Tmax = T;
     ws->N = (int)N;
     size_t bytes = sizeof(sl_real) * (2 * (Ts + 1) * B * N /* X, R */ + 2 * Ts * B * N /* D, G */
-                                      + Ts * B * NI + 2 * Ts * B * NO + B * N + N * N) +
-                   8 * 64;
+                                      + Ts * B * NI + 2 * Ts * B * NO + B * N + 2 * N * N + 2 * N * NI) +
+                   11 * 64;
     sl_status st = sl_arena_create(bytes, &ws->arena);
     if (st) {
         free(ws);
@@ -373,6 +406,9 @@ sl_status sl_workspace_create(const sl_model *m, int batch, int T, sl_workspace 
     TAKE(ws->DZ, Ts * B * NO);
     TAKE(ws->tmp, B * N);
     TAKE(ws->Jt, N * N);
+    TAKE(ws->Bt, N * NI);
+    TAKE(ws->accJ, N * N);
+    TAKE(ws->accB, N * NI);
 #undef TAKE
     *out = ws;
     return SL_OK;
@@ -400,6 +436,79 @@ static void to_batch_major(const sl_real *src, sl_real *dst, int B, int T, int C
             memcpy(dst + ((size_t)b * T + t) * C, src + ((size_t)t * B + b) * C, C * sizeof(sl_real));
 }
 
+/* ------------------------------------------------- the per-step product */
+/* Each time step needs C(B×N) = A(B×N)·M(N×N), row-major: r_t·Jᵀ forward
+ * (M = Jᵀ, kept in ws->Jt) and g_{k+1}·J backward (M = J), and forward also
+ * C += u_t·Bᵀ, read straight from the batch-major inputs (rows T·n_in apart;
+ * Bᵀ kept in ws->Bt), so no T·B×N block of inputs is ever formed. At these sizes
+ * (B ≤ ~64 rows) a libxsmm JIT kernel beats OpenBLAS' small-matrix path
+ * (~6.4 vs 6.9 µs at 20×150×150, 195 vs 254 µs at 64×512×512) and needs no
+ * packing. libxsmm is column-major: there C(B×N) row-major is the N×B matrix
+ * Cᵀ = Mᵀ·Aᵀ, i.e. m = N, n = B, k = N with the operands in the order (M, A)
+ * and every leading dimension N. One kernel serves both directions; the
+ * float64 build, or a CPU libxsmm cannot JIT for, uses OpenBLAS. */
+typedef struct {
+    libxsmm_smmfunction xsmm, xin; /* NULL: use sl_gemm */
+    int B, N, NI, T;
+} step_gemm;
+
+static step_gemm step_gemm_make(int B, int N, int NI, int T)
+{
+    step_gemm k = {NULL, NULL, B, N, NI, T};
+    if (SL_F32_FAST) {
+        const float one = 1, zero = 0;
+        const int beta0 = LIBXSMM_GEMM_FLAG_BETA_0, beta1 = 0, prefetch = LIBXSMM_GEMM_PREFETCH_NONE;
+        const libxsmm_blasint ld = N, ldu = (libxsmm_blasint)T * NI;
+        k.xsmm = libxsmm_smmdispatch(N, B, N, &ld, &ld, &ld, &one, &zero, &beta0, &prefetch);
+        k.xin = libxsmm_smmdispatch(N, B, NI, &ld, &ldu, &ld, &one, &one, &beta1, &prefetch);
+    }
+    return k;
+}
+
+/* C += u_t·Bᵀ: u_t = U + t·n_in (rows T·n_in apart), Bt = Bᵀ (n_in×N) */
+static void step_input_run(const step_gemm *k, const sl_real *ut, const sl_real *Bt, sl_real *C)
+{
+    if (k->xin)
+        k->xin(F32(Bt), F32(ut), F32W(C));
+    else
+        sl_gemm(0, 0, k->B, k->N, k->NI, 1.0, ut, k->T * k->NI, Bt, k->N, 1.0, C, k->N);
+}
+
+/* The weight gradients ∂J ∝ Σ_k g_kᵀ r_{k−1} and ∂B ∝ Σ_k g_kᵀ u_{k−1} summed
+ * step by step inside the backward loop, while g_k is in L1 (as one GEMM over
+ * T·B rows afterwards, OpenBLAS re-reads and packs G and R from L3: ~2.5-3 ms
+ * at N = 150, B = 20 against ~1.7 ms this way). Row-major C(P×N) += Pᵀ-side
+ * products are, column-major, Cᵀ(P'×N) += A(P'×B)·g(N×B)ᵀ: m = width of the
+ * right operand (N for r, n_in for u), n = N, k = B, transposed B operand,
+ * β = 1 and α = 1 (libxsmm's JIT takes no other α: the sums go to ws->accJ,
+ * ws->accB and are scaled once at the end). NULL when libxsmm is not used. */
+typedef struct {
+    libxsmm_smmfunction dJ, dB;
+} wgrad_kernels;
+
+static wgrad_kernels wgrad_make(int B, int N, int NI, int T)
+{
+    wgrad_kernels k = {NULL, NULL};
+    if (SL_F32_FAST) {
+        const float one = 1;
+        const int flags = LIBXSMM_GEMM_FLAG_TRANS_B, prefetch = LIBXSMM_GEMM_PREFETCH_NONE;
+        const libxsmm_blasint n = N, ni = NI, ldu = (libxsmm_blasint)T * NI;
+        k.dJ = libxsmm_smmdispatch(N, N, B, &n, &n, &n, &one, &one, &flags, &prefetch);
+        k.dB = libxsmm_smmdispatch(NI, N, B, &ldu, &n, &ni, &one, &one, &flags, &prefetch);
+        if (!k.dJ || !k.dB) k.dJ = k.dB = NULL;
+    }
+    return k;
+}
+
+/* C = A·M (B×N · N×N) */
+static void step_gemm_run(const step_gemm *k, const sl_real *A, const sl_real *M, sl_real *C)
+{
+    if (k->xsmm)
+        k->xsmm(F32(M), F32(A), F32W(C));
+    else
+        sl_gemm(0, 0, k->B, k->N, k->N, 1.0, A, k->N, M, k->N, 0.0, C, k->N);
+}
+
 /* ---------------------------------------------------------------- forward */
 
 sl_status sl_ctrnn_forward_tm(sl_model *m, sl_workspace *ws, int B, int T, sl_rng *noise)
@@ -412,10 +521,6 @@ sl_status sl_ctrnn_forward_tm(sl_model *m, sl_workspace *ws, int B, int T, sl_rn
     ws->B = B;
     ws->T = T;
 
-    /* D_t = B u_t + b for all t: one GEMM over the T·B rows */
-    for (size_t row = 0; row < (size_t)T * B; row++) memcpy(ws->D + row * N, m->b, N * sizeof(sl_real));
-    sl_gemm(0, 1, T * B, N, NI, 1.0, ws->U, NI, m->Bm, NI, 1.0, ws->D, N);
-
     /* x_0, r_0 */
     for (int b = 0; b < B; b++) {
         if (m->x0)
@@ -425,30 +530,34 @@ sl_status sl_ctrnn_forward_tm(sl_model *m, sl_workspace *ws, int B, int T, sl_rn
     }
     act_forward_fast(s->act, ws->X, ws->R, BN);
 
-    /* Jᵀ once, so each step's GEMM is r_t·Jᵀ as NN (OpenBLAS' small-matrix NN
-     * kernel is ~2.5x faster than its NT path at 20×150×150) */
+    /* Jᵀ once, so each step's product r_t·Jᵀ is NN (no transposed operand:
+     * OpenBLAS' small-matrix NT path is ~2.5x slower at 20×150×150) */
     for (int i = 0; i < N; i++)
         for (int j = 0; j < N; j++) ws->Jt[(size_t)j * N + i] = m->J[(size_t)i * N + j];
+    for (int i = 0; i < N; i++) /* and Bᵀ */
+        for (int j = 0; j < NI; j++) ws->Bt[(size_t)j * N + i] = m->Bm[(size_t)i * NI + j];
     const int fast = SL_F32_FAST && s->act == SL_ACT_RECT_TANH && noise_sd == 0;
+    const step_gemm kern = step_gemm_make(B, N, NI, T);
 
     for (int t = 0; t < T; t++) {
         const sl_real *xt = ws->X + (size_t)t * BN, *rt = ws->R + (size_t)t * BN;
-        const sl_real *dt = ws->D + (size_t)t * BN;
         sl_real *xn = ws->X + (size_t)(t + 1) * BN, *rn = ws->R + (size_t)(t + 1) * BN;
-        /* xn = r_t Jᵀ, then the fused Euler update, noise and rate */
-        sl_gemm(0, 0, B, N, N, 1.0, rt, N, ws->Jt, N, 0.0, xn, N);
+        /* xn = r_t Jᵀ + u_t Bᵀ, then the fused Euler update, noise and rate */
+        step_gemm_run(&kern, rt, ws->Jt, xn);
+        step_input_run(&kern, ws->U + (size_t)t * NI, ws->Bt, xn);
         if (fast) { /* the Euler update, rates and this step's readout z_t */
-            euler_rect_tanh_f32(F32W(xn), F32W(rn), F32(xt), F32(dt), (float)keep, (float)alpha, BN);
+            euler_rect_tanh_f32(F32W(xn), F32W(rn), F32(xt), F32(m->b), (float)keep, (float)alpha,
+                                (size_t)B, (size_t)N);
             readout_f32(F32W(ws->Z + (size_t)t * B * NO), F32(rn), F32(m->W), F32(m->c), (size_t)B,
                         (size_t)N, (size_t)NO);
             continue;
         }
         if (noise_sd > 0) {
             for (size_t i = 0; i < BN; i++)
-                xn[i] = keep * xt[i] + alpha * (xn[i] + dt[i]) +
+                xn[i] = keep * xt[i] + alpha * (xn[i] + m->b[i % N]) +
                         (sl_real)(noise_sd * sl_rng_normal(noise));
         } else {
-            for (size_t i = 0; i < BN; i++) xn[i] = keep * xt[i] + alpha * (xn[i] + dt[i]);
+            for (size_t i = 0; i < BN; i++) xn[i] = keep * xt[i] + alpha * (xn[i] + m->b[i % N]);
         }
         act_forward_fast(s->act, xn, rn, BN);
     }
@@ -473,7 +582,7 @@ sl_status sl_model_forward(sl_model *m, sl_workspace *ws, const sl_real *u, int 
 {
     sl_status st = check_batch(ws, B, T);
     if (st) return st;
-    to_time_major(u, ws->U, B, T, m->spec.n_in);
+    memcpy(ws->U, u, (size_t)B * T * m->spec.n_in * sizeof(sl_real)); /* batch-major, as given */
     sl_ctrnn_forward_tm(m, ws, B, T, noise);
     if (z) to_batch_major(ws->Z, z, B, T, m->spec.n_out);
     return SL_OK;
@@ -500,18 +609,34 @@ sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef)
     sl_real *gb = m->grads + info[2].offset, *gW = m->grads + info[3].offset;
     sl_real *gc = m->grads + info[4].offset;
 
+    int weights_done = 0; /* ∂J, ∂B already summed step by step */
     if (SL_F32_FAST && s->act == SL_ACT_RECT_TANH) {
+        const step_gemm kern = step_gemm_make(B, N, NI, T);
+        const wgrad_kernels wk = wgrad_make(B, N, NI, T);
+        if (wk.dJ) {
+            memset(ws->accJ, 0, (size_t)N * N * sizeof(sl_real));
+            memset(ws->accB, 0, (size_t)N * NI * sizeof(sl_real));
+        }
         /* g_k for k = T..1 (G[k−1] = g_k), with ∂b, ∂W, ∂c and the readout's
          * ∂L/∂r fused into the elementwise pass of each step */
         for (int k = T; k >= 1; k--) {
             const size_t at = (size_t)(k - 1) * BN;
             const sl_real *gn = k == T ? NULL : ws->G + at + BN; /* g_{k+1} */
-            if (gn) sl_gemm(0, 0, B, N, N, alpha, gn, N, m->J, N, 0.0, ws->tmp, N); /* α g_{k+1} J */
+            if (gn) step_gemm_run(&kern, gn, m->J, ws->tmp); /* g_{k+1} J */
             backward_step_rect_tanh_f32(F32W(ws->G + at), gn ? F32(gn) : NULL, gn ? F32(ws->tmp) : NULL,
-                                        F32(ws->X + at + BN), F32(ws->R + at + BN),
+                                        F32(ws->R + at + BN),
                                         F32(ws->DZ + (size_t)(k - 1) * B * NO), F32(m->W), F32W(gb),
                                         F32W(gW), F32W(gc), (size_t)B, (size_t)N, (size_t)NO,
                                         (float)keep, (float)alpha, (float)rc2);
+            if (wk.dJ) { /* Σ g_kᵀ r_{k−1}, Σ g_kᵀ u_{k−1} */
+                wk.dJ(F32(ws->R + at), F32(ws->G + at), F32W(ws->accJ));
+                wk.dB(F32(ws->U + (size_t)(k - 1) * NI), F32(ws->G + at), F32W(ws->accB));
+            }
+        }
+        if (wk.dJ) {
+            for (size_t i = 0; i < (size_t)N * N; i++) gJ[i] += alpha * ws->accJ[i];
+            for (size_t i = 0; i < (size_t)N * NI; i++) gB[i] += alpha * ws->accB[i];
+            weights_done = 1;
         }
     } else {
         /* ∂L/∂r_{t+1} from the readout for all t: D ← DZ·W (D's forward contents are spent) */
@@ -542,9 +667,13 @@ sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef)
         }
     }
 
-    /* weight gradients: one GEMM each over the T·B rows */
-    sl_gemm(1, 0, N, N, T * B, alpha, ws->G, N, ws->R, N, 1.0, gJ, N); /* α Σ g_kᵀ r_{k−1} */
-    sl_gemm(1, 0, N, NI, T * B, alpha, ws->G, N, ws->U, NI, 1.0, gB, NI); /* α Σ g_kᵀ u_{k−1} */
+    if (!weights_done) {
+        /* α Σ g_kᵀ r_{k−1}: one GEMM over the T·B rows */
+        sl_gemm(1, 0, N, N, T * B, alpha, ws->G, N, ws->R, N, 1.0, gJ, N);
+        for (int t = 0; t < T; t++) /* α Σ g_kᵀ u_{k−1}, u batch-major (rows T·n_in apart) */
+            sl_gemm(1, 0, N, NI, B, alpha, ws->G + (size_t)t * BN, N, ws->U + (size_t)t * NI,
+                    T * NI, 1.0, gB, NI);
+    }
 
     if (m->x0) { /* g_0 = (1−α) g_1 + φ'(x_0) ⊙ α g_1 J, summed over the batch */
         sl_real *gx0 = m->grads + info[5].offset, *tmp = ws->tmp;
@@ -577,7 +706,7 @@ sl_status sl_model_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
     if (batch->n_in != s->n_in || batch->n_out != NO)
         return sl_fail(SL_EINVAL, "ctrnn: batch has %d inputs / %d outputs, the model %d / %d",
                        batch->n_in, batch->n_out, s->n_in, NO);
-    to_time_major(batch->u, ws->U, B, T, s->n_in);
+    memcpy(ws->U, batch->u, (size_t)B * T * s->n_in * sizeof(sl_real)); /* batch-major, as given */
     sl_ctrnn_forward_tm(m, ws, B, T, noise);
 
     /* masked MSE and its gradient, time-major against batch-major targets */
