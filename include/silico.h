@@ -350,7 +350,9 @@ typedef struct {
     const double *class_weights; /* classification: n_out weights for the cross-entropy, or NULL */
 } sl_loss_spec;
 typedef struct {
-    double total, mse, weight_l2, rate;
+    double total;
+    double mse;       /* the task loss: masked MSE, or cross-entropy for labelled batches */
+    double weight_l2, rate;
 } sl_loss_terms;
 
 sl_status sl_model_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
@@ -367,6 +369,8 @@ typedef struct {
     int (*num_batches)(sl_task *t, sl_split split);
     /* Called before each epoch of a split (shuffle, regenerate noise). */
     sl_status (*start_epoch)(sl_task *t, sl_split split, sl_rng *rng);
+    /* Fill every field of *out (unused ones NULL): fields added to sl_batch
+     * later must not read as garbage. */
     sl_status (*batch)(sl_task *t, sl_split split, int index, sl_rng *rng, sl_batch *out);
     void (*destroy)(sl_task *t);
     /* Optional (NULL if none): a task-specific score of the network's outputs

@@ -44,6 +44,7 @@
 
 #include "core/blas.h"
 #include "nn/ctrnn.h"
+#include "nn/loss.h"
 #include "silico.h"
 
 /* ------------------------------------------------------------ activations */
@@ -709,22 +710,12 @@ sl_status sl_model_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
     memcpy(ws->U, batch->u, (size_t)B * T * s->n_in * sizeof(sl_real)); /* batch-major, as given */
     sl_ctrnn_forward_tm(m, ws, B, T, noise);
 
-    /* masked MSE and its gradient, time-major against batch-major targets */
-    double se = 0, msum = 0;
-    for (int t = 0; t < T; t++)
-        for (int b = 0; b < B; b++) {
-            size_t src = ((size_t)b * T + t) * NO, dst = ((size_t)t * B + b) * NO;
-            for (int o = 0; o < NO; o++) {
-                double w = batch->mask ? batch->mask[src + o] : 1.0;
-                double d = (double)ws->Z[dst + o] - batch->y[src + o];
-                se += w * d * d;
-                msum += w;
-                ws->DZ[dst + o] = (sl_real)(w * d); /* scaled below */
-            }
-        }
-    double mse = msum > 0 ? se / msum : 0;
-    sl_real scale = msum > 0 ? (sl_real)(2.0 / msum) : 0;
-    for (size_t i = 0; i < (size_t)T * B * NO; i++) ws->DZ[i] *= scale;
+    /* the task loss and its gradient dL/dz (time-major, against batch-major
+     * targets): cross-entropy when the batch carries labels, else masked MSE */
+    if (!batch->labels && !batch->y)
+        return sl_fail(SL_EINVAL, "ctrnn: the batch has neither targets nor labels");
+    double mse = batch->labels ? sl_loss_ce_tm(ws->Z, batch, spec ? spec->class_weights : NULL, ws->DZ)
+                               : sl_loss_mse_tm(ws->Z, batch, ws->DZ);
 
     /* rate penalty λ_r mean r² over b, t = 1..T, i */
     double rate = 0;

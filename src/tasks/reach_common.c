@@ -505,11 +505,11 @@ sl_status rc_batch(sl_task *t, sl_split split, int index, sl_rng *rng, sl_batch 
     const size_t su = (size_t)rc->T * rc->n_in, sy = (size_t)rc->T * rc->n_out;
     int start = index * rc->batch;
     int B = rc->n[split] - start < rc->batch ? rc->n[split] - start : rc->batch;
+    memset(out, 0, sizeof *out); /* no mask, labels or decisions: a regression task */
     out->B = B;
     out->T = rc->T;
     out->n_in = rc->n_in;
     out->n_out = rc->n_out;
-    out->mask = NULL;
     if (split == SL_SPLIT_TRAIN) {
         for (int b = 0; b < B; b++) {
             int i = rc->order[start + b];

@@ -34,7 +34,7 @@ static sl_status channel_means(sl_task *t, sl_split split, int nb, double *mean)
     double *acc = calloc((size_t)O * 2, sizeof(double));
     if (!acc) return sl_fail(SL_ENOMEM, "evaluate: out of memory");
     sl_status st = SL_OK;
-    sl_batch b;
+    sl_batch b = {0};
     for (int i = 0; i < nb && !st; i++) {
         if ((st = t->ops->batch(t, split, i, NULL, &b))) break;
         for (size_t r = 0; r < (size_t)b.B * b.T; r++)
@@ -67,7 +67,7 @@ sl_status sl_evaluate_full(sl_model *m, sl_workspace *ws, sl_task *t, sl_split s
 
     double se = 0, se_null = 0, wsum = 0, ce = 0, correct = 0, decisions = 0;
     double score_sum = 0, score_count = 0;
-    sl_batch b;
+    sl_batch b = {0};
     for (int i = 0; !st && i < nb; i++) {
         if ((st = t->ops->batch(t, split, i, NULL, &b))) break;
         if ((st = sl_model_forward(m, ws, b.u, b.B, b.T, noise, z))) break;

@@ -142,7 +142,7 @@ static sl_status null_mse_of_split(sl_task *t, sl_split split, double *out)
     sl_rng order;
     sl_rng_seed(&order, 0);
     sl_status st = t->ops->start_epoch(t, split, &order);
-    sl_batch b;
+    sl_batch b = {0};
     for (int pass = 0; pass < 2 && !st; pass++)
         for (int i = 0; i < nb && !st; i++) {
             if ((st = t->ops->batch(t, split, i, NULL, &b))) break;
@@ -187,7 +187,7 @@ static sl_status class_weights(sl_trainer *t, const char *spec)
         sl_rng_seed(&order, 0);
         sl_status st = task->ops->start_epoch(task, split, &order);
         for (int i = 0; !st && i < nb; i++) {
-            sl_batch b;
+            sl_batch b = {0};
             if ((st = task->ops->batch(task, split, i, NULL, &b))) break;
             for (size_t r = 0; r < (size_t)b.B * b.T; r++)
                 if (b.labels[r] >= 0 && b.labels[r] < K && (!b.mask || b.mask[r] > 0)) {
@@ -468,7 +468,7 @@ static void log_epoch(sl_trainer *t, const sl_epoch_stats *s)
     sl_metrics_int(m, "epoch", s->epoch);
     sl_metrics_int(m, "step", s->step);
     sl_metrics_real(m, "loss", s->loss);
-    sl_metrics_real(m, "loss_mse", s->loss_mse);
+    sl_metrics_real(m, t->task->classification ? "loss_ce" : "loss_mse", s->loss_mse);
     sl_metrics_real(m, "loss_weight_l2", s->loss_weight_l2);
     sl_metrics_real(m, "loss_rate", s->loss_rate);
     sl_metrics_real(m, "grad_norm", s->grad_norm);
@@ -567,7 +567,7 @@ sl_status sl_trainer_run(sl_trainer *t, sl_epoch_callback cb, void *user)
         s.lr = sl_adam_lr(t->opt);
         double rows = 0, mse_rows = 0;
         for (int i = 0; i < nb; i++) {
-            sl_batch b;
+            sl_batch b = {0};
             if ((st = task->ops->batch(task, SL_SPLIT_TRAIN, i, &t->rng_batch, &b))) return st;
             sl_model_zero_grad(m);
             sl_loss_terms lt;
