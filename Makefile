@@ -5,6 +5,7 @@
 #   make test      deps + build + the whole Criterion suite (+ float64 gradient checks)
 #   make test-ref  regenerate the PyTorch golden tensors in a temp dir and compare
 #   make demo      deps + build + train the regularised reach network
+#   make examples  train every examples/*.ini at full size and tabulate the results
 #   make bench     silico vs the PyTorch peer, one JSON line per comparison
 #   make asan      the test suite under ASan+UBSan (clang)
 #   make install   PREFIX=/usr/local: bin, lib, include, pkg-config, data
@@ -31,7 +32,7 @@ PIC_OBJ  = $(SRC:%.c=$(BUILD)/pic/%.o)
 F64_OBJ  = $(SRC:%.c=$(BUILD)/f64/%.o)
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps test test-ref demo bench asan install clean check-deps FORCE
+.PHONY: all deps test test-ref demo bench asan install clean examples FORCE
 
 all: $(BUILD)/silico $(BUILD)/libsilico.a $(BUILD)/libsilico.so
 
@@ -102,6 +103,11 @@ test-ref: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	$(BUILD)/silico train examples/reach.ini
+
+# every example experiment at full size, with a table of what each reached
+examples: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-examples.sh $(BUILD)
 
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/bench_ctrnn

@@ -13,6 +13,7 @@
 
 #include "cli/cli.h"
 #include "silico.h"
+#include "train/train.h"
 
 static volatile sig_atomic_t interrupted = 0;
 
@@ -148,10 +149,23 @@ static void summary(sl_trainer *t, const char *dir, const sl_epoch_stats *s)
            sl_activation_name(sp->act), sp->n_in, sp->n_out);
     printf("  %ld epochs, %ld Adam steps, %s wall time (%d BLAS thread%s)\n", s->epoch, s->step, dur,
            sl_get_threads(), sl_get_threads() == 1 ? "" : "s");
-    print_pct("train error", s->train_error_pct, "training conditions × delays, no noise");
-    print_pct("validation error", s->val_error_pct, "held-out delays (task.val_delays)");
-    if (!isnan(s->holdout_error_pct))
-        print_pct("held-out conditions", s->holdout_error_pct, "never trained on (generalisation)");
+    const sl_task *task = sl_trainer_task(t);
+    if (task->classification && isnan(s->val_accuracy)) {
+        printf("  %-18s %9.4g   validation cross-entropy\n", "loss", s->val_loss);
+    } else if (task->classification) {
+        printf("  %-18s %7.2f %%   decisions correct on fresh validation trials (loss %.4g)\n",
+               "accuracy", 100 * s->val_accuracy, s->val_loss);
+    } else if (!strncmp(task->ops->name, "reach", 5)) {
+        print_pct("train error", s->train_error_pct, "training conditions × delays, no noise");
+        print_pct("validation error", s->val_error_pct, "held-out delays (task.val_delays)");
+        if (!isnan(s->holdout_error_pct))
+            print_pct("held-out conditions", s->holdout_error_pct, "never trained on (generalisation)");
+    } else {
+        printf("  %-18s %9.3g   validation MSE (%.2f %% of the null model)\n", "mse", s->val_mse,
+               s->val_error_pct);
+    }
+    if (task->score_name && !isnan(s->val_score))
+        printf("  %-18s %9.4g   on validation trials\n", task->score_name, s->val_score);
     printf("  run directory: %s/\n", dir);
     printf("  weights: %s/checkpoint.safetensors   metrics: %s/metrics.jsonl\n", dir, dir);
 }

@@ -167,9 +167,10 @@ static inline vf16 vtanh(vf16 x)
     q = vfma(q, x2, VF(4.89352518554385e-03f));
     return x * p * vrecip(q);
 }
-/* xn = keep·xt + α(xn + b);  rn = rect_tanh(xn)  (B rows of N; b: N) */
-static void euler_rect_tanh_f32(float *xn, float *rn, const float *xt, const float *b, float keep,
-                                float alpha, size_t B, size_t N)
+/* xn = keep·xt + α(xn + b);  rn = φ(xn), φ = rect_tanh (rect) or tanh
+ * (B rows of N; b: N) */
+static void euler_tanh_f32(float *xn, float *rn, const float *xt, const float *b, float keep,
+                           float alpha, size_t B, size_t N, int rect)
 {
     for (size_t row = 0; row < B * N; row += N)
         for (size_t i = 0; i < N; i += 16) {
@@ -178,7 +179,7 @@ static void euler_rect_tanh_f32(float *xn, float *rn, const float *xt, const flo
             vf16 xo = w == 16 ? vload(xt + j) : vload_n(xt + j, w);
             vf16 bb = w == 16 ? vload(b + i) : vload_n(b + i, w);
             x = xo * keep + (x + bb) * alpha;
-            vf16 r = (vf16)((vi16)vtanh(x) & (x > VF(0)));
+            vf16 r = rect ? (vf16)((vi16)vtanh(x) & (x > VF(0))) : vtanh(x);
             if (w == 16) { vstore(xn + j, x); vstore(rn + j, r); }
             else { vstore_n(xn + j, x, w); vstore_n(rn + j, r, w); }
         }
@@ -203,17 +204,18 @@ static void readout_f32(float *z, const float *r, const float *W, const float *c
     for (size_t b = 0; b < B; b++)
         for (size_t o = 0; o < NO; o++) z[b * NO + o] = c[o] + dot_f32(W + o * N, r + b * N, N);
 }
-/* One backward step for φ = rect_tanh, fused with everything else that needs
+/* One backward step for φ = rect_tanh (rect) or tanh, fused with everything else that needs
  * g_k or this step's readout error dz (B×NO), row by row (r, g, gn, tmp: B×N):
  *   g   = keep·gn + φ'(x) ⊙ (α·tmp + dz W + rc2·r)   (tmp = gn J; gn, tmp NULL at k = T)
  *   gb += α Σ_rows g     gW += dzᵀ r     gc += Σ_rows dz
  * so ∂L/∂r from the readout, ∂W, ∂c and ∂b need no GEMM or pass of their own.
- * φ'(x) = 1 − r² where x > 0, else 0, is read off r alone (r > 0 exactly when
- * x > 0: vtanh keeps the sign and r = 0 for x ≤ 0), so x is not re-read. */
-static void backward_step_rect_tanh_f32(float *g, const float *gn, const float *tmp,
-                                        const float *r, const float *dz, const float *W,
-                                        float *gb, float *gW, float *gc, size_t B, size_t N,
-                                        size_t NO, float keep, float alpha, float rc2)
+ * φ'(x) is read off r alone, so x is not re-read: tanh: 1 − r²; rect_tanh:
+ * 1 − r² where x > 0, else 0 (r > 0 exactly when x > 0: vtanh keeps the sign
+ * and r = 0 for x ≤ 0). */
+static void backward_step_tanh_f32(float *g, const float *gn, const float *tmp, const float *r,
+                                   const float *dz, const float *W, float *gb, float *gW, float *gc,
+                                   size_t B, size_t N, size_t NO, float keep, float alpha,
+                                   float rc2, int rect)
 {
     for (size_t b = 0; b < B; b++) {
         const size_t row = b * N;
@@ -227,7 +229,9 @@ static void backward_step_rect_tanh_f32(float *g, const float *gn, const float *
                 acc += dzb[o] * vload(W + o * N + i);
                 vstore(gW + o * N + i, vload(gW + o * N + i) + dzb[o] * rv);
             }
-            vf16 out = (vf16)((vi16)(1.0f - rv * rv) & (rv > VF(0))) * acc;
+            vf16 dphi = 1.0f - rv * rv;
+            if (rect) dphi = (vf16)((vi16)dphi & (rv > VF(0)));
+            vf16 out = dphi * acc;
             if (gn) out += keep * vload(gn + j);
             vstore(g + j, out);
             vstore(gb + i, vload(gb + i) + alpha * out);
@@ -239,7 +243,7 @@ static void backward_step_rect_tanh_f32(float *g, const float *gn, const float *
                 acc += dzb[o] * W[o * N + i];
                 gW[o * N + i] += dzb[o] * rv;
             }
-            float out = (rv > 0 ? 1 - rv * rv : 0) * acc + (gn ? keep * gn[j] : 0);
+            float out = (!rect || rv > 0 ? 1 - rv * rv : 0) * acc + (gn ? keep * gn[j] : 0);
             g[j] = out;
             gb[i] += alpha * out;
         }
@@ -537,7 +541,8 @@ sl_status sl_ctrnn_forward_tm(sl_model *m, sl_workspace *ws, int B, int T, sl_rn
         for (int j = 0; j < N; j++) ws->Jt[(size_t)j * N + i] = m->J[(size_t)i * N + j];
     for (int i = 0; i < N; i++) /* and Bᵀ */
         for (int j = 0; j < NI; j++) ws->Bt[(size_t)j * N + i] = m->Bm[(size_t)i * NI + j];
-    const int fast = SL_F32_FAST && s->act == SL_ACT_RECT_TANH && noise_sd == 0;
+    const int tanh_like = s->act == SL_ACT_RECT_TANH || s->act == SL_ACT_TANH;
+    const int fast = SL_F32_FAST && tanh_like && noise_sd == 0;
     const step_gemm kern = step_gemm_make(B, N, NI, T);
 
     for (int t = 0; t < T; t++) {
@@ -547,8 +552,8 @@ sl_status sl_ctrnn_forward_tm(sl_model *m, sl_workspace *ws, int B, int T, sl_rn
         step_gemm_run(&kern, rt, ws->Jt, xn);
         step_input_run(&kern, ws->U + (size_t)t * NI, ws->Bt, xn);
         if (fast) { /* the Euler update, rates and this step's readout z_t */
-            euler_rect_tanh_f32(F32W(xn), F32W(rn), F32(xt), F32(m->b), (float)keep, (float)alpha,
-                                (size_t)B, (size_t)N);
+            euler_tanh_f32(F32W(xn), F32W(rn), F32(xt), F32(m->b), (float)keep, (float)alpha,
+                           (size_t)B, (size_t)N, s->act == SL_ACT_RECT_TANH);
             readout_f32(F32W(ws->Z + (size_t)t * B * NO), F32(rn), F32(m->W), F32(m->c), (size_t)B,
                         (size_t)N, (size_t)NO);
             continue;
@@ -611,7 +616,7 @@ sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef)
     sl_real *gc = m->grads + info[4].offset;
 
     int weights_done = 0; /* ∂J, ∂B already summed step by step */
-    if (SL_F32_FAST && s->act == SL_ACT_RECT_TANH) {
+    if (SL_F32_FAST && (s->act == SL_ACT_RECT_TANH || s->act == SL_ACT_TANH)) {
         const step_gemm kern = step_gemm_make(B, N, NI, T);
         const wgrad_kernels wk = wgrad_make(B, N, NI, T);
         if (wk.dJ) {
@@ -624,11 +629,11 @@ sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef)
             const size_t at = (size_t)(k - 1) * BN;
             const sl_real *gn = k == T ? NULL : ws->G + at + BN; /* g_{k+1} */
             if (gn) step_gemm_run(&kern, gn, m->J, ws->tmp); /* g_{k+1} J */
-            backward_step_rect_tanh_f32(F32W(ws->G + at), gn ? F32(gn) : NULL, gn ? F32(ws->tmp) : NULL,
-                                        F32(ws->R + at + BN),
-                                        F32(ws->DZ + (size_t)(k - 1) * B * NO), F32(m->W), F32W(gb),
-                                        F32W(gW), F32W(gc), (size_t)B, (size_t)N, (size_t)NO,
-                                        (float)keep, (float)alpha, (float)rc2);
+            backward_step_tanh_f32(F32W(ws->G + at), gn ? F32(gn) : NULL, gn ? F32(ws->tmp) : NULL,
+                                   F32(ws->R + at + BN), F32(ws->DZ + (size_t)(k - 1) * B * NO),
+                                   F32(m->W), F32W(gb), F32W(gW), F32W(gc), (size_t)B, (size_t)N,
+                                   (size_t)NO, (float)keep, (float)alpha, (float)rc2,
+                                   s->act == SL_ACT_RECT_TANH);
             if (wk.dJ) { /* Σ g_kᵀ r_{k−1}, Σ g_kᵀ u_{k−1} */
                 wk.dJ(F32(ws->R + at), F32(ws->G + at), F32W(ws->accJ));
                 wk.dB(F32(ws->U + (size_t)(k - 1) * NI), F32(ws->G + at), F32W(ws->accB));
