@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 
     sl_rng rng;
     sl_rng_seed(&rng, seed);
-    const sl_ctrnn_spec spec = {.n_in = N_IN, .n_hidden = n, .n_out = N_OUT,
+    const sl_model_spec spec = {.n_in = N_IN, .n_hidden = n, .n_out = N_OUT,
                                 .act = SL_ACT_RECT_TANH, .tau_ms = 50, .dt_ms = 10,
                                 .g = 1.5, .h = 1.0, .learn_x0 = 0, .sigma_rec = 0};
     sl_model *m = NULL;

@@ -243,34 +243,65 @@ typedef enum {
 const char *sl_activation_name(sl_activation a);
 sl_status sl_activation_parse(const char *name, sl_activation *out);
 
-/* The continuous-time rate RNN of Sussillo et al. 2015 (see src/nn/ctrnn.c):
+/* The network kinds (model.type). SL_CELL_CTRNN is the continuous-time rate
+ * RNN of Sussillo et al. 2015 (see src/nn/ctrnn.c):
  *   x_{t+1} = x_t + α(−x_t + J φ(x_t) + B u_t + b) + √(2α) σ_rec ξ_t,  α = dt/τ
- *   z_t     = W φ(x_{t+1}) + c */
+ *   z_t     = W φ(x_{t+1}) + c
+ * The others are a recurrent cell (src/nn/cell.h; PyTorch's conventions for
+ * rnn, gru, lstm; Ravanelli 2018's light GRU) read out linearly:
+ *   H = cell(U) (h_0 = 0),   z_t = W h_t + c            (see src/nn/model.c) */
+typedef enum {
+    SL_CELL_CTRNN = 0, /* "ctrnn" (the default: a zeroed spec is a CT-RNN) */
+    SL_CELL_RNN,       /* "rnn":  h_t = act(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh) */
+    SL_CELL_GRU,       /* "gru":  torch.nn.GRU */
+    SL_CELL_LIGHTGRU,  /* "lightgru": light GRU with batch norm on the input terms */
+    SL_CELL_LSTM       /* "lstm": torch.nn.LSTM */
+} sl_cell_kind;
+
+/* "ctrnn", "rnn", "gru", "lightgru", "lstm" */
+const char *sl_cell_kind_name(sl_cell_kind k);
+sl_status sl_cell_kind_parse(const char *name, sl_cell_kind *out);
+
 typedef struct {
     int n_in, n_hidden, n_out;
-    sl_activation act;
+    sl_activation act; /* ctrnn: rate nonlinearity φ; rnn: the cell's f; others: unused */
+    /* ctrnn only (ignored by the cells): */
     double tau_ms, dt_ms;
     double g;         /* J ~ N(0, g²/N) */
     double h;         /* B ~ N(0, h²/n_in) */
-    int learn_x0;     /* x₀ trainable (else x₀ = 0) */
+    int learn_x0;     /* x₀ trainable (else x₀ = 0); cells: must be 0 (h₀ = 0) */
     double sigma_rec; /* recurrent noise during training (0 = none) */
-} sl_ctrnn_spec;
+    /* the network kind, and the light GRU's batch norm (0 = the default) */
+    sl_cell_kind cell;
+    double bn_momentum; /* running = (1 − m)·running + m·batch; 0 = 0.1 (PyTorch) */
+    double bn_eps;      /* 0 = 1e-5 */
+} sl_model_spec;
+/* The old name of sl_model_spec (CT-RNN only before the cells). */
+typedef sl_model_spec sl_ctrnn_spec;
 
 typedef struct sl_model sl_model;
 
-/* Allocate and initialise (J, B from spec; b = 0; W, c as PyTorch's Linear). */
-sl_status sl_model_create(const sl_ctrnn_spec *spec, sl_rng *rng, sl_model **out);
+/* Allocate and initialise. CT-RNN: J, B from spec; b = 0; W, c as PyTorch's
+ * Linear. Cells: the cell's own initialisation (PyTorch's for rnn, gru, lstm;
+ * src/nn/lightgru.c for lightgru), then W, c as PyTorch's Linear. */
+sl_status sl_model_create(const sl_model_spec *spec, sl_rng *rng, sl_model **out);
 void sl_model_free(sl_model *m);
-const sl_ctrnn_spec *sl_model_spec(const sl_model *m);
+/* The spec the model was built from (defaults filled in). */
+const sl_model_spec *sl_model_get_spec(const sl_model *m);
 
 /* All parameters live in one contiguous buffer, gradients in a parallel one.
- * Tensors in order: J (N×N), B (N×n_in), b (N), W (n_out×N), c (n_out),
- * and x0 (N) when learn_x0. */
+ * CT-RNN tensors in order: J (N×N), B (N×n_in), b (N), W (n_out×N),
+ * c (n_out), and x0 (N) when learn_x0. Cells: the cell's tensors named as
+ * PyTorch names them — weight_ih, weight_hh, bias_ih, bias_hh (rnn, gru,
+ * lstm; gates stacked in PyTorch's order) or W_z, W_h, U_z, U_h,
+ * bn_z.weight, bn_z.bias, bn_h.weight, bn_h.bias (lightgru) — then the
+ * readout W (n_out×N) and c (n_out). */
 size_t sl_model_num_params(const sl_model *m);
 sl_real *sl_model_params(sl_model *m);
 sl_real *sl_model_grads(sl_model *m);
 int sl_model_num_tensors(const sl_model *m);
-/* Name ("J", "B", "b", "W", "c", "x0"), offset into the buffer, shape. */
+/* Name ("J", "B", "b", "W", "c", "x0", "weight_ih", ...), offset into the
+ * buffer, shape. */
 typedef struct {
     const char *name;
     size_t offset;
@@ -281,29 +312,42 @@ typedef struct {
 const sl_param_info *sl_model_tensor(const sl_model *m, int i);
 const sl_param_info *sl_model_find(const sl_model *m, const char *name);
 
+/* Non-trainable state (the light GRU's batch-norm running statistics
+ * "bn_z.running_mean", "bn_z.running_var", "bn_h.running_mean",
+ * "bn_h.running_var"): one more flat buffer, never touched by the optimiser,
+ * saved in checkpoints. 0 buffers / NULL for the other kinds. */
+int sl_model_num_buffers(const sl_model *m);
+sl_real *sl_model_buffers(sl_model *m);
+const sl_param_info *sl_model_buffer(const sl_model *m, int i); /* offset into sl_model_buffers */
+
 /* Forward/backward workspace sized for (batch, T); reuse across steps. */
 typedef struct sl_workspace sl_workspace;
 sl_status sl_workspace_create(const sl_model *m, int batch, int T, sl_workspace **out);
 void sl_workspace_free(sl_workspace *ws);
 
 /* Run the network on u (B×T×n_in) from x₀. noise: NULL for a deterministic
- * run, else the generator for σ_rec noise. z (B×T×n_out) may be NULL.
- * The states are kept in ws for backward and for inspection. */
+ * run, else the generator for σ_rec noise (CT-RNN; the cells ignore it).
+ * z (B×T×n_out) may be NULL. The states are kept in ws for backward and for
+ * inspection. Batch norm (lightgru) runs in evaluation mode here: it
+ * normalises with the running statistics and leaves them unchanged. */
 sl_status sl_model_forward(sl_model *m, sl_workspace *ws, const sl_real *u, int B, int T,
                            sl_rng *noise, sl_real *z);
 /* Hidden states x_t and rates r_t for t = 1..T, batch-major (B×T×N).
- * Either output may be NULL. */
+ * Either output may be NULL. Cells have no separate rate: both receive the
+ * hidden output h_t that the readout reads (for the LSTM its h, not c). */
 void sl_model_states(const sl_workspace *ws, sl_real *x, sl_real *r);
 
 /* Backward through time after sl_model_forward with the same ws. dz is
  * dLoss/dz (B×T×n_out). rate_coef adds rate_coef · Σ r² over t=1..T to the
- * loss (pass λ_r/(B·T·N) for λ_r·mean r²). Gradients are ADDED into
- * sl_model_grads (call sl_model_zero_grad first). */
+ * loss (pass λ_r/(B·T·N) for λ_r·mean r²; cells: r = h). Gradients are ADDED
+ * into sl_model_grads (call sl_model_zero_grad first). */
 sl_status sl_model_backward(sl_model *m, sl_workspace *ws, const sl_real *dz, double rate_coef);
 void sl_model_zero_grad(sl_model *m);
 
-/* Save weights (+ metadata: config text, version, ...) / rebuild a model
- * from a checkpoint alone. */
+/* Save weights and buffers (+ metadata: config text, version, ...) / rebuild
+ * a model of any kind from a checkpoint alone. Metadata "format" is
+ * "silico.ctrnn.v1" for the CT-RNN and "silico.model.v1" (with "cell" = the
+ * kind's name) for the cells. */
 sl_status sl_model_save(const sl_model *m, const char *path, const sl_kv *meta, int n_meta);
 sl_status sl_model_load(const char *path, sl_model **out, sl_tensorfile **file_out);
 
@@ -337,6 +381,11 @@ typedef struct {
 /* The training loss of one batch (the trainer's kernel, also used by tests
  * and the bench):
  *   L = task loss + λ_w Σ_{M ∈ l2_on} Σ M² + λ_r mean_{b,t=1..T,i} r²
+ * For the cells r is the hidden output h, and l2_on's J means the recurrent
+ * matrices (weight_hh; U_z and U_h for lightgru), B the input matrices
+ * (weight_ih; W_z and W_h) and W the readout. Batch norm (lightgru) runs in
+ * training mode here: batch statistics, running statistics updated (also
+ * when backward is 0).
  * where the task loss is the masked MSE (batches with targets y) or the
  * softmax cross-entropy over n_out classes (batches with labels).
  * Runs forward (noise: NULL = deterministic), computes every term and, when

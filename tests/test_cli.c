@@ -347,7 +347,7 @@ Test(cli, training_run_writes_a_complete_run_directory)
     sl_model *model = NULL;
     sl_tensorfile *f = NULL;
     cr_assert_eq(sl_model_load(p, &model, &f), SL_OK, "%s", sl_last_error());
-    cr_expect_eq(sl_model_spec(model)->n_hidden, 16);
+    cr_expect_eq(sl_model_get_spec(model)->n_hidden, 16);
     const char *meta = sl_tensorfile_meta(f, "config");
     cr_assert_not_null(meta);
     cr_expect_str_eq(meta, ini);
@@ -745,7 +745,7 @@ Test(cli, checkpoint_reads_in_numpy)
     char *ck = tu_path(run, "checkpoint.safetensors"), *jnpy = tu_path(d, "J.npy");
     sl_model *m = NULL;
     cr_assert_eq(sl_model_load(ck, &m, NULL), SL_OK, "%s", sl_last_error());
-    const sl_ctrnn_spec *sp = sl_model_spec(m);
+    const sl_model_spec *sp = sl_model_get_spec(m);
     char script[4096];
     snprintf(script, sizeof script,
              "import json, struct, numpy as np\n"
@@ -793,7 +793,8 @@ Test(cli, every_example_trains_shortened)
         {"pdm", "accuracy"},              {"dms", "accuracy"},
         {"gonogo", "accuracy"},           {"ctxdm-ctrnn", "accuracy"},
         {"ctxdm-mante", "accuracy"},      {"rsg", "interval_error_pct"},
-        {"flipflop", "mse"},
+        {"flipflop", "mse"},              {"memory-lstm", "mse"},
+        {"ddms-lightgru", "accuracy"},
     };
     char *d = tu_tmpdir(), cwd[1024];
     cr_assert_not_null(getcwd(cwd, sizeof cwd));
@@ -812,5 +813,40 @@ Test(cli, every_example_trains_shortened)
         cr_expect(v && cJSON_IsNumber(v), "%s: summary.json lacks a number '%s'", EX[i].file, EX[i].key);
         cJSON_Delete(o);
     }
+    tu_rmtree(d);
+}
+
+/* ------------------------------------------------------------ cell models */
+
+/* model.type = lstm on the memory task, end to end through the CLI: the
+ * summary names the cell, the checkpoint is a silico.model.v1 LSTM with
+ * PyTorch's tensor names, and it loads back as a model of the same kind. */
+Test(cli, lstm_trains_on_memory_end_to_end)
+{
+    char *d = tu_tmpdir(), *run = tu_path(d, "run"), *ini = tu_path(d, "lstm.ini");
+    cr_assert_eq(tu_write_file(ini, "[run]\nname = lstm-memory\n"), 0);
+    cl_result r = CL_RUN(d, "train", ini, "model.type=lstm", "task.name=memory", "model.hidden=8",
+                         "train.epochs=30", "train.lr=1e-2", "train.val_every=10", "--out", run);
+    cr_assert_eq(r.rc, 0, "exit %d:\n%s", r.rc, r.err);
+    CL_EXPECT_IN(r.out, "lstm N=8", "mse");
+    cl_result_free(&r);
+    char *sum = tu_path(run, "summary.json");
+    cJSON *o = cl_read_json(sum);
+    double mse = cl_num(o, "mse", sum);
+    cr_expect(isfinite(mse) && mse < 0.03, "mse %g", mse);
+    cJSON_Delete(o);
+    char *ck = tu_path(run, "checkpoint.safetensors");
+    sl_model *m = NULL;
+    sl_tensorfile *f = NULL;
+    cr_assert_eq(sl_model_load(ck, &m, &f), SL_OK, "%s", sl_last_error());
+    cr_expect_str_eq(sl_tensorfile_meta(f, "format"), "silico.model.v1");
+    cr_expect_str_eq(sl_tensorfile_meta(f, "cell"), "lstm");
+    cr_expect_eq(sl_model_get_spec(m)->cell, SL_CELL_LSTM);
+    const sl_param_info *w = sl_model_find(m, "weight_hh");
+    cr_assert_not_null(w);
+    cr_expect(w->shape[0] == 32 && w->shape[1] == 8);
+    sl_tensorfile_free(f);
+    sl_model_free(m);
+    free(ck), free(sum), free(run), free(ini);
     tu_rmtree(d);
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "silico.h"
+#include "testutil.h"
 
 #define REF_TOL 1e-4
 #define REF_MAX_CASES 64
@@ -78,24 +79,11 @@ static sl_real *ref_to_real(const double *d, size_t n)
 static void ref_check(ref_ctx *c, const char *what, const sl_real *got, const double *ref,
                       size_t n)
 {
-    double maxref = 0, maxdiff = 0;
-    int finite = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite((double)got[i]))
-            finite = 0;
-        double d = fabs((double)got[i] - ref[i]);
-        if (d > maxdiff)
-            maxdiff = d;
-        if (fabs(ref[i]) > maxref)
-            maxref = fabs(ref[i]);
-    }
-    double rel = finite ? maxdiff / fmax(maxref, 1e-6) : INFINITY;
+    double rel = tu_golden_rel(c->name, what, got, ref, n, REF_TOL);
     int ok = rel <= REF_TOL;
-    fprintf(stderr, "%s %s rel %.2e%s\n", c->name, what, rel, ok ? "" : "  NOT OK");
     if (!ok)
         c->failures++;
-    cr_expect(ok, "%s %s: max rel diff %.3e > %.0e (max |ref| %.3e)", c->name, what, rel,
-              REF_TOL, maxref);
+    cr_expect(ok, "%s %s: max rel diff %.3e > %.0e", c->name, what, rel, REF_TOL);
 }
 
 static void ref_check_scalar(ref_ctx *c, const char *what, double got, double ref)
@@ -149,7 +137,7 @@ static void run_case(ref_ctx *c)
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(cfg, "act");
     cr_assert(cJSON_IsString(act));
 
-    sl_ctrnn_spec spec = {0};
+    sl_model_spec spec = {0};
     spec.n_in = n_in;
     spec.n_hidden = N;
     spec.n_out = n_out;

@@ -24,6 +24,7 @@
 #include "nn/enu.h"
 #include "nn/lightgru.h"
 #include "silico.h"
+#include "testutil.h"
 
 #define LG_TOL 1e-4
 #define LG_MAX_CASES 64
@@ -70,17 +71,10 @@ static void lg_check(lg_ctx *c, const char *what, const sl_real *got, size_t n)
     size_t nr;
     double *ref = lg_load(c, what, &nr);
     cr_assert_eq(nr, n, "%s: %s has %zu values, expected %zu", c->name, what, nr, n);
-    double maxref = 0, maxdiff = 0;
-    int finite = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite((double)got[i])) finite = 0;
-        maxdiff = fmax(maxdiff, fabs((double)got[i] - ref[i]));
-        maxref = fmax(maxref, fabs(ref[i]));
-    }
-    double rel = finite ? maxdiff / fmax(maxref, 1e-6) : INFINITY;
+    char label[96];
+    snprintf(label, sizeof label, "lightgru/%s", c->name);
+    double rel = tu_golden_rel(label, what, got, ref, n, LG_TOL);
     int ok = rel <= LG_TOL;
-    fprintf(stderr, "lightgru/%s %s rel %.2e (max diff %.2e)%s\n", c->name, what, rel, maxdiff,
-            ok ? "" : "  NOT OK");
     if (!ok) c->failures++;
     cr_expect(ok, "%s %s: max rel diff %.3e > %.0e", c->name, what, rel, LG_TOL);
     free(ref);

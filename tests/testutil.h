@@ -139,6 +139,26 @@ static inline double tu_rel_diff(const sl_real *a, const double *b, size_t n)
     return diff / scale;
 }
 
+/* A golden-tensor check: rel = max|got − ref| / max(max|ref|, 1e-6), infinite
+ * when got holds a non-finite value. Prints "<label> <what> rel R (max diff
+ * D)" to stderr, marked "  NOT OK" past tol (as llm.c's test does), and
+ * returns rel. */
+static inline double tu_golden_rel(const char *label, const char *what, const sl_real *got,
+                                   const double *ref, size_t n, double tol)
+{
+    double maxref = 0, maxdiff = 0;
+    int finite = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite((double)got[i])) finite = 0;
+        maxdiff = fmax(maxdiff, fabs((double)got[i] - ref[i]));
+        maxref = fmax(maxref, fabs(ref[i]));
+    }
+    double rel = finite ? maxdiff / fmax(maxref, 1e-6) : INFINITY;
+    fprintf(stderr, "%s %s rel %.2e (max diff %.2e)%s\n", label, what, rel, maxdiff,
+            rel <= tol ? "" : "  NOT OK");
+    return rel;
+}
+
 /* The same with both arrays sl_real. */
 static inline double tu_rel_diff_real(const sl_real *a, const sl_real *b, size_t n)
 {

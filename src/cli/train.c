@@ -141,12 +141,17 @@ static void print_pct(const char *label, double v, const char *what)
 static void summary(sl_trainer *t, const char *dir, const sl_epoch_stats *s)
 {
     const sl_config *c = sl_trainer_config(t);
-    const sl_ctrnn_spec *sp = sl_model_spec(sl_trainer_model(t));
+    const sl_model_spec *sp = sl_model_get_spec(sl_trainer_model(t));
     char dur[32];
     fmt_duration(s->seconds, dur, sizeof dur);
-    printf("\nsilico: trained %s — %s, CT-RNN N=%d (%s), %d inputs → %d outputs\n",
-           sl_config_str(c, "run.name"), sl_config_str(c, "task.name"), sp->n_hidden,
-           sl_activation_name(sp->act), sp->n_in, sp->n_out);
+    if (sp->cell == SL_CELL_CTRNN)
+        printf("\nsilico: trained %s — %s, CT-RNN N=%d (%s), %d inputs → %d outputs\n",
+               sl_config_str(c, "run.name"), sl_config_str(c, "task.name"), sp->n_hidden,
+               sl_activation_name(sp->act), sp->n_in, sp->n_out);
+    else
+        printf("\nsilico: trained %s — %s, %s N=%d, %d inputs → %d outputs\n",
+               sl_config_str(c, "run.name"), sl_config_str(c, "task.name"),
+               sl_cell_kind_name(sp->cell), sp->n_hidden, sp->n_in, sp->n_out);
     printf("  %ld epochs, %ld Adam steps, %s wall time (%d BLAS thread%s)\n", s->epoch, s->step, dur,
            sl_get_threads(), sl_get_threads() == 1 ? "" : "s");
     const sl_task *task = sl_trainer_task(t);

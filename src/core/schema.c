@@ -17,20 +17,29 @@ static const sl_keydef KEYS[] = {
     {"run.threads", SL_KEY_INT, "1", 1, 256, NULL,
      "OpenBLAS threads (1 = deterministic); --threads overrides"},
 
-    /* ---- model: the continuous-time rate RNN */
-    {"model.type", SL_KEY_CHOICE, "ctrnn", 0, 0, "ctrnn",
-     "network kind: ctrnn = continuous-time rate RNN (Sussillo et al. 2015)"},
+    /* ---- model: the network (a CT-RNN, or a cell read out linearly) */
+    {"model.type", SL_KEY_CHOICE, "ctrnn", 0, 0, "ctrnn|rnn|gru|lightgru|lstm",
+     "network kind: ctrnn = continuous-time rate RNN (Sussillo et al. 2015); rnn = vanilla "
+     "discrete RNN; gru, lstm = PyTorch's cells; lightgru = light GRU with batch norm "
+     "(Ravanelli 2018); the cells start from h0 = 0 and are read out by z = W h + c"},
     {"model.hidden", SL_KEY_INT, "150", 1, 1e6, NULL, "number of recurrent units N"},
     {"model.activation", SL_KEY_CHOICE, "rect_tanh", 0, 0, "rect_tanh|tanh|relu|softplus|sigmoid",
-     "rate nonlinearity phi; rect_tanh = tanh(x) for x>0 else 0"},
-    {"model.tau", SL_KEY_REAL, "50", 1e-6, INF, NULL, "membrane time constant tau (ms)"},
+     "ctrnn: rate nonlinearity phi; rnn: the cell's nonlinearity (ignored by the other cells); "
+     "rect_tanh = tanh(x) for x>0 else 0"},
+    {"model.tau", SL_KEY_REAL, "50", 1e-6, INF, NULL,
+     "ctrnn only: membrane time constant tau (ms)"},
     {"model.g", SL_KEY_REAL, "1.5", 0, INF, NULL,
-     "recurrent gain: J ~ N(0, g^2/N) (g > 1: chaotic at init)"},
-    {"model.h", SL_KEY_REAL, "1.0", 0, INF, NULL, "input scale: B ~ N(0, h^2/n_in)"},
+     "ctrnn only: recurrent gain: J ~ N(0, g^2/N) (g > 1: chaotic at init)"},
+    {"model.h", SL_KEY_REAL, "1.0", 0, INF, NULL, "ctrnn only: input scale: B ~ N(0, h^2/n_in)"},
     {"model.learn_x0", SL_KEY_BOOL, "false", 0, 0, NULL,
-     "learn the initial state x0 (else x0 = 0)"},
+     "ctrnn only: learn the initial state x0 (else x0 = 0); an error with the cells"},
     {"model.sigma_rec", SL_KEY_REAL, "0", 0, INF, NULL,
-     "recurrent noise std sigma_rec; per step sqrt(2*alpha)*sigma_rec (training and validation)"},
+     "ctrnn only: recurrent noise std sigma_rec; per step sqrt(2*alpha)*sigma_rec (training and "
+     "validation)"},
+    {"model.bn_momentum", SL_KEY_REAL, "0.1", 1e-9, 1, NULL,
+     "lightgru: batch-norm running-statistics momentum (PyTorch's; running = (1-m)*running + "
+     "m*batch); batch statistics in training, running ones in validation"},
+    {"model.bn_eps", SL_KEY_REAL, "1e-5", 1e-12, 1, NULL, "lightgru: batch-norm epsilon"},
 
     /* ---- task: what the network is trained on */
     {"task.name", SL_KEY_CHOICE, "reach", 0, 0,
@@ -136,9 +145,10 @@ static const sl_keydef KEYS[] = {
     {"train.l2_weight", SL_KEY_REAL, "0", 0, INF, NULL,
      "lambda_w: adds lambda_w * sum(w^2) over the matrices in train.l2_on"},
     {"train.l2_on", SL_KEY_STRING, "W,B", 0, 0, NULL,
-     "comma-separated matrices the weight penalty applies to (J, B, W)"},
+     "comma-separated matrices the weight penalty applies to: J recurrent (cells: weight_hh, or "
+     "U_z, U_h), B input (weight_ih, or W_z, W_h), W readout"},
     {"train.l2_rate", SL_KEY_REAL, "0", 0, INF, NULL,
-     "lambda_r: adds lambda_r * mean(r^2) over batch, units and time"},
+     "lambda_r: adds lambda_r * mean(r^2) over batch, units and time (cells: r = h)"},
     {"train.class_weights", SL_KEY_STRING, "", 0, 0, NULL,
      "classification: cross-entropy class weights: empty = none, 'auto' = inverse label "
      "frequency in the training trials (the coursework's fix for 'fixate'), or w0,w1,..."},

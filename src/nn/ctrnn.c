@@ -266,7 +266,7 @@ static void *aligned_zalloc(size_t bytes)
     return p;
 }
 
-static sl_status check_spec(const sl_ctrnn_spec *s)
+static sl_status check_spec(const sl_model_spec *s)
 {
     if (s->n_in < 1 || s->n_hidden < 1 || s->n_out < 1)
         return sl_fail(SL_EINVAL, "ctrnn: sizes must be positive (n_in %d, hidden %d, n_out %d)",
@@ -307,9 +307,10 @@ static void bind_views(sl_model *m)
     m->x0 = m->spec.learn_x0 ? m->params + m->info[5].offset : NULL;
 }
 
-sl_status sl_model_alloc(const sl_ctrnn_spec *spec, sl_model **out)
+sl_status sl_model_alloc(const sl_model_spec *spec, sl_model **out)
 {
     *out = NULL;
+    if (spec->cell != SL_CELL_CTRNN) return sl_cellnet_alloc(spec, out); /* src/nn/model.c */
     sl_status st = check_spec(spec);
     if (st) return st;
     sl_model *m = calloc(1, sizeof *m);
@@ -334,11 +335,15 @@ sl_status sl_model_alloc(const sl_ctrnn_spec *spec, sl_model **out)
     return SL_OK;
 }
 
-sl_status sl_model_create(const sl_ctrnn_spec *spec, sl_rng *rng, sl_model **out)
+sl_status sl_model_create(const sl_model_spec *spec, sl_rng *rng, sl_model **out)
 {
     sl_status st = sl_model_alloc(spec, out);
     if (st) return st;
     sl_model *m = *out;
+    if (m->cell) {
+        sl_cellnet_init(m, rng);
+        return SL_OK;
+    }
     int N = spec->n_hidden, NI = spec->n_in, NO = spec->n_out;
     double sj = spec->g / sqrt((double)N), sb = spec->h / sqrt((double)NI);
     for (size_t i = 0; i < (size_t)N * N; i++) m->J[i] = (sl_real)(sj * sl_rng_normal(rng));
@@ -356,10 +361,11 @@ void sl_model_free(sl_model *m)
     if (!m) return;
     free(m->params);
     free(m->grads);
+    free(m->bufs);
     free(m);
 }
 
-const sl_ctrnn_spec *sl_model_spec(const sl_model *m) { return &m->spec; }
+const sl_model_spec *sl_model_get_spec(const sl_model *m) { return &m->spec; }
 size_t sl_model_num_params(const sl_model *m) { return m->n_params; }
 sl_real *sl_model_params(sl_model *m) { return m->params; }
 sl_real *sl_model_grads(sl_model *m) { return m->grads; }
@@ -386,6 +392,7 @@ sl_status sl_workspace_create(const sl_model *m, int batch, int T, sl_workspace 
     *out = NULL;
     if (batch < 1 || T < 1)
         return sl_fail(SL_EINVAL, "workspace: batch (%d) and T (%d) must be positive", batch, T);
+    if (m->cell) return sl_cellnet_workspace(m, batch, T, out); /* src/nn/model.c */
     sl_workspace *ws = calloc(1, sizeof *ws);
     if (!ws) return sl_fail(SL_ENOMEM, "workspace: out of memory");
     size_t N = (size_t)m->spec.n_hidden, NI = (size_t)m->spec.n_in, NO = (size_t)m->spec.n_out;
@@ -518,7 +525,7 @@ static void step_gemm_run(const step_gemm *k, const sl_real *A, const sl_real *M
 
 sl_status sl_ctrnn_forward_tm(sl_model *m, sl_workspace *ws, int B, int T, sl_rng *noise)
 {
-    const sl_ctrnn_spec *s = &m->spec;
+    const sl_model_spec *s = &m->spec;
     const int N = s->n_hidden, NI = s->n_in, NO = s->n_out;
     const size_t BN = (size_t)B * N;
     const sl_real alpha = (sl_real)(s->dt_ms / s->tau_ms), keep = 1 - alpha;
@@ -588,6 +595,7 @@ sl_status sl_model_forward(sl_model *m, sl_workspace *ws, const sl_real *u, int 
 {
     sl_status st = check_batch(ws, B, T);
     if (st) return st;
+    if (m->cell) return sl_cellnet_forward(m, ws, u, B, T, z);
     memcpy(ws->U, u, (size_t)B * T * m->spec.n_in * sizeof(sl_real)); /* batch-major, as given */
     sl_ctrnn_forward_tm(m, ws, B, T, noise);
     if (z) to_batch_major(ws->Z, z, B, T, m->spec.n_out);
@@ -596,6 +604,10 @@ sl_status sl_model_forward(sl_model *m, sl_workspace *ws, const sl_real *u, int 
 
 void sl_model_states(const sl_workspace *ws, sl_real *x, sl_real *r)
 {
+    if (ws->cell) {
+        sl_cellnet_states(ws, x, r);
+        return;
+    }
     size_t BN = (size_t)ws->B * ws->N;
     if (x) to_batch_major(ws->X + BN, x, ws->B, ws->T, ws->N);
     if (r) to_batch_major(ws->R + BN, r, ws->B, ws->T, ws->N);
@@ -605,7 +617,7 @@ void sl_model_states(const sl_workspace *ws, sl_real *x, sl_real *r)
 
 sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef)
 {
-    const sl_ctrnn_spec *s = &m->spec;
+    const sl_model_spec *s = &m->spec;
     const int N = s->n_hidden, NI = s->n_in, NO = s->n_out, B = ws->B, T = ws->T;
     const size_t BN = (size_t)B * N;
     const sl_real alpha = (sl_real)(s->dt_ms / s->tau_ms), keep = 1 - alpha;
@@ -695,6 +707,7 @@ sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef)
 
 sl_status sl_model_backward(sl_model *m, sl_workspace *ws, const sl_real *dz, double rate_coef)
 {
+    if (m->cell) return sl_cellnet_backward(m, ws, dz, rate_coef);
     to_time_major(dz, ws->DZ, ws->B, ws->T, m->spec.n_out);
     return sl_ctrnn_backward_tm(m, ws, rate_coef);
 }
@@ -705,10 +718,11 @@ sl_status sl_model_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
                         const sl_loss_spec *spec, sl_rng *noise, int backward,
                         sl_loss_terms *out, sl_real *z_out)
 {
-    const sl_ctrnn_spec *s = &m->spec;
+    const sl_model_spec *s = &m->spec;
     const int B = batch->B, T = batch->T, NO = s->n_out, N = s->n_hidden;
     sl_status st = check_batch(ws, B, T);
     if (st) return st;
+    if (m->cell) return sl_cellnet_loss(m, ws, batch, spec, backward, out, z_out);
     if (batch->n_in != s->n_in || batch->n_out != NO)
         return sl_fail(SL_EINVAL, "ctrnn: batch has %d inputs / %d outputs, the model %d / %d",
                        batch->n_in, batch->n_out, s->n_in, NO);

@@ -1,17 +1,33 @@
-/* ctrnn.h — internal view of the CT-RNN model and its workspace, shared by
- * src/nn/ and src/train/ (the public API keeps both opaque). */
+/* ctrnn.h — internal view of the model and its workspace, shared by src/nn/
+ * and src/train/ (the public API keeps both opaque). One struct for every
+ * kind: the CT-RNN (cell == NULL, src/nn/ctrnn.c, its own fast path) and the
+ * cell models (cell != NULL, src/nn/model.c). */
 #ifndef SL_NN_CTRNN_H
 #define SL_NN_CTRNN_H
 
+#include "nn/cell.h"
 #include "silico.h"
 
+#define SL_MODEL_MAX_TENSORS 16
+#define SL_MODEL_MAX_BUFFERS 8
+
 struct sl_model {
-    sl_ctrnn_spec spec;
+    sl_model_spec spec;
     size_t n_params;
     sl_real *params, *grads; /* one buffer each, parallel layouts */
     int n_tensors;
-    sl_param_info info[6];  /* J, B, b, W, c, [x0] */
-    sl_real *J, *Bm, *b, *W, *c, *x0; /* views into params (x0 NULL unless learned) */
+    sl_param_info info[SL_MODEL_MAX_TENSORS]; /* CT-RNN: J, B, b, W, c, [x0]; cells: cell's, W, c */
+    sl_real *J, *Bm, *b, *W, *c, *x0; /* views into params (x0 NULL unless learned; cells: W, c only) */
+    /* cell models only (cell NULL for the CT-RNN) */
+    const sl_cell_ops *cell;
+    sl_cell_dims dims;
+    int n_buffers;
+    size_t n_bufvals;
+    sl_param_info binfo[SL_MODEL_MAX_BUFFERS];
+    sl_real *bufs;                       /* non-trainable buffers (batch-norm running stats) */
+    sl_real *p[SL_MODEL_MAX_TENSORS + SL_MODEL_MAX_BUFFERS]; /* cell tensors, then buffers */
+    sl_real *g[SL_MODEL_MAX_TENSORS];    /* gradients of the cell tensors */
+    unsigned l2bit[SL_MODEL_MAX_TENSORS]; /* SL_L2_J/B/W group of tensor i (0: never penalised) */
 };
 
 /* Time-major buffers (but U), all carved from one arena sized for (Bmax, Tmax). */
@@ -28,10 +44,29 @@ struct sl_workspace {
     sl_real *Jt;    /* N×N: Jᵀ, refreshed by each forward (the per-step GEMM is then NN) */
     sl_real *Bt;    /* n_in×N: Bᵀ, likewise */
     sl_real *accJ, *accB; /* N×N, N×n_in: Σ_k g_kᵀ r_{k−1}, Σ_k g_kᵀ u_{k−1} when summed per step */
+    /* cell models (X, R, D, G, Jt, Bt, acc*, tmp unused; U is then time-major T×B×n_in) */
+    const sl_cell_ops *cell;
+    int training;   /* the mode of the last forward (batch norm), for backward */
+    sl_real *H, *dH; /* T×B×N hidden outputs and ∂L/∂H */
+    sl_real *cws;   /* the cell's scratch (cell->ws_size) */
 };
 
 /* A model with zeroed parameters (for loading). */
-sl_status sl_model_alloc(const sl_ctrnn_spec *spec, sl_model **out);
+sl_status sl_model_alloc(const sl_model_spec *spec, sl_model **out);
+
+/* model.c: the cell models behind the public sl_model_* calls (ctrnn.c
+ * dispatches to these when spec.cell != SL_CELL_CTRNN / m->cell != NULL). */
+const sl_cell_ops *sl_cell_ops_of(sl_cell_kind k); /* NULL for the CT-RNN */
+sl_status sl_cellnet_alloc(const sl_model_spec *spec, sl_model **out);
+void sl_cellnet_init(sl_model *m, sl_rng *rng);
+sl_status sl_cellnet_workspace(const sl_model *m, int batch, int T, sl_workspace **out);
+sl_status sl_cellnet_forward(sl_model *m, sl_workspace *ws, const sl_real *u, int B, int T,
+                             sl_real *z);
+void sl_cellnet_states(const sl_workspace *ws, sl_real *x, sl_real *r);
+sl_status sl_cellnet_backward(sl_model *m, sl_workspace *ws, const sl_real *dz, double rate_coef);
+sl_status sl_cellnet_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
+                          const sl_loss_spec *spec, int backward, sl_loss_terms *out,
+                          sl_real *z_out);
 /* Forward/backward on the buffers already in ws (U in, DZ in). */
 sl_status sl_ctrnn_forward_tm(sl_model *m, sl_workspace *ws, int B, int T, sl_rng *noise);
 sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef);

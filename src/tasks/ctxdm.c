@@ -93,12 +93,10 @@ static sl_status ctxdm_create(const sl_config *c, void **state, sl_taskgen_shape
     sl_ngym_name(&s->out, "fixate");
     for (int i = 0; i < s->dim_ring; i++) sl_ngym_name(&s->out, "choice%d", i + 1);
 
-    double total = 0;
-    for (int i = 0; i < 4; i++) total += sl_ngym_max_ms(&s->per[i].dur, dt);
     *shape = (sl_taskgen_shape){.n_obs = s->obs.n,
                                 .n_out = 1 + s->dim_ring,
                                 .classification = 1,
-                                .T_max = (int)lround(total / dt),
+                                .T_max = sl_ngym_max_steps(s->per, 4, dt),
                                 .obs_names = s->obs.ptr,
                                 .out_names = s->out.ptr,
                                 .dt = dt};

@@ -86,12 +86,10 @@ static sl_status mante_create(const sl_config *c, void **state, sl_taskgen_shape
     s->sigma_dt = sigma / sqrt(dt);
     s->gain = sl_config_real(c, "task.coh_gain");
 
-    double total = 0;
-    for (int i = 0; i < 4; i++) total += sl_ngym_max_ms(&s->per[i].dur, dt);
     *shape = (sl_taskgen_shape){.n_obs = 4,
                                 .n_out = 1,
                                 .classification = 0,
-                                .T_max = (int)lround(total / dt),
+                                .T_max = sl_ngym_max_steps(s->per, 4, dt),
                                 .obs_names = mante_obs,
                                 .out_names = mante_out,
                                 .dt = dt};

@@ -52,12 +52,10 @@ static sl_status dms_create(const sl_config *c, void **state, sl_taskgen_shape *
     s->sigma_dt = sl_config_real(c, "task.sigma") / sqrt(dt);
     sl_ngym_name(&s->obs, "fixation");
     for (int i = 0; i < s->dim_ring; i++) sl_ngym_name(&s->obs, "stimulus%d", i + 1);
-    double total = 0;
-    for (int i = 0; i < 5; i++) total += sl_ngym_max_ms(&s->per[i].dur, dt);
     *shape = (sl_taskgen_shape){.n_obs = 1 + s->dim_ring,
                                 .n_out = 3,
                                 .classification = 1,
-                                .T_max = (int)lround(total / dt),
+                                .T_max = sl_ngym_max_steps(s->per, 5, dt),
                                 .obs_names = s->obs.ptr,
                                 .out_names = dms_out,
                                 .dt = dt};

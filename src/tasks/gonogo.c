@@ -43,12 +43,10 @@ static sl_status gonogo_create(const sl_config *c, void **state, sl_taskgen_shap
         free(s);
         return st;
     }
-    double total = 0;
-    for (int i = 0; i < 4; i++) total += sl_ngym_max_ms(&s->per[i].dur, dt);
     *shape = (sl_taskgen_shape){.n_obs = 3,
                                 .n_out = 2,
                                 .classification = 1,
-                                .T_max = (int)lround(total / dt),
+                                .T_max = sl_ngym_max_steps(s->per, 4, dt),
                                 .obs_names = gng_obs,
                                 .out_names = gng_out,
                                 .dt = dt};

@@ -200,3 +200,10 @@ sl_status sl_ngym_add(sl_trial *t, const sl_ngym_period *p, int n, const char *n
     double ms = sl_trial_sample(t, &per->dur);
     return sl_trial_add_period(t, name, ms, after);
 }
+
+int sl_ngym_max_steps(const sl_ngym_period *p, int n, double dt)
+{
+    double total = 0;
+    for (int i = 0; i < n; i++) total += sl_ngym_max_ms(&p[i].dur, dt);
+    return (int)lround(total / dt);
+}

@@ -35,6 +35,8 @@ sl_status sl_ngym_timing(const sl_config *c, const char *task, sl_ngym_period *p
 /* Shortest / longest duration of a period after flooring to dt (ms). */
 double sl_ngym_min_ms(const sl_duration *d, double dt);
 double sl_ngym_max_ms(const sl_duration *d, double dt);
+/* The longest trial, in steps, of the n periods p back to back at dt. */
+int sl_ngym_max_steps(const sl_ngym_period *p, int n, double dt);
 
 /* Find a period in a table (NULL if absent). */
 const sl_ngym_period *sl_ngym_find(const sl_ngym_period *p, int n, const char *name);

@@ -1,10 +1,17 @@
 /* checkpoint.c — model weights in .safetensors, readable by numpy/PyTorch.
  *
- * Tensors: J (N×N), B (N×n_in), b (N), W (n_out×N), c (n_out) [, x0 (N)],
- * float32. Metadata (strings): format = "silico.ctrnn.v1", silico_version,
- * the model spec (n_in, n_hidden, n_out, activation, tau_ms, dt_ms, g, h,
- * learn_x0, sigma_rec) so a checkpoint alone rebuilds its model, plus
- * whatever the caller adds (the trainer adds the fully resolved config). */
+ * CT-RNN: tensors J (N×N), B (N×n_in), b (N), W (n_out×N), c (n_out)
+ * [, x0 (N)], float32. Metadata (strings): format = "silico.ctrnn.v1",
+ * silico_version, the model spec (n_in, n_hidden, n_out, activation, tau_ms,
+ * dt_ms, g, h, learn_x0, sigma_rec) so a checkpoint alone rebuilds its model.
+ *
+ * Cells: the cell's tensors under PyTorch's names (weight_ih, weight_hh,
+ * bias_ih, bias_hh; or W_z, ..., bn_h.bias for lightgru), W, c, and the
+ * buffers (bn_z.running_mean, ...), float32. Metadata: format =
+ * "silico.model.v1", cell = rnn | gru | lightgru | lstm, silico_version,
+ * n_in, n_hidden, n_out, activation, bn_momentum, bn_eps.
+ *
+ * Both: plus whatever the caller adds (the trainer adds the resolved config). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,15 +23,14 @@
 
 #define MAX_META 48
 
-sl_status sl_params_to_tensors(const sl_model *m, const sl_real *buf, const char *prefix,
-                               sl_tensor *t, char names[][64], float **scratch)
+static sl_status to_tensors(const sl_param_info *info, int nt, size_t n, const sl_real *buf,
+                            const char *prefix, sl_tensor *t, char names[][64], float **scratch)
 {
-    size_t n = m->n_params;
     float *f = malloc((n ? n : 1) * sizeof(float));
     if (!f) return sl_fail(SL_ENOMEM, "checkpoint: out of memory");
     for (size_t i = 0; i < n; i++) f[i] = (float)buf[i];
-    for (int i = 0; i < m->n_tensors; i++) {
-        const sl_param_info *p = &m->info[i];
+    for (int i = 0; i < nt; i++) {
+        const sl_param_info *p = &info[i];
         snprintf(names[i], 64, "%s%s", prefix, p->name);
         t[i].name = names[i];
         t[i].array.dtype = SL_F32;
@@ -37,7 +43,19 @@ sl_status sl_params_to_tensors(const sl_model *m, const sl_real *buf, const char
     return SL_OK;
 }
 
-int sl_spec_meta(const sl_ctrnn_spec *s, sl_kv *kv, char vals[][48])
+sl_status sl_params_to_tensors(const sl_model *m, const sl_real *buf, const char *prefix,
+                               sl_tensor *t, char names[][64], float **scratch)
+{
+    return to_tensors(m->info, m->n_tensors, m->n_params, buf, prefix, t, names, scratch);
+}
+
+sl_status sl_buffers_to_tensors(const sl_model *m, const char *prefix, sl_tensor *t,
+                                char names[][64], float **scratch)
+{
+    return to_tensors(m->binfo, m->n_buffers, m->n_bufvals, m->bufs, prefix, t, names, scratch);
+}
+
+int sl_spec_meta(const sl_model_spec *s, sl_kv *kv, char vals[][48])
 {
     int n = 0;
 #define PUT(k_, fmt, val)                                                                          \
@@ -47,6 +65,18 @@ int sl_spec_meta(const sl_ctrnn_spec *s, sl_kv *kv, char vals[][48])
         kv[n].value = vals[n];                                                                      \
         n++;                                                                                        \
     } while (0)
+    if (s->cell != SL_CELL_CTRNN) {
+        PUT("format", "%s", "silico.model.v1");
+        PUT("cell", "%s", sl_cell_kind_name(s->cell));
+        PUT("silico_version", "%s", SILICO_VERSION);
+        PUT("n_in", "%d", s->n_in);
+        PUT("n_hidden", "%d", s->n_hidden);
+        PUT("n_out", "%d", s->n_out);
+        PUT("activation", "%s", sl_activation_name(s->act));
+        PUT("bn_momentum", "%.17g", s->bn_momentum);
+        PUT("bn_eps", "%.17g", s->bn_eps);
+        return n;
+    }
     PUT("format", "%s", "silico.ctrnn.v1");
     PUT("silico_version", "%s", SILICO_VERSION);
     PUT("n_in", "%d", s->n_in);
@@ -65,17 +95,23 @@ int sl_spec_meta(const sl_ctrnn_spec *s, sl_kv *kv, char vals[][48])
 
 sl_status sl_model_save(const sl_model *m, const char *path, const sl_kv *meta, int n_meta)
 {
-    sl_tensor t[6];
-    char names[6][64];
-    float *scratch = NULL;
+    sl_tensor t[SL_MODEL_MAX_TENSORS + SL_MODEL_MAX_BUFFERS];
+    char names[SL_MODEL_MAX_TENSORS + SL_MODEL_MAX_BUFFERS][64];
+    float *scratch = NULL, *bscratch = NULL;
     sl_status st = sl_params_to_tensors(m, m->params, "", t, names, &scratch);
-    if (st) return st;
+    if (!st && m->n_buffers)
+        st = sl_buffers_to_tensors(m, "", t + m->n_tensors, names + m->n_tensors, &bscratch);
+    if (st) {
+        free(scratch);
+        return st;
+    }
     sl_kv kv[MAX_META];
     char vals[16][48];
     int n = sl_spec_meta(&m->spec, kv, vals);
     for (int i = 0; i < n_meta && n < MAX_META; i++) kv[n++] = meta[i];
-    st = sl_safetensors_write(path, t, m->n_tensors, kv, n);
+    st = sl_safetensors_write(path, t, m->n_tensors + m->n_buffers, kv, n);
     free(scratch);
+    free(bscratch);
     return st;
 }
 
@@ -93,11 +129,34 @@ static sl_status meta_real(const sl_tensorfile *f, const char *path, const char 
     return SL_OK;
 }
 
-sl_status sl_spec_from_meta(const sl_tensorfile *f, const char *path, sl_ctrnn_spec *s)
+sl_status sl_spec_from_meta(const sl_tensorfile *f, const char *path, sl_model_spec *s)
 {
     const char *fmt = sl_tensorfile_meta(f, "format");
+    if (fmt && strcmp(fmt, "silico.model.v1") == 0) {
+        double v[5];
+        static const char *keys[] = {"n_in", "n_hidden", "n_out", "bn_momentum", "bn_eps"};
+        static const double lo[] = {1, 1, 1, 0, 0};
+        static const double hi[] = {1e7, 1e7, 1e7, 1, 1e300};
+        for (int i = 0; i < 5; i++) {
+            sl_status st = meta_real(f, path, keys[i], lo[i], hi[i], &v[i]);
+            if (st) return st;
+        }
+        memset(s, 0, sizeof *s);
+        const char *cell = sl_tensorfile_meta(f, "cell");
+        sl_status st = sl_cell_kind_parse(cell, &s->cell);
+        if (!st && s->cell == SL_CELL_CTRNN)
+            st = sl_fail(SL_EFORMAT, "format silico.model.v1 names no cell");
+        if (!st) st = sl_activation_parse(sl_tensorfile_meta(f, "activation"), &s->act);
+        if (st) return sl_fail_context(SL_EFORMAT, "%s: ", path);
+        s->n_in = (int)v[0];
+        s->n_hidden = (int)v[1];
+        s->n_out = (int)v[2];
+        s->bn_momentum = v[3];
+        s->bn_eps = v[4];
+        return SL_OK;
+    }
     if (!fmt || strcmp(fmt, "silico.ctrnn.v1") != 0)
-        return sl_fail(SL_EFORMAT, "%s: not a silico CT-RNN checkpoint (format '%s')", path,
+        return sl_fail(SL_EFORMAT, "%s: not a silico model checkpoint (format '%s')", path,
                        fmt ? fmt : "missing");
     double v[10];
     static const char *keys[] = {"n_in", "n_hidden", "n_out", "tau_ms", "dt_ms",
@@ -124,11 +183,11 @@ sl_status sl_spec_from_meta(const sl_tensorfile *f, const char *path, sl_ctrnn_s
     return SL_OK;
 }
 
-sl_status sl_tensors_to_params(const sl_model *m, const sl_tensorfile *f, const char *path,
-                               const char *prefix, sl_real *buf)
+static sl_status from_tensors(const sl_param_info *info, int nt, const sl_tensorfile *f,
+                              const char *path, const char *prefix, sl_real *buf)
 {
-    for (int i = 0; i < m->n_tensors; i++) {
-        const sl_param_info *p = &m->info[i];
+    for (int i = 0; i < nt; i++) {
+        const sl_param_info *p = &info[i];
         char name[64];
         snprintf(name, sizeof name, "%s%s", prefix, p->name);
         const sl_tensor *t = sl_tensorfile_find(f, name);
@@ -150,6 +209,18 @@ sl_status sl_tensors_to_params(const sl_model *m, const sl_tensorfile *f, const 
     return SL_OK;
 }
 
+sl_status sl_tensors_to_params(const sl_model *m, const sl_tensorfile *f, const char *path,
+                               const char *prefix, sl_real *buf)
+{
+    return from_tensors(m->info, m->n_tensors, f, path, prefix, buf);
+}
+
+sl_status sl_tensors_to_buffers(sl_model *m, const sl_tensorfile *f, const char *path,
+                                const char *prefix)
+{
+    return from_tensors(m->binfo, m->n_buffers, f, path, prefix, m->bufs);
+}
+
 sl_status sl_model_load(const char *path, sl_model **out, sl_tensorfile **file_out)
 {
     *out = NULL;
@@ -157,11 +228,12 @@ sl_status sl_model_load(const char *path, sl_model **out, sl_tensorfile **file_o
     sl_tensorfile *f = NULL;
     sl_status st = sl_safetensors_read(path, &f);
     if (st) return st;
-    sl_ctrnn_spec spec;
+    sl_model_spec spec;
     sl_model *m = NULL;
     st = sl_spec_from_meta(f, path, &spec);
     if (!st) st = sl_model_alloc(&spec, &m);
     if (!st) st = sl_tensors_to_params(m, f, path, "", m->params);
+    if (!st) st = sl_tensors_to_buffers(m, f, path, "");
     if (st) {
         sl_model_free(m);
         sl_tensorfile_free(f);

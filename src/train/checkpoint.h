@@ -13,8 +13,14 @@ sl_status sl_params_to_tensors(const sl_model *m, const sl_real *buf, const char
 /* Copy tensors prefix+name from f into buf (checks dtype, shape, finiteness). */
 sl_status sl_tensors_to_params(const sl_model *m, const sl_tensorfile *f, const char *path,
                                const char *prefix, sl_real *buf);
+/* The same for the model's buffers (batch-norm running statistics; none for
+ * the CT-RNN), from/into m's buffer. */
+sl_status sl_buffers_to_tensors(const sl_model *m, const char *prefix, sl_tensor *t,
+                                char names[][64], float **scratch);
+sl_status sl_tensors_to_buffers(sl_model *m, const sl_tensorfile *f, const char *path,
+                                const char *prefix);
 /* The model spec as metadata key/values (vals provides storage); returns count. */
-int sl_spec_meta(const sl_ctrnn_spec *s, sl_kv *kv, char vals[][48]);
-sl_status sl_spec_from_meta(const sl_tensorfile *f, const char *path, sl_ctrnn_spec *s);
+int sl_spec_meta(const sl_model_spec *s, sl_kv *kv, char vals[][48]);
+sl_status sl_spec_from_meta(const sl_tensorfile *f, const char *path, sl_model_spec *s);
 
 #endif

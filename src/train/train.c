@@ -114,7 +114,7 @@ static sl_status parse_l2_on(const char *s, unsigned *bits)
     return SL_OK;
 }
 
-static sl_status spec_from_config(const sl_config *c, const sl_task *t, sl_ctrnn_spec *s)
+static sl_status spec_from_config(const sl_config *c, const sl_task *t, sl_model_spec *s)
 {
     memset(s, 0, sizeof *s);
     s->n_in = t->n_in;
@@ -126,6 +126,16 @@ static sl_status spec_from_config(const sl_config *c, const sl_task *t, sl_ctrnn
     s->h = sl_config_real(c, "model.h");
     s->learn_x0 = sl_config_bool(c, "model.learn_x0");
     s->sigma_rec = sl_config_real(c, "model.sigma_rec");
+    s->bn_momentum = sl_config_real(c, "model.bn_momentum");
+    s->bn_eps = sl_config_real(c, "model.bn_eps");
+    sl_status st = sl_cell_kind_parse(sl_config_str(c, "model.type"), &s->cell);
+    if (st) return sl_fail_context(st, "model.type");
+    if (s->cell != SL_CELL_CTRNN) { /* the CT-RNN's own keys do not apply */
+        if (s->learn_x0)
+            return sl_fail(SL_EINVAL, "model.learn_x0 = true is only available for model.type = "
+                                      "ctrnn (the cells start from h_0 = 0)");
+        s->tau_ms = s->g = s->h = s->sigma_rec = 0;
+    }
     return sl_activation_parse(sl_config_str(c, "model.activation"), &s->act);
 }
 
@@ -251,7 +261,7 @@ static sl_status build(sl_trainer *t)
     if (t->task->ops->num_batches(t->task, SL_SPLIT_TRAIN) <= 0)
         return sl_fail(SL_EINVAL, "task '%s' has no training trials", t->task->ops->name);
 
-    sl_ctrnn_spec spec;
+    sl_model_spec spec;
     if ((st = spec_from_config(c, t->task, &spec))) return st;
     sl_rng init;
     sl_rng_seed_stream(&init, t->seed, STREAM_INIT);
@@ -333,14 +343,16 @@ static int rng_from_text(const char *s, sl_rng *r)
 static sl_status save_state(sl_trainer *t)
 {
     sl_model *m = t->model;
-    int nt = m->n_tensors;
-    sl_tensor tens[18];
-    char names[18][64];
-    float *s1 = NULL, *s2 = NULL, *s3 = NULL;
+    int nt = m->n_tensors, nb = m->n_buffers;
+    sl_tensor tens[3 * SL_MODEL_MAX_TENSORS + SL_MODEL_MAX_BUFFERS];
+    char names[3 * SL_MODEL_MAX_TENSORS + SL_MODEL_MAX_BUFFERS][64];
+    float *s1 = NULL, *s2 = NULL, *s3 = NULL, *s4 = NULL;
     sl_status st = sl_params_to_tensors(m, m->params, "param.", tens, names, &s1);
     if (!st) st = sl_params_to_tensors(m, sl_adam_m(t->opt), "adam_m.", tens + nt, names + nt, &s2);
     if (!st)
         st = sl_params_to_tensors(m, sl_adam_v(t->opt), "adam_v.", tens + 2 * nt, names + 2 * nt, &s3);
+    if (!st && nb)
+        st = sl_buffers_to_tensors(m, "buffer.", tens + 3 * nt, names + 3 * nt, &s4);
     char epoch[32], steps[32], best[40], best_ep[32], secs[40], rb[160], rn[160];
     snprintf(epoch, sizeof epoch, "%ld", t->epoch);
     snprintf(steps, sizeof steps, "%ld", sl_adam_steps(t->opt));
@@ -353,11 +365,12 @@ static sl_status save_state(sl_trainer *t)
                   {"best_val", best},  {"best_epoch", best_ep}, {"train_seconds", secs},
                   {"rng_batch", rb},             {"rng_noise", rn}};
     char *path = path_in(t->dir, "state.safetensors");
-    if (!st) st = sl_safetensors_write(path, tens, 3 * nt, kv, (int)(sizeof kv / sizeof kv[0]));
+    if (!st) st = sl_safetensors_write(path, tens, 3 * nt + nb, kv, (int)(sizeof kv / sizeof kv[0]));
     free(path);
     free(s1);
     free(s2);
     free(s3);
+    free(s4);
     return st;
 }
 
@@ -444,6 +457,7 @@ sl_status sl_trainer_resume(const char *run_dir, sl_trainer **out)
     if (!st) st = sl_tensors_to_params(t->model, f, state_path, "param.", t->model->params);
     if (!st) st = sl_tensors_to_params(t->model, f, state_path, "adam_m.", sl_adam_m(t->opt));
     if (!st) st = sl_tensors_to_params(t->model, f, state_path, "adam_v.", sl_adam_v(t->opt));
+    if (!st) st = sl_tensors_to_buffers(t->model, f, state_path, "buffer.");
     char *mpath = st ? NULL : path_in(run_dir, "metrics.jsonl");
     if (!st) st = trim_metrics(mpath, t->epoch);
     if (!st) st = sl_metrics_open(mpath, 1, &t->metrics);

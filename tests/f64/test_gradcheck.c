@@ -52,7 +52,7 @@ static double gc_normal(sl_rng *r, double sd) { return sd * sl_rng_normal(r); }
 
 static int gc_near_kink(gc_net *g)
 {
-    const sl_ctrnn_spec *sp = sl_model_spec(g->m);
+    const sl_model_spec *sp = sl_model_get_spec(g->m);
     if (sp->act != SL_ACT_RECT_TANH && sp->act != SL_ACT_RELU)
         return 0;
     int B = g->batch.B, T = g->batch.T, N = sp->n_hidden;
@@ -87,7 +87,7 @@ static double gc_loss(gc_net *g, const sl_loss_spec *ls, int backward, sl_loss_t
 /* Build a network with random weights and batch; redraw while near a kink. */
 static void gc_build(const gc_case *c, gc_net *g)
 {
-    sl_ctrnn_spec spec = {0};
+    sl_model_spec spec = {0};
     spec.n_in = c->n_in;
     spec.n_hidden = c->N;
     spec.n_out = c->n_out;
@@ -224,7 +224,7 @@ static void gc_check_terms(const char *label, gc_net *g, const sl_loss_spec *ls)
 {
     sl_loss_terms t;
     const int B = g->batch.B, T = g->batch.T, no = g->batch.n_out;
-    const int N = sl_model_spec(g->m)->n_hidden;
+    const int N = sl_model_get_spec(g->m)->n_hidden;
     size_t nz = (size_t)B * T * no, nr = (size_t)B * T * N;
     sl_real *z = malloc(nz * sizeof(sl_real)), *r = malloc(nr * sizeof(sl_real));
     cr_assert(z && r);
