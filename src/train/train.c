@@ -260,6 +260,13 @@ static sl_status build(sl_trainer *t)
     if ((st = sl_task_create(c, &t->task))) return st;
     if (t->task->ops->num_batches(t->task, SL_SPLIT_TRAIN) <= 0)
         return sl_fail(SL_EINVAL, "task '%s' has no training trials", t->task->ops->name);
+    /* the resolved config records the dt the task really uses (a NeuroGym
+     * task's own default when task.dt was not set), so config.ini reruns it */
+    if (sl_config_real(c, "task.dt") != t->task->dt_ms) {
+        char dt[40];
+        snprintf(dt, sizeof dt, "%.17g", t->task->dt_ms);
+        if ((st = sl_config_set(t->cfg, "task.dt", dt, "the task's default"))) return st;
+    }
 
     sl_model_spec spec;
     if ((st = spec_from_config(c, t->task, &spec))) return st;
@@ -289,13 +296,17 @@ static sl_status build(sl_trainer *t)
     return null_mse_of_split(t->task, SL_SPLIT_TRAIN, &t->null_train);
 }
 
+/* A copy holding only the keys the user set (the rest stay at their
+ * defaults and count as unset, which matters: a NeuroGym task uses its own
+ * default dt unless task.dt was set). */
 static sl_status copy_config(const sl_config *src, sl_config **out)
 {
-    char *ini = sl_config_to_ini(src);
-    if (!ini) return sl_fail(SL_ENOMEM, "out of memory");
     sl_status st = sl_config_new(out);
-    if (!st) st = sl_config_load_string(*out, ini, "resolved config");
-    free(ini);
+    int n;
+    const sl_keydef *k = sl_config_keys(&n);
+    for (int i = 0; !st && i < n; i++)
+        if (sl_config_is_set(src, k[i].name))
+            st = sl_config_set(*out, k[i].name, sl_config_str(src, k[i].name), "experiment");
     return st;
 }
 
