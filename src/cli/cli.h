@@ -11,6 +11,10 @@ int cli_train(int argc, char **argv, int threads);
 /* silico task list | sample ... ; argv[0] is "task". Returns the exit code. */
 int cli_task(int argc, char **argv);
 
+/* silico eval RUN [task.key=value ...] [--split val|train] [--json]; argv[0] is
+ * "eval". threads as for cli_train. Reads RUN, writes nothing. Returns the exit code. */
+int cli_eval(int argc, char **argv, int threads);
+
 void cli_print_keys(FILE *f);
 int cli_parse_threads(const char *s, int *out);
 

@@ -44,6 +44,9 @@ static void usage(FILE *f)
             "                      runs/<name>-<timestamp>/ (config.ini, metrics.jsonl,\n"
             "                      checkpoint.safetensors, summary.json)\n"
             "  train --resume RUN  continue a stopped run (Ctrl-C saves its state)\n"
+            "  eval RUN [task.key=value ...] [--split val|train] [--json]\n"
+            "                      evaluate a run's trained network again, e.g. on longer\n"
+            "                      sequences; writes nothing ('silico eval --help')\n"
             "  task list           every task with a one-line description\n"
             "  task sample NAME [section.key=value ...] --trials N --seed S --out DIR\n"
             "                      write N trials of a task (observations, labels, masks,\n"
@@ -102,11 +105,12 @@ int main(int argc, char **argv)
     const char *cmd = argv[i];
     if (!strcmp(cmd, "train")) return cli_train(argc - i, argv + i, threads);
     if (!strcmp(cmd, "task")) return cli_task(argc - i, argv + i);
+    if (!strcmp(cmd, "eval")) return cli_eval(argc - i, argv + i, threads);
     if (!strcmp(cmd, "help")) {
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "silico: unknown command '%s' (commands: train, task; see silico --help)\n", cmd);
+    fprintf(stderr, "silico: unknown command '%s' (commands: train, eval, task; see silico --help)\n", cmd);
     return 2;
 }
 
