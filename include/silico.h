@@ -262,6 +262,17 @@ typedef enum {
 const char *sl_cell_kind_name(sl_cell_kind k);
 sl_status sl_cell_kind_parse(const char *name, sl_cell_kind *out);
 
+/* Dale's law on a cell's recurrent matrix W (columns = presynaptic units,
+ * sign_j = +1 for the first ⌊f·N⌋ units, −1 after; M the no-autapse mask):
+ *   reparam  the forward uses W_eff = |W ⊙ M|·diag(sign) (PsychRNN; the
+ *            coursework's eq. 18); W itself stays free
+ *   project  the forward uses W ⊙ M, and sl_model_constrain clamps wrong
+ *            signs to 0 after each optimiser step (nn4n) */
+typedef enum { SL_DALE_OFF = 0, SL_DALE_REPARAM, SL_DALE_PROJECT } sl_dale_mode;
+/* "off", "reparam", "project" */
+const char *sl_dale_mode_name(sl_dale_mode d);
+sl_status sl_dale_mode_parse(const char *name, sl_dale_mode *out);
+
 typedef struct {
     int n_in, n_hidden, n_out;
     sl_activation act; /* ctrnn: rate nonlinearity φ; rnn: the cell's f; others: unused */
@@ -275,6 +286,14 @@ typedef struct {
     sl_cell_kind cell;
     double bn_momentum; /* running = (1 − m)·running + m·batch; 0 = 0.1 (PyTorch) */
     double bn_eps;      /* 0 = 1e-5 */
+    /* cells only (the CT-RNN rejects them; src/nn/model.c has the equations): */
+    int enu_k;          /* > 0: ENU input stage, each unit its own k-dim ReLU embedding
+                           e = ReLU(W_e x + b_e) ("enu.weight" N·k×n_in, "enu.bias"), read
+                           by block-diagonally masked input matrices; 0 = none */
+    sl_dale_mode dale;  /* Dale's law on the recurrent matrix (lightgru: U_h; rnn, gru,
+                           lstm: weight_hh, every gate block) */
+    double exc_fraction;/* Dale: the first ⌊f·N⌋ units excitatory; 0 = 0.8 */
+    int no_autapses;    /* Dale: zero the recurrent matrix's diagonal (each gate block's) */
 } sl_model_spec;
 /* The old name of sl_model_spec (CT-RNN only before the cells). */
 typedef sl_model_spec sl_ctrnn_spec;
@@ -295,7 +314,9 @@ const sl_model_spec *sl_model_get_spec(const sl_model *m);
  * PyTorch names them — weight_ih, weight_hh, bias_ih, bias_hh (rnn, gru,
  * lstm; gates stacked in PyTorch's order) or W_z, W_h, U_z, U_h,
  * bn_z.weight, bn_z.bias, bn_h.weight, bn_h.bias (lightgru) — then the
- * readout W (n_out×N) and c (n_out). */
+ * readout W (n_out×N) and c (n_out). With an ENU stage (spec.enu_k = k),
+ * "enu.weight" (N·k×n_in) and "enu.bias" (N·k) come first and the cell's
+ * input matrices have N·k columns. */
 size_t sl_model_num_params(const sl_model *m);
 sl_real *sl_model_params(sl_model *m);
 sl_real *sl_model_grads(sl_model *m);
@@ -344,6 +365,20 @@ void sl_model_states(const sl_workspace *ws, sl_real *x, sl_real *r);
 sl_status sl_model_backward(sl_model *m, sl_workspace *ws, const sl_real *dz, double rate_coef);
 void sl_model_zero_grad(sl_model *m);
 
+/* The matrix the forward really uses for tensor `name` (numel reals into
+ * out): W ⊙ M for ENU-masked input matrices and Dale's matrix in project mode
+ * with no autapses, |W ⊙ M|·diag(sign) under Dale reparam, else a copy of the
+ * parameter. SL_EINVAL for an unknown name. */
+sl_status sl_model_effective(const sl_model *m, const char *name, sl_real *out);
+/* After each optimiser step: Dale project (clamp wrong signs and masked
+ * entries to 0); nothing for other models. */
+void sl_model_constrain(sl_model *m);
+/* The structural invariants: ENU mask zeros and no-autapse zeros are exactly
+ * 0 in the parameters, and the effective Dale matrix has its column signs.
+ * SL_OK, or SL_EINVAL naming the matrix, entry and rule broken. The trainer
+ * runs it after every step when built with -DSL_CHECK_INVARIANTS. */
+sl_status sl_model_check_invariants(const sl_model *m);
+
 /* Save weights and buffers (+ metadata: config text, version, ...) / rebuild
  * a model of any kind from a checkpoint alone. Metadata "format" is
  * "silico.ctrnn.v1" for the CT-RNN and "silico.model.v1" (with "cell" = the
@@ -381,9 +416,11 @@ typedef struct {
 /* The training loss of one batch (the trainer's kernel, also used by tests
  * and the bench):
  *   L = task loss + λ_w Σ_{M ∈ l2_on} Σ M² + λ_r mean_{b,t=1..T,i} r²
+ *       + β mean_{b,t} ‖h_{b,t}‖₂                        (cells only)
  * For the cells r is the hidden output h, and l2_on's J means the recurrent
  * matrices (weight_hh; U_z and U_h for lightgru), B the input matrices
- * (weight_ih; W_z and W_h) and W the readout. Batch norm (lightgru) runs in
+ * (weight_ih; W_z and W_h; and enu.weight) and W the readout; the penalty
+ * applies to the parameters as stored. Batch norm (lightgru) runs in
  * training mode here: batch statistics, running statistics updated (also
  * when backward is 0).
  * where the task loss is the masked MSE (batches with targets y) or the
@@ -397,11 +434,14 @@ typedef struct {
     unsigned l2_on;   /* bitmask of SL_L2_J | SL_L2_B | SL_L2_W */
     double l2_rate;   /* λ_r */
     const double *class_weights; /* classification: n_out weights for the cross-entropy, or NULL */
+    double l2_activation; /* β (cells only; the CT-RNN rejects β > 0): the coursework's
+                             activation norm β · mean_{t,b} ‖h_{t,b,:}‖₂ (its eq. 9) */
 } sl_loss_spec;
 typedef struct {
     double total;
     double mse;       /* the task loss: masked MSE, or cross-entropy for labelled batches */
     double weight_l2, rate;
+    double activation; /* β · mean ‖h‖₂ */
 } sl_loss_terms;
 
 sl_status sl_model_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
@@ -496,6 +536,7 @@ double sl_clip_grad_norm(sl_real *g, size_t n, double max_norm);
 typedef struct {
     long epoch, step;           /* epoch just finished (1-based), optimiser steps so far */
     double loss, loss_mse, loss_weight_l2, loss_rate; /* means over the epoch */
+    double loss_activation;     /* β · mean ‖h‖₂ (train.l2_activation), epoch mean */
     double grad_norm;           /* mean pre-clip global norm over the epoch */
     double lr;
     double train_error_pct;     /* epoch's MSE as % of null (noisy training batches) */

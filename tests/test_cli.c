@@ -794,7 +794,8 @@ Test(cli, every_example_trains_shortened)
         {"gonogo", "accuracy"},           {"ctxdm-ctrnn", "accuracy"},
         {"ctxdm-mante", "accuracy"},      {"rsg", "interval_error_pct"},
         {"flipflop", "mse"},              {"memory-lstm", "mse"},
-        {"ddms-lightgru", "accuracy"},
+        {"ddms-lightgru", "accuracy"},    {"ddms-enu-lightgru", "accuracy"},
+        {"ddms-ei-lightgru", "accuracy"},
     };
     char *d = tu_tmpdir(), cwd[1024];
     cr_assert_not_null(getcwd(cwd, sizeof cwd));

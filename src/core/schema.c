@@ -40,6 +40,19 @@ static const sl_keydef KEYS[] = {
      "lightgru: batch-norm running-statistics momentum (PyTorch's; running = (1-m)*running + "
      "m*batch); batch statistics in training, running ones in validation"},
     {"model.bn_eps", SL_KEY_REAL, "1e-5", 1e-12, 1, NULL, "lightgru: batch-norm epsilon"},
+    {"model.enu_k", SL_KEY_INT, "0", 0, 1e4, NULL,
+     "cells: k > 0 adds the ENU input stage (embedded neural units, the coursework's eqs. "
+     "15-17): each unit gets its own k-dim ReLU embedding of the input, read through "
+     "block-diagonal input matrices (lightgru + enu_k = ENU-light-GRU); 0 = none"},
+    {"model.dale", SL_KEY_CHOICE, "off", 0, 0, "off|reparam|project",
+     "cells: Dale's law on the recurrent matrix (lightgru: U_h; rnn, gru, lstm: weight_hh): "
+     "reparam = the forward uses |W*M|*diag(sign) (PsychRNN), project = wrong signs clamped "
+     "to 0 after each step (nn4n); columns = presynaptic units"},
+    {"model.exc_fraction", SL_KEY_REAL, "0.8", 1e-9, 1, NULL,
+     "Dale: fraction of excitatory units (the first floor(f*N); 0.8 at N = 64: 51 E + 13 I)"},
+    {"model.autapses", SL_KEY_BOOL, "true", 0, 0, NULL,
+     "cells: false = no self-connections (zero diagonal mask on the recurrent matrix, each "
+     "gate block's; kept at 0 through training)"},
 
     /* ---- task: what the network is trained on */
     {"task.name", SL_KEY_CHOICE, "reach", 0, 0,
@@ -149,6 +162,9 @@ static const sl_keydef KEYS[] = {
      "U_z, U_h), B input (weight_ih, or W_z, W_h), W readout"},
     {"train.l2_rate", SL_KEY_REAL, "0", 0, INF, NULL,
      "lambda_r: adds lambda_r * mean(r^2) over batch, units and time (cells: r = h)"},
+    {"train.l2_activation", SL_KEY_REAL, "0", 0, INF, NULL,
+     "cells: beta: adds beta * mean over batch and steps of the L2 norm of h over units (the "
+     "coursework's activation-norm penalty, its eq. 9)"},
     {"train.class_weights", SL_KEY_STRING, "", 0, 0, NULL,
      "classification: cross-entropy class weights: empty = none, 'auto' = inverse label "
      "frequency in the training trials (the coursework's fix for 'fixate'), or w0,w1,..."},

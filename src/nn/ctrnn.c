@@ -282,6 +282,9 @@ static sl_status check_spec(const sl_model_spec *s)
         return sl_fail(SL_EINVAL, "ctrnn: unknown activation %d", (int)s->act);
     if (!(s->sigma_rec >= 0) || !(s->g >= 0) || !(s->h >= 0))
         return sl_fail(SL_EINVAL, "ctrnn: g, h and sigma_rec must be non-negative");
+    if (s->enu_k || s->dale)
+        return sl_fail(SL_EINVAL, "ctrnn: the ENU stage (model.enu_k) and Dale's law (model.dale) "
+                                  "are available for the cells (rnn, gru, lightgru, lstm) only");
     return SL_OK;
 }
 
@@ -362,6 +365,7 @@ void sl_model_free(sl_model *m)
     free(m->params);
     free(m->grads);
     free(m->bufs);
+    free(m->cblob);
     free(m);
 }
 
@@ -723,6 +727,9 @@ sl_status sl_model_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
     sl_status st = check_batch(ws, B, T);
     if (st) return st;
     if (m->cell) return sl_cellnet_loss(m, ws, batch, spec, backward, out, z_out);
+    if (spec && spec->l2_activation != 0)
+        return sl_fail(SL_EINVAL, "ctrnn: the activation-norm penalty (train.l2_activation) is "
+                                  "available for the cells only");
     if (batch->n_in != s->n_in || batch->n_out != NO)
         return sl_fail(SL_EINVAL, "ctrnn: batch has %d inputs / %d outputs, the model %d / %d",
                        batch->n_in, batch->n_out, s->n_in, NO);
@@ -781,6 +788,7 @@ sl_status sl_model_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
         out->mse = mse;
         out->rate = rate;
         out->weight_l2 = wl2;
+        out->activation = 0;
         out->total = mse + rate + wl2;
     }
     if (z_out) to_batch_major(ws->Z, z_out, B, T, NO);

@@ -28,6 +28,18 @@ struct sl_model {
     sl_real *p[SL_MODEL_MAX_TENSORS + SL_MODEL_MAX_BUFFERS]; /* cell tensors, then buffers */
     sl_real *g[SL_MODEL_MAX_TENSORS];    /* gradients of the cell tensors */
     unsigned l2bit[SL_MODEL_MAX_TENSORS]; /* SL_L2_J/B/W group of tensor i (0: never penalised) */
+    /* cell models: the ENU stage and the effective weights (src/nn/model.c) */
+    int n_pre;                           /* tensors before the cell's (2 with ENU, else 0) */
+    sl_real *enu_W, *enu_b;              /* views (NULL without ENU) */
+    sl_real *pc[SL_MODEL_MAX_TENSORS + SL_MODEL_MAX_BUFFERS]; /* what the cell reads: p or eff */
+    sl_real *gc[SL_MODEL_MAX_TENSORS];   /* where the cell's backward adds: g or gs */
+    int effk[SL_MODEL_MAX_TENSORS];      /* cell tensor i: 0 as is, 1 W ⊙ M, 2 |W ⊙ M|·sign */
+    sl_real *mask[SL_MODEL_MAX_TENSORS]; /* M of cell tensor i, or NULL */
+    sl_real *eff[SL_MODEL_MAX_TENSORS], *gs[SL_MODEL_MAX_TENSORS]; /* effective W, ∂L/∂W_eff */
+    int dale_t;                          /* the cell tensor under Dale's law, or −1 */
+    sl_real *sign;                       /* N Dale signs (NULL when off) */
+    int n_exc;
+    sl_real *cblob;                      /* one allocation for masks, eff, gs, sign */
 };
 
 /* Time-major buffers (but U), all carved from one arena sized for (Bmax, Tmax). */
@@ -49,6 +61,7 @@ struct sl_workspace {
     int training;   /* the mode of the last forward (batch norm), for backward */
     sl_real *H, *dH; /* T×B×N hidden outputs and ∂L/∂H */
     sl_real *cws;   /* the cell's scratch (cell->ws_size) */
+    sl_real *E, *dE; /* ENU: T×B×N·k embeddings and ∂L/∂E (NULL without ENU) */
 };
 
 /* A model with zeroed parameters (for loading). */

@@ -27,10 +27,39 @@
  * with flush-to-zero and denormals-are-zero set in MXCSR (x86; restored
  * after each call), as PyTorch's torch.set_flush_denormal(True) does.
  *
- * Layout: parameters in one flat buffer, the cell's tensors first (named as
- * the cell names them), then "W", "c"; the cell's buffers in a separate flat
- * buffer (m->bufs). The workspace keeps the inputs time-major (built once per
- * call from the batch-major u), H, dH, Z, DZ and the cell's scratch. */
+ * ENU input stage (model.enu_k = k > 0; the coursework's eqs. 15–17, enu.h):
+ *   E = ReLU(U W_eᵀ + b_e)  (T·B × N·k),   H = cell(E)
+ * with every input matrix of the cell (weight_ih; W_z, W_h) used as Ŵ ⊙ M,
+ * M the block-diagonal mask of sl_enu_block_mask (G = rows/N gate blocks).
+ * Backward: the cell's with dU = dE, ∂Ŵ = M ⊙ ∂W, then sl_enu_backward.
+ * Ŵ is multiplied by M at init, so its masked entries are 0 and, their
+ * gradient being exactly 0, stay 0 under Adam (zero moments, zero step).
+ *
+ * Dale's law (model.dale) on the recurrent matrix R (lightgru: U_h, as the
+ * coursework's EI-light-GRU and bench W2; rnn, gru, lstm: weight_hh, all gate
+ * blocks), columns = presynaptic units, sign_j = +1 for j < ⌊f·N⌋, −1 after,
+ * M_ii = 0 in every gate block when no_autapses (else M = 1):
+ *   reparam  R_eff = |R ⊙ M|·diag(sign),  ∂R = sgn(R) ⊙ M ⊙ (∂R_eff·diag(sign))
+ *            (sl_dale_reparam / _backward; PsychRNN)
+ *   project  R_eff = R ⊙ M, ∂R = M ⊙ ∂R_eff; sl_model_constrain clamps wrong
+ *            signs to 0 after each optimiser step (sl_dale_project; nn4n)
+ * Init when Dale is on: each N×N gate block of R from sl_lightgru_init_uh_ei
+ * (magnitudes U(0, 1/√N), excitatory columns × n_I/n_E: E/I balance, bench
+ * W2), times M; project mode also multiplies column j by sign_j (reparam
+ * keeps the non-negative magnitudes as W2 does). no_autapses without Dale is
+ * R ⊙ M alone. The effective matrices are rebuilt before every forward
+ * (N² work); the gradients of effective tensors go to scratch (gs) and are
+ * mapped back onto the parameters, so the cell itself never knows.
+ *
+ * Activation norm (train.l2_activation = β, the coursework's eq. 9,
+ * sl_penalty_act_norm): L += β · 1/(T·B) Σ_{t,b} ‖h_{t,b}‖₂, and its
+ * gradient β/(T·B) · h/‖h‖ is added to dH.
+ *
+ * Layout: parameters in one flat buffer — "enu.weight", "enu.bias" first with
+ * ENU — then the cell's tensors (named as the cell names them), then "W",
+ * "c"; the cell's buffers in a separate flat buffer (m->bufs). The workspace
+ * keeps the inputs time-major (built once per call from the batch-major u),
+ * H, dH, Z, DZ, the cell's scratch, and E, dE with ENU. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +67,10 @@
 #include "core/blas.h"
 #include "nn/act.h"
 #include "nn/cell.h"
+#include "nn/constraints.h"
 #include "nn/ctrnn.h"
+#include "nn/enu.h"
+#include "nn/lightgru.h"
 #include "nn/loss.h"
 #include "silico.h"
 
@@ -75,6 +107,24 @@ sl_status sl_cell_kind_parse(const char *name, sl_cell_kind *out)
             return SL_OK;
         }
     return sl_fail(SL_EINVAL, "unknown model type '%s' (ctrnn, rnn, gru, lightgru, lstm)",
+                   name ? name : "(null)");
+}
+
+static const char *const DALE_NAMES[] = {"off", "reparam", "project"};
+
+const char *sl_dale_mode_name(sl_dale_mode d)
+{
+    return (d >= SL_DALE_OFF && d <= SL_DALE_PROJECT) ? DALE_NAMES[d] : "?";
+}
+
+sl_status sl_dale_mode_parse(const char *name, sl_dale_mode *out)
+{
+    for (int i = 0; i <= SL_DALE_PROJECT; i++)
+        if (name && strcmp(name, DALE_NAMES[i]) == 0) {
+            *out = (sl_dale_mode)i;
+            return SL_OK;
+        }
+    return sl_fail(SL_EINVAL, "unknown Dale mode '%s' (off, reparam, project)",
                    name ? name : "(null)");
 }
 
@@ -118,12 +168,76 @@ static void set_info(sl_param_info *p, const char *name, size_t offset, int ndim
     p->numel = (size_t)shape[0] * (size_t)(ndim > 1 ? shape[1] : 1);
 }
 
-/* the l2_on group of a cell tensor, by name */
+/* the l2_on group of a tensor, by name (enu.weight counts as an input matrix) */
 static unsigned l2_group(const char *name)
 {
     if (!strcmp(name, "weight_hh") || !strcmp(name, "U_z") || !strcmp(name, "U_h")) return SL_L2_J;
-    if (!strcmp(name, "weight_ih") || !strcmp(name, "W_z") || !strcmp(name, "W_h")) return SL_L2_B;
+    if (!strcmp(name, "weight_ih") || !strcmp(name, "W_z") || !strcmp(name, "W_h") ||
+        !strcmp(name, "enu.weight"))
+        return SL_L2_B;
     return 0;
+}
+
+/* the recurrent matrix Dale's law and no_autapses act on */
+static const char *dale_tensor_name(sl_cell_kind k)
+{
+    return k == SL_CELL_LIGHTGRU ? "U_h" : "weight_hh";
+}
+
+static const sl_param_info *cinfo(const sl_model *m, int i) { return &m->info[m->n_pre + i]; }
+
+/* Masks, effective-weight and gradient scratch, Dale signs (one blob). */
+static sl_status setup_constraints(sl_model *m)
+{
+    const sl_model_spec *s = &m->spec;
+    const int N = s->n_hidden, k = s->enu_k, nt = m->cell->n_tensors;
+    const char *rec = dale_tensor_name(s->cell);
+    size_t need = 0;
+    m->dale_t = -1;
+    for (int i = 0; i < nt; i++) {
+        const sl_param_info *p = cinfo(m, i);
+        int enu = k > 0 && p->ndim == 2 && l2_group(p->name) == SL_L2_B;
+        int recm = !strcmp(p->name, rec) && (s->dale || s->no_autapses);
+        if (!enu && !recm) continue;
+        if (p->shape[0] % N)
+            return sl_fail(SL_EINVAL, "%s: %s has %lld rows, not a multiple of N = %d", m->cell->name,
+                           p->name, (long long)p->shape[0], N);
+        if (recm && s->dale) m->dale_t = i;
+        int masked = enu || s->no_autapses;
+        m->effk[i] = (recm && s->dale == SL_DALE_REPARAM) ? 2 : masked ? 1 : 0;
+        need += p->numel * ((masked ? 1 : 0) + (m->effk[i] ? 2 : 0));
+    }
+    if (m->dale_t >= 0) need += (size_t)N;
+    if (!need) return SL_OK;
+    m->cblob = zalloc64(need * sizeof(sl_real));
+    if (!m->cblob) return sl_fail(SL_ENOMEM, "%s: out of memory", m->cell->name);
+    sl_real *q = m->cblob;
+    for (int i = 0; i < nt; i++) {
+        const sl_param_info *p = cinfo(m, i);
+        int enu = k > 0 && p->ndim == 2 && l2_group(p->name) == SL_L2_B;
+        int recm = !strcmp(p->name, rec) && (s->dale || s->no_autapses);
+        if (!enu && !recm) continue;
+        const int G = (int)(p->shape[0] / N);
+        if (enu || s->no_autapses) {
+            m->mask[i] = q, q += p->numel;
+            if (enu)
+                sl_enu_block_mask(G, N, k, m->mask[i]);
+            else {
+                for (size_t e = 0; e < p->numel; e++) m->mask[i][e] = 1;
+                for (int g = 0; g < G; g++) sl_mask_no_autapses(m->mask[i] + (size_t)g * N * N, N);
+            }
+        }
+        if (m->effk[i]) {
+            m->eff[i] = q, q += p->numel;
+            m->gs[i] = q, q += p->numel;
+        }
+    }
+    if (m->dale_t >= 0) {
+        m->sign = q;
+        sl_status st = sl_dale_signs(m->sign, N, s->exc_fraction, &m->n_exc);
+        if (st) return st;
+    }
+    return SL_OK;
 }
 
 sl_status sl_cellnet_alloc(const sl_model_spec *spec, sl_model **out)
@@ -146,7 +260,16 @@ sl_status sl_cellnet_alloc(const sl_model_spec *spec, sl_model **out)
         !isfinite(spec->bn_eps))
         return sl_fail(SL_EINVAL, "%s: batch-norm momentum (%g) must be in [0, 1] and eps (%g) >= 0",
                        kind, spec->bn_momentum, spec->bn_eps);
-    if (ops->n_tensors + 2 > SL_MODEL_MAX_TENSORS || ops->n_buffers > SL_MODEL_MAX_BUFFERS)
+    if (spec->enu_k < 0 || (double)spec->enu_k * spec->n_hidden > 1e8)
+        return sl_fail(SL_EINVAL, "%s: ENU embedding size k = %d must be >= 0 (and N·k sane)", kind,
+                       spec->enu_k);
+    if (spec->dale < SL_DALE_OFF || spec->dale > SL_DALE_PROJECT)
+        return sl_fail(SL_EINVAL, "%s: unknown Dale mode %d", kind, (int)spec->dale);
+    if (!(spec->exc_fraction >= 0 && spec->exc_fraction <= 1))
+        return sl_fail(SL_EINVAL, "%s: exc_fraction (%g) must be in [0, 1] (0 = 0.8)", kind,
+                       spec->exc_fraction);
+    const int n_pre = spec->enu_k > 0 ? 2 : 0;
+    if (n_pre + ops->n_tensors + 2 > SL_MODEL_MAX_TENSORS || ops->n_buffers > SL_MODEL_MAX_BUFFERS)
         return sl_fail(SL_EINVAL, "%s: too many tensors", kind);
 
     sl_model *m = calloc(1, sizeof *m);
@@ -154,14 +277,25 @@ sl_status sl_cellnet_alloc(const sl_model_spec *spec, sl_model **out)
     m->spec = *spec;
     if (m->spec.bn_momentum == 0) m->spec.bn_momentum = 0.1;
     if (m->spec.bn_eps == 0) m->spec.bn_eps = 1e-5;
+    if (m->spec.exc_fraction == 0) m->spec.exc_fraction = 0.8;
     m->cell = ops;
-    m->dims.n_in = spec->n_in;
+    m->n_pre = n_pre;
+    m->dims.n_in = n_pre ? spec->n_hidden * spec->enu_k : spec->n_in;
     m->dims.n_hidden = spec->n_hidden;
     m->dims.act = spec->act;
     m->dims.training = 0;
     m->dims.bn_momentum = m->spec.bn_momentum;
     m->dims.bn_eps = m->spec.bn_eps;
 
+    if (n_pre) {
+        const int64_t K = (int64_t)spec->n_hidden * spec->enu_k;
+        const int64_t wshape[2] = {K, spec->n_in}, bshape[2] = {K, 0};
+        set_info(&m->info[0], "enu.weight", 0, 2, wshape);
+        m->l2bit[0] = SL_L2_B;
+        set_info(&m->info[1], "enu.bias", m->info[0].numel, 1, bshape);
+        m->n_tensors = 2;
+        m->n_params = m->info[0].numel + m->info[1].numel;
+    }
     for (int i = 0; i < ops->n_tensors + ops->n_buffers; i++) {
         const char *name;
         int ndim = 1;
@@ -193,25 +327,133 @@ sl_status sl_cellnet_alloc(const sl_model_spec *spec, sl_model **out)
         sl_model_free(m);
         return sl_fail(SL_ENOMEM, "%s: cannot allocate %zu parameters", kind, n);
     }
+    if (n_pre) {
+        m->enu_W = m->params + m->info[0].offset;
+        m->enu_b = m->params + m->info[1].offset;
+    }
     for (int i = 0; i < ops->n_tensors; i++) {
-        m->p[i] = m->params + m->info[i].offset;
-        m->g[i] = m->grads + m->info[i].offset;
+        m->p[i] = m->params + cinfo(m, i)->offset;
+        m->g[i] = m->grads + cinfo(m, i)->offset;
     }
     for (int j = 0; j < ops->n_buffers; j++) m->p[ops->n_tensors + j] = m->bufs + m->binfo[j].offset;
-    m->W = m->params + m->info[ops->n_tensors].offset;
-    m->c = m->params + m->info[ops->n_tensors + 1].offset;
+    m->W = m->params + m->info[n_pre + ops->n_tensors].offset;
+    m->c = m->params + m->info[n_pre + ops->n_tensors + 1].offset;
+    sl_status st = setup_constraints(m);
+    if (st) {
+        sl_model_free(m);
+        return st;
+    }
+    for (int i = 0; i < ops->n_tensors + ops->n_buffers; i++)
+        m->pc[i] = (i < ops->n_tensors && m->effk[i]) ? m->eff[i] : m->p[i];
+    for (int i = 0; i < ops->n_tensors; i++) m->gc[i] = m->effk[i] ? m->gs[i] : m->g[i];
     *out = m;
     return SL_OK;
 }
 
 void sl_cellnet_init(sl_model *m, sl_rng *rng)
 {
-    m->cell->init(&m->dims, m->p, rng);
-    /* W, c ~ U(−1/√N, 1/√N) as PyTorch's nn.Linear(N, n_out) */
     const int N = m->spec.n_hidden, NO = m->spec.n_out;
+    if (m->n_pre) {
+        const sl_enu_dims ed = {m->spec.n_in, N, m->spec.enu_k};
+        sl_enu_init(&ed, m->enu_W, m->enu_b, rng);
+    }
+    m->cell->init(&m->dims, m->p, rng);
+    if (m->dale_t >= 0) { /* E/I-balanced magnitudes per gate block (bench W2) */
+        const sl_param_info *p = cinfo(m, m->dale_t);
+        sl_real *R = m->p[m->dale_t];
+        const int G = (int)(p->shape[0] / N);
+        for (int g = 0; g < G; g++) sl_lightgru_init_uh_ei(N, m->n_exc, R + (size_t)g * N * N, rng);
+        if (m->spec.dale == SL_DALE_PROJECT)
+            for (size_t r = 0; r < (size_t)p->shape[0]; r++)
+                for (int j = 0; j < N; j++) R[r * N + j] *= m->sign[j];
+    }
+    for (int i = 0; i < m->cell->n_tensors; i++)
+        if (m->mask[i]) sl_mask_project(m->p[i], m->mask[i], cinfo(m, i)->numel);
+    /* W, c ~ U(−1/√N, 1/√N) as PyTorch's nn.Linear(N, n_out) */
     double k = 1.0 / sqrt((double)N);
     for (size_t i = 0; i < (size_t)NO * N; i++) m->W[i] = (sl_real)(k * (2 * sl_rng_uniform(rng) - 1));
     for (int i = 0; i < NO; i++) m->c[i] = (sl_real)(k * (2 * sl_rng_uniform(rng) - 1));
+}
+
+/* ------------------------------------------------------ effective weights */
+
+/* the effective matrix of cell tensor i (effk != 0) from W into out */
+static void effective_of(const sl_model *m, int i, const sl_real *W, sl_real *out)
+{
+    const sl_param_info *p = cinfo(m, i);
+    if (m->effk[i] == 2)
+        sl_dale_reparam(W, m->mask[i], m->sign, (int)p->shape[0], (int)p->shape[1], out);
+    else
+        for (size_t e = 0; e < p->numel; e++) out[e] = W[e] * m->mask[i][e];
+}
+
+static void refresh_effective(sl_model *m)
+{
+    for (int i = 0; i < m->cell->n_tensors; i++)
+        if (m->effk[i]) effective_of(m, i, m->p[i], m->eff[i]);
+}
+
+/* ∂L/∂W_eff (gs) → ∂L/∂W, added into the parameter gradients */
+static void effective_backward(sl_model *m)
+{
+    for (int i = 0; i < m->cell->n_tensors; i++) {
+        if (!m->effk[i]) continue;
+        const sl_param_info *p = cinfo(m, i);
+        if (m->effk[i] == 2)
+            sl_dale_reparam_backward(m->p[i], m->mask[i], m->sign, (int)p->shape[0],
+                                     (int)p->shape[1], m->gs[i], m->g[i]);
+        else
+            for (size_t e = 0; e < p->numel; e++) m->g[i][e] += m->mask[i][e] * m->gs[i][e];
+    }
+}
+
+sl_status sl_model_effective(const sl_model *m, const char *name, sl_real *out)
+{
+    const sl_param_info *p = sl_model_find(m, name);
+    if (!p) return sl_fail(SL_EINVAL, "model: no tensor named '%s'", name ? name : "(null)");
+    if (m->cell && p >= &m->info[m->n_pre] && p < &m->info[m->n_pre + m->cell->n_tensors]) {
+        int i = (int)(p - &m->info[m->n_pre]);
+        if (m->effk[i]) {
+            effective_of(m, i, m->p[i], out);
+            return SL_OK;
+        }
+    }
+    memcpy(out, m->params + p->offset, p->numel * sizeof(sl_real));
+    return SL_OK;
+}
+
+void sl_model_constrain(sl_model *m)
+{
+    if (!m->cell || m->dale_t < 0 || m->spec.dale != SL_DALE_PROJECT) return;
+    const sl_param_info *p = cinfo(m, m->dale_t);
+    sl_dale_project(m->p[m->dale_t], m->mask[m->dale_t], m->sign, (int)p->shape[0],
+                    (int)p->shape[1]);
+}
+
+sl_status sl_model_check_invariants(const sl_model *m)
+{
+    if (!m->cell) return SL_OK;
+    for (int i = 0; i < m->cell->n_tensors; i++) {
+        const sl_param_info *p = cinfo(m, i);
+        const int rows = (int)p->shape[0], cols = (int)p->shape[1];
+        sl_status st;
+        if (m->mask[i] && (st = sl_check_mask(p->name, m->p[i], m->mask[i], rows, cols))) return st;
+        if (i != m->dale_t) continue;
+        sl_real *e = malloc(p->numel * sizeof(sl_real));
+        if (!e) return sl_fail(SL_ENOMEM, "out of memory");
+        if (m->effk[i])
+            effective_of(m, i, m->p[i], e);
+        else
+            memcpy(e, m->p[i], p->numel * sizeof(sl_real));
+        char what[80];
+        snprintf(what, sizeof what, "%s (effective, Dale %s)", p->name,
+                 sl_dale_mode_name(m->spec.dale));
+        st = sl_check_dale(what, e, m->sign, rows, cols);
+        if (!st && m->mask[i]) st = sl_check_mask(what, e, m->mask[i], rows, cols);
+        free(e);
+        if (st) return st;
+    }
+    return SL_OK;
 }
 
 /* -------------------------------------------------------------- workspace */
@@ -227,7 +469,8 @@ sl_status sl_cellnet_workspace(const sl_model *m, int batch, int T, sl_workspace
     ws->Tmax = T;
     ws->N = (int)N;
     ws->cell = m->cell;
-    size_t bytes = sizeof(sl_real) * (R * NI + 2 * R * N + 2 * R * NO + nc) + 6 * 64;
+    const size_t NK = (size_t)N * (m->n_pre ? (size_t)m->spec.enu_k : 0);
+    size_t bytes = sizeof(sl_real) * (R * NI + 2 * R * N + 2 * R * NO + nc + 2 * R * NK) + 8 * 64;
     sl_status st = sl_arena_create(bytes, &ws->arena);
     if (st) {
         free(ws);
@@ -240,6 +483,10 @@ sl_status sl_cellnet_workspace(const sl_model *m, int batch, int T, sl_workspace
     TAKE(ws->Z, R * NO);
     TAKE(ws->DZ, R * NO);
     TAKE(ws->cws, nc ? nc : 1);
+    if (NK) {
+        TAKE(ws->E, R * NK);
+        TAKE(ws->dE, R * NK);
+    }
 #undef TAKE
     *out = ws;
     return SL_OK;
@@ -280,7 +527,14 @@ static void run_forward(sl_model *m, sl_workspace *ws, int B, int T, int trainin
     ws->training = training;
     m->dims.training = training;
     unsigned csr = ftz_on();
-    m->cell->forward(&m->dims, m->p, ws->U, B, T, ws->H, ws->cws);
+    refresh_effective(m);
+    const sl_real *cu = ws->U;
+    if (m->n_pre) {
+        const sl_enu_dims ed = {m->spec.n_in, N, m->spec.enu_k};
+        sl_enu_forward(&ed, m->enu_W, m->enu_b, ws->U, (int)R, ws->E);
+        cu = ws->E;
+    }
+    m->cell->forward(&m->dims, m->pc, cu, B, T, ws->H, ws->cws);
     for (size_t r = 0; r < R; r++) memcpy(ws->Z + r * NO, m->c, NO * sizeof(sl_real));
     sl_gemm(0, 1, (int)R, NO, N, 1.0, ws->H, N, m->W, N, 1.0, ws->Z, NO);
     ftz_restore(csr);
@@ -305,12 +559,14 @@ void sl_cellnet_states(const sl_workspace *ws, sl_real *x, sl_real *r)
 
 /* --------------------------------------------------------------- backward */
 
-/* From ws->DZ (time-major): the readout's gradients, dH, then the cell's. */
-static void run_backward(sl_model *m, sl_workspace *ws, double rate_coef)
+/* From ws->DZ (time-major): the readout's gradients, dH (+ the rate and
+ * activation-norm penalties' terms), then the cell's, the effective weights'
+ * and the ENU stage's. */
+static void run_backward(sl_model *m, sl_workspace *ws, double rate_coef, double act_beta)
 {
     const int N = m->spec.n_hidden, NO = m->spec.n_out, B = ws->B, T = ws->T;
     const size_t R = (size_t)B * T;
-    const int iw = m->cell->n_tensors;
+    const int iw = m->n_pre + m->cell->n_tensors;
     unsigned csr = ftz_on();
     sl_real *gW = m->grads + m->info[iw].offset, *gc = m->grads + m->info[iw + 1].offset;
     sl_gemm(1, 0, NO, N, (int)R, 1.0, ws->DZ, NO, ws->H, N, 1.0, gW, N); /* ∂W += DZᵀ H */
@@ -323,8 +579,18 @@ static void run_backward(sl_model *m, sl_workspace *ws, double rate_coef)
         sl_gemm(0, 0, (int)R, N, NO, 1.0, ws->DZ, NO, m->W, N, 2 * rate_coef, ws->dH, N);
     } else
         sl_gemm(0, 0, (int)R, N, NO, 1.0, ws->DZ, NO, m->W, N, 0.0, ws->dH, N);
+    if (act_beta > 0) sl_penalty_act_norm(ws->H, T, B, N, act_beta, ws->dH);
     m->dims.training = ws->training;
-    m->cell->backward(&m->dims, m->p, m->g, ws->U, B, T, ws->H, ws->dH, NULL, ws->cws);
+    for (int i = 0; i < m->cell->n_tensors; i++)
+        if (m->effk[i]) memset(m->gs[i], 0, cinfo(m, i)->numel * sizeof(sl_real));
+    m->cell->backward(&m->dims, m->pc, m->gc, m->n_pre ? ws->E : ws->U, B, T, ws->H, ws->dH,
+                      m->n_pre ? ws->dE : NULL, ws->cws);
+    effective_backward(m);
+    if (m->n_pre) {
+        const sl_enu_dims ed = {m->spec.n_in, N, m->spec.enu_k};
+        sl_enu_backward(&ed, m->enu_W, ws->U, (int)R, ws->E, ws->dE,
+                        m->grads + m->info[0].offset, m->grads + m->info[1].offset, NULL);
+    }
     ftz_restore(csr);
 }
 
@@ -333,7 +599,7 @@ sl_status sl_cellnet_backward(sl_model *m, sl_workspace *ws, const sl_real *dz, 
     sl_status st = check_ws(m, ws);
     if (st) return st;
     to_tm(dz, ws->DZ, ws->B, ws->T, m->spec.n_out);
-    run_backward(m, ws, rate_coef);
+    run_backward(m, ws, rate_coef, 0);
     return SL_OK;
 }
 
@@ -385,17 +651,24 @@ sl_status sl_cellnet_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
             }
         }
 
+    /* β mean_{t,b} ‖h_{t,b}‖₂ (the coursework's activation norm) */
+    const double beta = spec ? spec->l2_activation : 0;
+    if (!(beta >= 0) || !isfinite(beta))
+        return sl_fail(SL_EINVAL, "%s: l2_activation (%g) must be >= 0", kind, beta);
+    double act = beta > 0 ? sl_penalty_act_norm(ws->H, T, B, N, beta, NULL) : 0;
+
     if (out) {
         out->mse = task;
         out->rate = rate;
         out->weight_l2 = wl2;
-        out->total = task + rate + wl2;
+        out->activation = act;
+        out->total = task + rate + wl2 + act;
     }
     if (z_out) to_bm(ws->Z, z_out, B, T, NO);
-    if (!isfinite(task + rate + wl2))
-        return sl_fail(SL_ENUMERIC, "loss is not finite (task %g, rate %g, weight %g)", task, rate,
-                       wl2);
+    if (!isfinite(task + rate + wl2 + act))
+        return sl_fail(SL_ENUMERIC, "loss is not finite (task %g, rate %g, weight %g, activation %g)",
+                       task, rate, wl2, act);
     if (backward)
-        run_backward(m, ws, (spec && spec->l2_rate > 0) ? spec->l2_rate / (double)nr : 0);
+        run_backward(m, ws, (spec && spec->l2_rate > 0) ? spec->l2_rate / (double)nr : 0, beta);
     return SL_OK;
 }

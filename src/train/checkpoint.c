@@ -9,7 +9,11 @@
  * bias_ih, bias_hh; or W_z, ..., bn_h.bias for lightgru), W, c, and the
  * buffers (bn_z.running_mean, ...), float32. Metadata: format =
  * "silico.model.v1", cell = rnn | gru | lightgru | lstm, silico_version,
- * n_in, n_hidden, n_out, activation, bn_momentum, bn_eps.
+ * n_in, n_hidden, n_out, activation, bn_momentum, bn_eps, and the effective-
+ * weight settings enu_k, dale (off | reparam | project), exc_fraction,
+ * autapses (true | false) — the stored tensors are the free parameters (with
+ * ENU, enu.weight and enu.bias first), so a reader needs these to rebuild the
+ * matrices the forward uses; absent (older files) means no ENU, Dale off.
  *
  * Both: plus whatever the caller adds (the trainer adds the resolved config). */
 #include <math.h>
@@ -75,6 +79,11 @@ int sl_spec_meta(const sl_model_spec *s, sl_kv *kv, char vals[][48])
         PUT("activation", "%s", sl_activation_name(s->act));
         PUT("bn_momentum", "%.17g", s->bn_momentum);
         PUT("bn_eps", "%.17g", s->bn_eps);
+        /* the effective-weight settings (absent in older checkpoints: off) */
+        PUT("enu_k", "%d", s->enu_k);
+        PUT("dale", "%s", sl_dale_mode_name(s->dale));
+        PUT("exc_fraction", "%.17g", s->exc_fraction);
+        PUT("autapses", "%s", s->no_autapses ? "false" : "true");
         return n;
     }
     PUT("format", "%s", "silico.ctrnn.v1");
@@ -153,6 +162,21 @@ sl_status sl_spec_from_meta(const sl_tensorfile *f, const char *path, sl_model_s
         s->n_out = (int)v[2];
         s->bn_momentum = v[3];
         s->bn_eps = v[4];
+        double x;
+        if (sl_tensorfile_meta(f, "enu_k")) {
+            if ((st = meta_real(f, path, "enu_k", 0, 1e7, &x))) return st;
+            s->enu_k = (int)x;
+        }
+        if (sl_tensorfile_meta(f, "exc_fraction")) {
+            if ((st = meta_real(f, path, "exc_fraction", 0, 1, &x))) return st;
+            s->exc_fraction = x;
+        }
+        const char *dale = sl_tensorfile_meta(f, "dale"), *aut = sl_tensorfile_meta(f, "autapses");
+        if (dale && sl_dale_mode_parse(dale, &s->dale))
+            return sl_fail_context(SL_EFORMAT, "%s: metadata 'dale': ", path);
+        if (aut && strcmp(aut, "true") && strcmp(aut, "false"))
+            return sl_fail(SL_EFORMAT, "%s: metadata 'autapses' = '%s' is not true/false", path, aut);
+        s->no_autapses = aut && !strcmp(aut, "false");
         return SL_OK;
     }
     if (!fmt || strcmp(fmt, "silico.ctrnn.v1") != 0)

@@ -2,7 +2,12 @@
  * run directory.
  *
  *   loss  = masked MSE + λ_w Σ_{M ∈ l2_on} Σ M² + λ_r mean(r²)     (sl_model_loss)
+ *           [+ β mean ‖h‖₂, cells, train.l2_activation]
  *   step  = zero grads → forward + BPTT → clip global norm → Adam (scheduled lr)
+ *           → sl_model_constrain (Dale project) [→ sl_model_check_invariants
+ *           when built with -DSL_CHECK_INVARIANTS]
+ *   (masked gradients — ENU blocks, no autapses, Dale reparam — are exact
+ *   inside sl_model_loss: the forward uses the effective matrices)
  *   epoch = one pass over the training split (conditions × delays), shuffled
  *
  * Run directory (must exist; the CLI makes it):
@@ -128,8 +133,20 @@ static sl_status spec_from_config(const sl_config *c, const sl_task *t, sl_model
     s->sigma_rec = sl_config_real(c, "model.sigma_rec");
     s->bn_momentum = sl_config_real(c, "model.bn_momentum");
     s->bn_eps = sl_config_real(c, "model.bn_eps");
+    s->enu_k = (int)sl_config_int(c, "model.enu_k");
+    s->exc_fraction = sl_config_real(c, "model.exc_fraction");
+    s->no_autapses = !sl_config_bool(c, "model.autapses");
     sl_status st = sl_cell_kind_parse(sl_config_str(c, "model.type"), &s->cell);
     if (st) return sl_fail_context(st, "model.type");
+    if ((st = sl_dale_mode_parse(sl_config_str(c, "model.dale"), &s->dale)))
+        return sl_fail_context(st, "model.dale");
+    if (s->cell == SL_CELL_CTRNN && (s->enu_k || s->dale || s->no_autapses))
+        return sl_fail(SL_EINVAL, "model.enu_k, model.dale and model.autapses = false are "
+                                  "available for the cells (model.type = rnn, gru, lightgru, "
+                                  "lstm); Dale's law for the ctrnn is not there yet");
+    if (s->cell == SL_CELL_CTRNN && sl_config_real(c, "train.l2_activation") > 0)
+        return sl_fail(SL_EINVAL, "train.l2_activation is available for the cells (model.type = "
+                                  "rnn, gru, lightgru, lstm); for the ctrnn use train.l2_rate");
     if (s->cell != SL_CELL_CTRNN) { /* the CT-RNN's own keys do not apply */
         if (s->learn_x0)
             return sl_fail(SL_EINVAL, "model.learn_x0 = true is only available for model.type = "
@@ -256,6 +273,7 @@ static sl_status build(sl_trainer *t)
     t->clip = sl_config_real(c, "train.clip");
     t->loss.l2_weight = sl_config_real(c, "train.l2_weight");
     t->loss.l2_rate = sl_config_real(c, "train.l2_rate");
+    t->loss.l2_activation = sl_config_real(c, "train.l2_activation");
     if ((st = parse_l2_on(sl_config_str(c, "train.l2_on"), &t->loss.l2_on))) return st;
     if ((st = sl_task_create(c, &t->task))) return st;
     if (t->task->ops->num_batches(t->task, SL_SPLIT_TRAIN) <= 0)
@@ -496,6 +514,7 @@ static void log_epoch(sl_trainer *t, const sl_epoch_stats *s)
     sl_metrics_real(m, t->task->classification ? "loss_ce" : "loss_mse", s->loss_mse);
     sl_metrics_real(m, "loss_weight_l2", s->loss_weight_l2);
     sl_metrics_real(m, "loss_rate", s->loss_rate);
+    if (t->loss.l2_activation > 0) sl_metrics_real(m, "loss_activation", s->loss_activation);
     sl_metrics_real(m, "grad_norm", s->grad_norm);
     sl_metrics_real(m, "lr", s->lr);
     if (!t->task->classification) sl_metrics_real(m, "train_error_pct", s->train_error_pct);
@@ -607,7 +626,13 @@ sl_status sl_trainer_run(sl_trainer *t, sl_epoch_callback cb, void *user)
                 return nan_error(t, epoch, where, "the gradient is NaN or Inf");
             }
             sl_adam_step(t->opt, sl_model_params(m), sl_model_grads(m));
+            sl_model_constrain(m); /* Dale project: wrong signs to 0 */
+#ifdef SL_CHECK_INVARIANTS
+            if ((st = sl_model_check_invariants(m)))
+                return sl_fail_context(st, "epoch %ld, %s, after the optimiser step", epoch, where);
+#endif
             s.loss += lt.total / nb;
+            s.loss_activation += lt.activation / nb;
             s.loss_mse += lt.mse / nb;
             s.loss_weight_l2 += lt.weight_l2 / nb;
             s.loss_rate += lt.rate / nb;

@@ -242,3 +242,145 @@ Test(model_fd, lightgru_eval_mode_forward_backward)
     free(an), free(v), free(z), free(h);
     teardown(&s);
 }
+
+/* ------------------------------------------------ ENU, Dale, activation norm */
+
+/* The light GRU with its constraints and the activation-norm penalty, through
+ * sl_model_loss (training mode), every parameter element checked as above:
+ *   ENU k = 2       enu.weight, enu.bias and W_z, W_h used as Ŵ ⊙ M (the
+ *                   masked entries have zero analytic and FD gradients);
+ *   Dale reparam    U_h_eff = |U_h ⊙ M|·diag(sign), no autapses, f = 0.5;
+ *   Dale project    U_h ⊙ M (the projection itself is not in the loss);
+ *   β > 0           the activation norm β·mean ‖h‖₂;
+ * and all of them at once. U_h's entries are moved off 0 (|·| has a kink
+ * there) except the masked diagonal, which must stay exactly 0. */
+typedef struct {
+    const char *label;
+    int enu_k;
+    sl_dale_mode dale;
+    int no_autapses;
+    double beta;
+    sl_cell_kind kind;
+} fd_constrained;
+
+static void check_constrained(const fd_constrained *cc, int ce, uint64_t seed)
+{
+    const fd_case c = {cc->kind, SL_ACT_TANH, 4, 3, 3, 3, 5};
+    fd_setup s;
+    memset(&s, 0, sizeof s);
+    sl_model_spec spec = {0};
+    spec.n_in = c.n_in, spec.n_hidden = c.N, spec.n_out = c.n_out, spec.act = c.act;
+    spec.cell = c.kind;
+    spec.enu_k = cc->enu_k, spec.dale = cc->dale, spec.no_autapses = cc->no_autapses;
+    spec.exc_fraction = 0.5;
+    sl_rng r;
+    sl_rng_seed(&r, seed);
+    cr_assert_eq(sl_model_create(&spec, &r, &s.m), SL_OK, "%s", sl_last_error());
+    cr_assert_eq(sl_workspace_create(s.m, c.B, c.T, &s.ws), SL_OK, "%s", sl_last_error());
+    /* move every free parameter off its initial value, keeping masked zeros
+     * at 0 and the Dale matrix away from |·|'s kink */
+    sl_real *p = sl_model_params(s.m);
+    const size_t np = sl_model_num_params(s.m);
+    sl_real *keep0 = malloc(np * sizeof(sl_real));
+    cr_assert_not_null(keep0);
+    for (size_t i = 0; i < np; i++) keep0[i] = p[i];
+    for (size_t i = 0; i < np; i++)
+        if (keep0[i] != 0 || i >= np - (size_t)c.n_out * (c.N + 1)) {
+            double d = 0.3 * sl_rng_normal(&r);
+            p[i] += (sl_real)d;
+        }
+    const char *dn = c.kind == SL_CELL_LIGHTGRU ? "U_h" : "weight_hh";
+    const sl_param_info *rec = sl_model_find(s.m, dn);
+    cr_assert_not_null(rec);
+    for (size_t i = rec->offset; i < rec->offset + rec->numel; i++)
+        if (keep0[i] != 0 && fabs(p[i]) < 0.05) p[i] = p[i] < 0 ? -0.05 : 0.05;
+    free(keep0);
+    const size_t steps = (size_t)c.B * c.T;
+    s.u = malloc(steps * c.n_in * sizeof(sl_real));
+    cr_assert_not_null(s.u);
+    for (size_t i = 0; i < steps * c.n_in; i++) s.u[i] = (sl_real)sl_rng_normal(&r);
+    s.b.B = c.B, s.b.T = c.T, s.b.n_in = c.n_in, s.b.n_out = c.n_out, s.b.u = s.u;
+    if (ce) {
+        s.labels = malloc(steps * sizeof(int));
+        s.mask = malloc(steps * sizeof(sl_real));
+        cr_assert(s.labels && s.mask);
+        for (size_t i = 0; i < steps; i++) {
+            s.labels[i] = (int)sl_rng_below(&r, (uint64_t)c.n_out);
+            s.mask[i] = i % 4 == 1 ? 0 : (sl_real)(0.5 + sl_rng_uniform(&r));
+        }
+        for (int k = 0; k < c.n_out; k++) s.cw[k] = 0.5 + k;
+        s.b.labels = s.labels, s.b.mask = s.mask;
+        s.ls.class_weights = s.cw;
+    } else {
+        s.y = malloc(steps * c.n_out * sizeof(sl_real));
+        s.mask = malloc(steps * c.n_out * sizeof(sl_real));
+        cr_assert(s.y && s.mask);
+        for (size_t i = 0; i < steps * c.n_out; i++) {
+            s.y[i] = (sl_real)sl_rng_normal(&r);
+            s.mask[i] = (sl_real)sl_rng_uniform(&r);
+        }
+        s.b.y = s.y, s.b.mask = s.mask;
+    }
+    s.ls.l2_weight = 0.03;
+    s.ls.l2_on = SL_L2_J | SL_L2_B | SL_L2_W;
+    s.ls.l2_rate = 0.2;
+    s.ls.l2_activation = cc->beta;
+    char label[128];
+    snprintf(label, sizeof label, "%s %s", cc->label, ce ? "ce" : "mse");
+    check_all(&s, label);
+    sl_loss_terms lt;
+    cr_assert_eq(sl_model_loss(s.m, s.ws, &s.b, &s.ls, NULL, 0, &lt, NULL), SL_OK);
+    if (cc->beta > 0)
+        cr_expect(lt.activation > 0 && fabs(lt.total - (lt.mse + lt.weight_l2 + lt.rate + lt.activation)) <
+                      1e-12,
+                  "%s: the activation term is in the total", label);
+    else
+        cr_expect_eq(lt.activation, 0);
+    /* the masked entries are 0 and their gradient exactly 0; project mode's
+     * signs hold once projected (the perturbation above broke them) */
+    if (cc->dale == SL_DALE_PROJECT) {
+        cr_expect_neq(sl_model_check_invariants(s.m), SL_OK, "%s: the check sees wrong signs", label);
+        sl_model_constrain(s.m);
+    }
+    sl_model_zero_grad(s.m);
+    cr_assert_eq(sl_model_loss(s.m, s.ws, &s.b, &s.ls, NULL, 1, &lt, NULL), SL_OK);
+    cr_expect_eq(sl_model_check_invariants(s.m), SL_OK, "%s: %s", label, sl_last_error());
+    if (cc->no_autapses)
+        for (int i = 0; i < c.N; i++) {
+            cr_expect_eq(p[rec->offset + (size_t)i * c.N + i], 0, "%s: diagonal %d", label, i);
+            cr_expect_eq(sl_model_grads(s.m)[rec->offset + (size_t)i * c.N + i], 0);
+        }
+    if (cc->enu_k) {
+        const sl_param_info *wz = sl_model_find(s.m, c.kind == SL_CELL_LIGHTGRU ? "W_z" : "weight_ih");
+        cr_assert_not_null(wz);
+        cr_expect_eq(wz->shape[1], c.N * cc->enu_k);
+        size_t zeros = 0;
+        for (int row = 0; row < wz->shape[0]; row++)
+            for (int col = 0; col < wz->shape[1]; col++) {
+                size_t e = wz->offset + (size_t)row * wz->shape[1] + col;
+                if (col / cc->enu_k != row % c.N) {
+                    cr_expect_eq(p[e], 0, "%s: W(%d,%d) masked", label, row, col);
+                    cr_expect_eq(sl_model_grads(s.m)[e], 0, "%s: ∂W(%d,%d) masked", label, row, col);
+                    zeros++;
+                }
+            }
+        cr_expect_gt(zeros, 0);
+    }
+    teardown(&s);
+}
+
+Test(model_fd, lightgru_enu_dale_activation_norm)
+{
+    static const fd_constrained CC[] = {
+        {"lightgru enu k2", 2, SL_DALE_OFF, 0, 0, SL_CELL_LIGHTGRU},
+        {"lightgru dale reparam", 0, SL_DALE_REPARAM, 1, 0, SL_CELL_LIGHTGRU},
+        {"lightgru dale project", 0, SL_DALE_PROJECT, 1, 0, SL_CELL_LIGHTGRU},
+        {"lightgru act-norm", 0, SL_DALE_OFF, 0, 0.7, SL_CELL_LIGHTGRU},
+        {"lightgru enu+reparam+act", 2, SL_DALE_REPARAM, 1, 0.7, SL_CELL_LIGHTGRU},
+        {"gru enu k2 + reparam", 2, SL_DALE_REPARAM, 1, 0.3, SL_CELL_GRU},
+        {"lstm enu k3 + reparam", 3, SL_DALE_REPARAM, 0, 0.3, SL_CELL_LSTM},
+        {"rnn enu k2 + project", 2, SL_DALE_PROJECT, 1, 0.3, SL_CELL_RNN},
+    };
+    for (size_t i = 0; i < sizeof CC / sizeof CC[0]; i++)
+        for (int ce = 0; ce < 2; ce++) check_constrained(&CC[i], ce, 300 + i);
+}
