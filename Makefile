@@ -110,15 +110,18 @@ examples: deps
 	@scripts/run-examples.sh $(BUILD)
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench_ctrnn
+	@$(MAKE) --no-print-directory all $(BUILD)/bench_ctrnn $(BUILD)/bench_cells
 	@bench/run.sh $(BUILD)
 
 $(BUILD)/bench_ctrnn: bench/bench_ctrnn.c $(BUILD)/libsilico.a
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsilico.a $(LIBS)
 
+$(BUILD)/bench_cells: bench/bench_cells.c $(BUILD)/libsilico.a
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsilico.a $(LIBS)
+
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang OPT=-O1 ARCH= \
-	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DSL_CHECK_INVARIANTS" \
 	    build-asan/silico build-asan/tests/run build-asan/tests/run_f64
 	@LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp SILICO_BIN=build-asan/silico \
 	    scripts/run-tests.sh build-asan

@@ -71,7 +71,7 @@ int main(int argc, char **argv)
     int n = 150, batch = 20, threads = 1, warmup = 3, min_steps = 20, max_steps = 500;
     double min_time = 2.0;
     unsigned long long seed = 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* --option value pairs */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         if (!v) { usage(stderr); return 2; }
@@ -86,7 +86,6 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--max-steps")) max_steps = atoi(v);
         else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
         else { usage(stderr); return 2; }
-        i++;
     }
     if (n < 1 || batch < 1 || threads < 1 || warmup < 0 || min_steps < 1 || max_steps < min_steps) {
         usage(stderr);

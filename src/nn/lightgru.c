@@ -43,14 +43,22 @@
  *   UC 2N×N  [U_z; U_h], so each step is one B×N·N×2N GEMM (and one back)
  *   S  2N    1/√(σ² + ε) used by the forward
  *   G  B×2N  the step's recurrent product
- * Performance: the input projections and weight gradients are GEMMs over
- * the R rows; a step costs one GEMM and one fused elementwise pass. */
+ *   UCt N×2N [U_zᵀ | U_hᵀ] (float32 path: the forward's step product is NN)
+ * Performance: the input projections and input-weight gradients are GEMMs
+ * over the R rows; a step costs one GEMM and one fused elementwise pass.
+ * float32 (the library): the step products are libxsmm kernels (act.h's
+ * sl_mm; UCt makes the forward one NN), the step passes and batch norm's
+ * column sums and affine passes run on 16-lane vectors (row by row, sums in
+ * float over 64-row chunks added into doubles), and ∂U_z, ∂U_h are summed
+ * step by step while ∂p_t is in L1. The float64 build keeps the scalar
+ * loops and whole-sequence GEMMs. */
 #include <math.h>
 #include <string.h>
 
 #include <lapacke.h>
 
 #include "core/blas.h"
+#include "nn/act.h"
 #include "nn/cell.h"
 #include "nn/lightgru.h"
 #include "silico.h"
@@ -154,7 +162,7 @@ static void lgru_init(const sl_cell_dims *d, sl_real *const *p, sl_rng *rng)
 /* ------------------------------------------------------------- workspace */
 
 typedef struct {
-    sl_real *X, *Z, *D, *UC, *S, *G;
+    sl_real *X, *Z, *D, *UC, *S, *G, *UCt;
 } lgru_ws;
 
 static lgru_ws lgru_carve(const sl_cell_dims *d, int B, int T, sl_real *ws)
@@ -167,18 +175,92 @@ static lgru_ws lgru_carve(const sl_cell_dims *d, int B, int T, sl_real *ws)
     w.UC = w.D + R * 2 * N;
     w.S = w.UC + 2 * N * N;
     w.G = w.S + 2 * N;
+    w.UCt = w.G + (size_t)B * 2 * N;
     return w;
 }
 
 static size_t lgru_ws_size(const sl_cell_dims *d, int B, int T)
 {
     size_t N = (size_t)d->n_hidden, R = (size_t)B * T;
-    return 3 * R * 2 * N + 2 * N * N + 2 * N + (size_t)B * 2 * N;
+    return 3 * R * 2 * N + 4 * N * N + 2 * N + (size_t)B * 2 * N;
 }
 
 /* ------------------------------------------------------------ batch norm */
 
-#define BN_BLOCK 64 /* columns summed together (double accumulators on the stack) */
+#define BN_BLOCK 128 /* columns summed together (double accumulators on the stack) */
+#define BN_VEC (BN_BLOCK / 16)
+
+/* float32 column sums for batch norm (nc ≤ BN_BLOCK columns from c0 of the
+ * R×C block X): out = Σ_rows x, or Σ_rows (x − m)² when m is not NULL, and
+ * with D: out = Σ_rows d, out2 = Σ_rows d·x. Row by row (contiguous reads),
+ * 16-lane float sums over chunks of 64 rows, added into doubles (as accurate
+ * as the double loops here, and vectorised). */
+static void bn_colsums_f32(const float *X, const float *D, size_t R, size_t C, size_t c0,
+                           size_t nc, const double *m, double *out, double *out2)
+{
+    const size_t nv = (nc + 15) / 16, wl = nc - 16 * (nv - 1); /* last vector's width */
+    vf16 mv[BN_VEC], s[BN_VEC], s2[BN_VEC];
+    for (size_t c = 0; c < nc; c++) out[c] = 0, out2 ? out2[c] = 0 : 0;
+    for (size_t v = 0; v < nv; v++) {
+        float mf[16] = {0};
+        for (size_t l = 0; m && l < (v + 1 < nv ? 16 : wl); l++) mf[l] = (float)m[16 * v + l];
+        mv[v] = vload(mf);
+    }
+    for (size_t r0 = 0; r0 < R; r0 += 64) {
+        const size_t r1 = R - r0 < 64 ? R : r0 + 64;
+        for (size_t v = 0; v < nv; v++) s[v] = s2[v] = VF(0);
+        for (size_t r = r0; r < r1; r++) {
+            const float *x = X + r * C + c0, *dd = D ? D + r * C + c0 : NULL;
+            for (size_t v = 0; v < nv; v++) {
+                const size_t w = v + 1 < nv ? 16 : wl;
+                const vf16 xv = vld(x + 16 * v, w);
+                if (dd) {
+                    const vf16 dv = vld(dd + 16 * v, w);
+                    s[v] += dv;
+                    s2[v] = vfma(dv, xv, s2[v]);
+                } else if (m) {
+                    const vf16 e = xv - mv[v];
+                    s[v] = vfma(e, e, s[v]);
+                } else {
+                    s[v] += xv;
+                }
+            }
+        }
+        for (size_t v = 0; v < nv; v++)
+            for (size_t l = 0; l < (v + 1 < nv ? 16 : wl); l++) {
+                out[16 * v + l] += s[v][l];
+                if (out2) out2[16 * v + l] += s2[v][l];
+            }
+    }
+}
+
+/* x ← a·x + b·y + c over columns [c0, c0+nc) of the R×C blocks X (and Y,
+ * NULL for none), per-column a, b, c (float32), row by row */
+static void bn_affine_f32(float *X, const float *Y, size_t R, size_t C, size_t c0, size_t nc,
+                          const double *a, const double *b, const double *c)
+{
+    const size_t nv = (nc + 15) / 16, wl = nc - 16 * (nv - 1);
+    vf16 av[BN_VEC], bv[BN_VEC], cv[BN_VEC];
+    for (size_t v = 0; v < nv; v++) {
+        float af[16] = {0}, bf[16] = {0}, cf[16] = {0};
+        for (size_t l = 0; l < (v + 1 < nv ? 16 : wl); l++) {
+            af[l] = (float)a[16 * v + l];
+            bf[l] = b ? (float)b[16 * v + l] : 0;
+            cf[l] = (float)c[16 * v + l];
+        }
+        av[v] = vload(af), bv[v] = vload(bf), cv[v] = vload(cf);
+    }
+    for (size_t r = 0; r < R; r++) {
+        float *x = X + r * C + c0;
+        const float *y = Y ? Y + r * C + c0 : NULL;
+        for (size_t v = 0; v < nv; v++) {
+            const size_t w = v + 1 < nv ? 16 : wl;
+            vf16 o = vfma(av[v], vld(x + 16 * v, w), cv[v]);
+            if (y) o = vfma(bv[v], vld(y + 16 * v, w), o);
+            vst(x + 16 * v, o, w);
+        }
+    }
+}
 
 /* Normalise the R×2N block X in place (columns [z | h]): batch statistics
  * (and running-statistic update) in training mode, running ones in eval. */
@@ -196,7 +278,22 @@ static void bn_forward(const sl_cell_dims *d, sl_real *const *p, sl_real *X, siz
             mean[c] = rm[j - hpart * N];
             ist[c] = 1.0 / sqrt((double)rv[j - hpart * N] + eps);
         }
-        if (d->training) {
+        if (d->training && SL_REAL_IS_FLOAT) {
+            double var[BN_BLOCK];
+            bn_colsums_f32(F32(X), NULL, R, (size_t)C, (size_t)c0, (size_t)nc, NULL, mean, NULL);
+            for (int c = 0; c < nc; c++) mean[c] /= (double)R;
+            bn_colsums_f32(F32(X), NULL, R, (size_t)C, (size_t)c0, (size_t)nc, mean, var, NULL);
+            for (int c = 0; c < nc; c++) {
+                int j = c0 + c, hpart = j >= N;
+                sl_real *rm = p[hpart ? SL_LGRU_BNH_MEAN : SL_LGRU_BNZ_MEAN];
+                sl_real *rv = p[hpart ? SL_LGRU_BNH_VAR : SL_LGRU_BNZ_VAR];
+                double vb = var[c] / (double)R;
+                double vu = R > 1 ? var[c] / (double)(R - 1) : vb;
+                rm[j - hpart * N] = (sl_real)((1 - m) * rm[j - hpart * N] + m * mean[c]);
+                rv[j - hpart * N] = (sl_real)((1 - m) * rv[j - hpart * N] + m * vu);
+                ist[c] = 1.0 / sqrt(vb + eps);
+            }
+        } else if (d->training) {
             double var[BN_BLOCK];
             for (int c = 0; c < nc; c++) mean[c] = 0, var[c] = 0;
             for (size_t r = 0; r < R; r++) {
@@ -223,6 +320,12 @@ static void bn_forward(const sl_cell_dims *d, sl_real *const *p, sl_real *X, siz
             }
         }
         for (int c = 0; c < nc; c++) S[c0 + c] = (sl_real)ist[c];
+        if (SL_REAL_IS_FLOAT) { /* x̂ = ist·x − ist·mean */
+            double shift[BN_BLOCK];
+            for (int c = 0; c < nc; c++) shift[c] = -ist[c] * mean[c];
+            bn_affine_f32(F32W(X), NULL, R, (size_t)C, (size_t)c0, (size_t)nc, ist, NULL, shift);
+            continue;
+        }
         for (size_t r = 0; r < R; r++) {
             sl_real *x = X + r * C + c0;
             for (int c = 0; c < nc; c++) x[c] = (sl_real)((x[c] - mean[c]) * ist[c]);
@@ -238,12 +341,17 @@ static void bn_backward(const sl_cell_dims *d, sl_real *const *p, sl_real *const
     for (int c0 = 0; c0 < C; c0 += BN_BLOCK) {
         int nc = C - c0 < BN_BLOCK ? C - c0 : BN_BLOCK;
         double dbeta[BN_BLOCK], dgamma[BN_BLOCK], k[BN_BLOCK];
-        for (int c = 0; c < nc; c++) dbeta[c] = 0, dgamma[c] = 0;
-        for (size_t r = 0; r < R; r++) {
-            const sl_real *x = X + r * C + c0, *dd = D + r * C + c0;
-            for (int c = 0; c < nc; c++) {
-                dbeta[c] += dd[c];
-                dgamma[c] += (double)dd[c] * x[c];
+        if (SL_REAL_IS_FLOAT) {
+            bn_colsums_f32(F32(X), F32(D), R, (size_t)C, (size_t)c0, (size_t)nc, NULL, dbeta,
+                           dgamma);
+        } else {
+            for (int c = 0; c < nc; c++) dbeta[c] = 0, dgamma[c] = 0;
+            for (size_t r = 0; r < R; r++) {
+                const sl_real *x = X + r * C + c0, *dd = D + r * C + c0;
+                for (int c = 0; c < nc; c++) {
+                    dbeta[c] += dd[c];
+                    dgamma[c] += (double)dd[c] * x[c];
+                }
             }
         }
         for (int c = 0; c < nc; c++) {
@@ -253,7 +361,17 @@ static void bn_backward(const sl_cell_dims *d, sl_real *const *p, sl_real *const
             k[c] = (double)p[hpart ? SL_LGRU_BNH_W : SL_LGRU_BNZ_W][jj] * S[j];
             if (d->training) k[c] /= (double)R;
         }
-        if (d->training) {
+        if (SL_REAL_IS_FLOAT) { /* d ← k·R·d − k·x̂·∂γ − k·∂β  (training), k·d (eval) */
+            double a[BN_BLOCK], b[BN_BLOCK], c1[BN_BLOCK];
+            const int tr = d->training;
+            for (int c = 0; c < nc; c++) {
+                a[c] = tr ? k[c] * (double)R : k[c];
+                b[c] = tr ? -k[c] * dgamma[c] : 0;
+                c1[c] = tr ? -k[c] * dbeta[c] : 0;
+            }
+            bn_affine_f32(F32W(D), tr ? F32(X) : NULL, R, (size_t)C, (size_t)c0, (size_t)nc, a,
+                          b, c1);
+        } else if (d->training) {
             for (size_t r = 0; r < R; r++) {
                 const sl_real *x = X + r * C + c0;
                 sl_real *dd = D + r * C + c0;
@@ -277,6 +395,53 @@ static inline sl_real sigmoid(sl_real x)
     return (sl_real)(1.0f / (1.0f + expf(-(float)x))); /* float build: expf is ~3x cheaper */
 }
 
+/* One forward step, float32, B rows: x the step's rows of X (B×2N, x̂), G
+ * its recurrent product h_{t−1}[U_zᵀ | U_hᵀ] (NULL at t = 0), Z ← [z | h̃],
+ * h ← z⊙h_{t−1} + (1 − z)⊙h̃. */
+static void lgru_step_f32(const float *x, const float *G, float *Z, float *h, const float *hp,
+                          const float *gz, const float *bz, const float *gh, const float *bh,
+                          size_t B, size_t N)
+{
+    for (size_t b = 0; b < B; b++) {
+        const float *xr = x + b * 2 * N, *gr = G ? G + b * 2 * N : NULL;
+        const float *hpr = hp ? hp + b * N : NULL;
+        float *zr = Z + b * 2 * N, *hr = h + b * N;
+        for (size_t j = 0; j < N; j += 16) {
+            const size_t w = N - j < 16 ? N - j : 16;
+            vf16 pz = vfma(vld(gz + j, w), vld(xr + j, w), vld(bz + j, w));
+            vf16 ph = vfma(vld(gh + j, w), vld(xr + N + j, w), vld(bh + j, w));
+            if (gr) {
+                pz += vld(gr + j, w);
+                ph += vld(gr + N + j, w);
+            }
+            const vf16 z = vsigmoid(pz), hc = (vf16)((vi16)ph & (ph > VF(0)));
+            vst(zr + j, z, w);
+            vst(zr + N + j, hc, w);
+            vst(hr + j, hpr ? vfma(z, vld(hpr + j, w) - hc, hc) : hc - z * hc, w);
+        }
+    }
+}
+
+/* One backward step, float32, B rows: dh = δ_t (B×N), Z the step's [z | h̃];
+ * D ← [∂p_z | ∂p_h], dhp (NULL at t = 0) += δ ⊙ z. */
+static void lgru_back_f32(const float *Z, const float *dh, const float *hp, float *D, float *dhp,
+                          size_t B, size_t N)
+{
+    for (size_t b = 0; b < B; b++) {
+        const float *zr = Z + b * 2 * N, *dhr = dh + b * N, *hpr = hp ? hp + b * N : NULL;
+        float *dr = D + b * 2 * N, *dhpr = dhp ? dhp + b * N : NULL;
+        for (size_t j = 0; j < N; j += 16) {
+            const size_t w = N - j < 16 ? N - j : 16;
+            const vf16 z = vld(zr + j, w), hc = vld(zr + N + j, w), del = vld(dhr + j, w);
+            const vf16 hpv = hpr ? vld(hpr + j, w) : VF(0);
+            vst(dr + j, del * (hpv - hc) * z * (1 - z), w);
+            const vf16 dph = del * (1 - z);
+            vst(dr + N + j, (vf16)((vi16)dph & (hc > VF(0))), w);
+            if (dhpr) vst(dhpr + j, vfma(del, z, vld(dhpr + j, w)), w);
+        }
+    }
+}
+
 static void lgru_forward(const sl_cell_dims *d, sl_real *const *p, const sl_real *U, int B, int T,
                          sl_real *H, sl_real *ws)
 {
@@ -295,6 +460,19 @@ static void lgru_forward(const sl_cell_dims *d, sl_real *const *p, const sl_real
     const sl_real *gz = p[SL_LGRU_BNZ_W], *bz = p[SL_LGRU_BNZ_B];
     const sl_real *gh = p[SL_LGRU_BNH_W], *bh = p[SL_LGRU_BNH_B];
 
+    if (SL_REAL_IS_FLOAT) { /* per step: one NN product (libxsmm) and the vector pass */
+        sl_transpose(w.UC, C, N, w.UCt);
+        const sl_mm step = sl_mm_make(0, 0, B, C, N, N, C, C, 0);
+        for (int t = 0; t < T; t++) {
+            const sl_real *hp = t ? H + (size_t)(t - 1) * BN : NULL;
+            if (hp) sl_mm_run(&step, hp, w.UCt, w.G);
+            const size_t r0 = (size_t)t * B;
+            lgru_step_f32(F32(w.X + r0 * C), hp ? F32(w.G) : NULL, F32W(w.Z + r0 * C),
+                          F32W(H + r0 * N), hp ? F32(hp) : NULL, F32(gz), F32(bz), F32(gh),
+                          F32(bh), (size_t)B, (size_t)N);
+        }
+        return;
+    }
     for (int t = 0; t < T; t++) {
         const sl_real *hp = t ? H + (size_t)(t - 1) * BN : NULL;
         if (hp) sl_gemm(0, 1, B, C, N, 1, hp, N, w.UC, N, 0, w.G, C);
@@ -326,7 +504,22 @@ static void lgru_backward(const sl_cell_dims *d, sl_real *const *p, sl_real *con
     lgru_ws w = lgru_carve(d, B, T, ws);
 
     /* the recurrence, backwards: dH[t] becomes δ_t = ∂L/∂h_t in place */
-    for (int t = T - 1; t >= 0; t--) {
+    if (SL_REAL_IS_FLOAT) { /* libxsmm per step; ∂U_z, ∂U_h summed while ∂p_t is in L1 */
+        const sl_mm back = sl_mm_make(0, 0, B, N, C, C, N, N, 1);
+        const sl_mm dU1 = sl_mm_make(1, 0, N, N, B, C, N, N, 1);
+        for (int t = T - 1; t >= 0; t--) {
+            sl_real *dh = dH + (size_t)t * BN, *Dt = w.D + (size_t)t * B * C;
+            if (t < T - 1) sl_mm_run(&back, Dt + (size_t)B * C, w.UC, dh);
+            const sl_real *hp = t ? H + (size_t)(t - 1) * BN : NULL;
+            sl_real *dhp = t ? dH + (size_t)(t - 1) * BN : NULL;
+            lgru_back_f32(F32(w.Z + (size_t)t * B * C), F32(dh), hp ? F32(hp) : NULL, F32W(Dt),
+                          dhp ? F32W(dhp) : NULL, (size_t)B, (size_t)N);
+            if (hp) {
+                sl_mm_run(&dU1, Dt, hp, g[SL_LGRU_U_Z]);
+                sl_mm_run(&dU1, Dt + N, hp, g[SL_LGRU_U_H]);
+            }
+        }
+    } else for (int t = T - 1; t >= 0; t--) {
         sl_real *dh = dH + (size_t)t * BN;
         if (t < T - 1) /* δ_t += ∂p_{t+1} [U_z; U_h] */
             sl_gemm(0, 0, B, N, C, 1, w.D + (size_t)(t + 1) * B * C, C, w.UC, N, 1, dh, N);
@@ -347,7 +540,7 @@ static void lgru_backward(const sl_cell_dims *d, sl_real *const *p, sl_real *con
         }
     }
     /* ∂U_z = Σ_{t≥1} ∂p_z,tᵀ h_{t−1}, ∂U_h likewise: one GEMM each over the rows */
-    if (T > 1) {
+    if (T > 1 && !SL_REAL_IS_FLOAT) {
         int Rm = (int)(R - (size_t)B);
         sl_gemm(1, 0, N, N, Rm, 1, w.D + (size_t)B * C, C, H, N, 1, g[SL_LGRU_U_Z], N);
         sl_gemm(1, 0, N, N, Rm, 1, w.D + (size_t)B * C + N, C, H, N, 1, g[SL_LGRU_U_H], N);

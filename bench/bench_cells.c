@@ -1,0 +1,242 @@
+/* bench_cells.c — time silico's cell-model training steps on issue 3's
+ * benchmark workloads (shapes of /work/shared/bench W2 ddms-lightgru and W3
+ * memory-lstm; the PyTorch peers are bench/peer_cells.py):
+ *
+ *   lightgru-ei-H64-B32  model.type lightgru, input 7, hidden 64, 3 classes,
+ *                        T 100, batch 32, cross-entropy over T·B (batch norm
+ *                        in training mode). The peer's U_h is E/I-signed
+ *                        (|U_h| ⊙ M); silico's public API has no Dale option
+ *                        for the light GRU yet, so this runs the plain light
+ *                        GRU (same arithmetic per step; see "note").
+ *   gru-H64-B32          model.type gru, same shapes and loss (nn.GRU's peer)
+ *   lstm-H32-B16-loop    model.type lstm, input 3, hidden 32, 1 output, T 45,
+ *   lstm-H32-B16         batch 16, MSE over T·B (one silico run serves both
+ *                        comparisons: the per-gate loop and nn.LSTM peers)
+ *
+ * One step = sl_model_zero_grad + sl_model_loss (forward over T, loss,
+ * backward through time) + sl_adam_step (lr 1e-3 constant, betas
+ * 0.9/0.999, eps 1e-8). Inputs: a pool of 8 batches (u ~ N(0,1); labels
+ * uniform in {0,1,2}, or targets y ~ N(0,1)), used round-robin (not timed).
+ *
+ * Timing as the peer: `--warmup` untimed steps, then at least `--steps` timed
+ * steps and until `--min-time` seconds have passed (at most `--max-steps`);
+ * each step is timed alone (CLOCK_MONOTONIC); ms_per_step is the median.
+ *
+ *   build/bench_cells --workload gru-H64-B32 --threads 1
+ *
+ * Prints one JSON line per workload (keys as the peer's records, impl "c",
+ * variant "silico"); exit status 1 on any library error or a non-finite loss. */
+#include "silico.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+enum { POOL = 8 };
+
+typedef struct {
+    const char *name;
+    sl_cell_kind cell;
+    int n_in, n_hidden, n_out, T, B, classify;
+    const char *note;
+} workload;
+
+static const workload WORKLOADS[] = {
+    {"lightgru-ei-H64-B32", SL_CELL_LIGHTGRU, 7, 64, 3, 100, 32, 1,
+     "plain light GRU: the public API has no Dale (E/I) option for U_h yet"},
+    {"gru-H64-B32", SL_CELL_GRU, 7, 64, 3, 100, 32, 1, ""},
+    {"lstm-H32-B16-loop", SL_CELL_LSTM, 3, 32, 1, 45, 16, 0,
+     "same silico work as lstm-H32-B16 (the peers differ)"},
+    {"lstm-H32-B16", SL_CELL_LSTM, 3, 32, 1, 45, 16, 0, ""},
+};
+enum { N_WORKLOADS = sizeof WORKLOADS / sizeof WORKLOADS[0] };
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: bench_cells [--workload NAME]... [--threads N] [--warmup 5] [--steps 20]\n"
+               "                   [--min-time 2] [--max-steps 500] [--seed 0]\n"
+               "workloads:");
+    for (int i = 0; i < N_WORKLOADS; i++) fprintf(f, " %s", WORKLOADS[i].name);
+    fprintf(f, " (default: all)\n");
+}
+
+/* JSON string value without the characters that would need escaping. */
+static void json_str(const char *key, const char *v)
+{
+    printf(", \"%s\": \"", key);
+    for (; *v; v++)
+        if (*v != '"' && *v != '\\' && (unsigned char)*v >= 0x20) putchar(*v);
+    putchar('"');
+}
+
+#define CHECK(call)                                                                       \
+    do {                                                                                  \
+        sl_status st_ = (call);                                                           \
+        if (st_ != SL_OK) {                                                               \
+            fprintf(stderr, "bench_cells: %s: %s (%s)\n", #call, sl_last_error(),         \
+                    sl_status_str(st_));                                                  \
+            goto fail;                                                                    \
+        }                                                                                 \
+    } while (0)
+
+static int run(const workload *w, int threads, int warmup, int min_steps, int max_steps,
+               double min_time, unsigned long long seed)
+{
+    int rc = 1;
+    sl_rng rng;
+    sl_rng_seed(&rng, seed);
+    const sl_model_spec spec = {.n_in = w->n_in, .n_hidden = w->n_hidden, .n_out = w->n_out,
+                                .cell = w->cell};
+    sl_model *m = NULL;
+    sl_workspace *ws = NULL;
+    sl_adam *adam = NULL;
+    sl_real *data = NULL;
+    int *labels = NULL;
+    double *times = NULL;
+    CHECK(sl_model_create(&spec, &rng, &m));
+    CHECK(sl_workspace_create(m, w->B, w->T, &ws));
+    const size_t np = sl_model_num_params(m);
+    const sl_adam_spec aspec = {.lr = 1e-3, .lr_final = 1e-3, .schedule = SL_LR_CONSTANT,
+                                .total_steps = 0, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8};
+    CHECK(sl_adam_create(&aspec, np, &adam));
+
+    /* The data pool (not timed), batch-major as sl_batch wants it. */
+    const size_t R = (size_t)w->B * w->T, nu = R * w->n_in, ny = w->classify ? 0 : R * w->n_out;
+    data = malloc(sizeof(sl_real) * POOL * (nu + ny));
+    labels = w->classify ? malloc(sizeof(int) * POOL * R) : NULL;
+    times = malloc(sizeof(double) * (size_t)max_steps);
+    if (!data || (w->classify && !labels) || !times) {
+        fprintf(stderr, "bench_cells: out of memory\n");
+        goto fail;
+    }
+    sl_batch pool[POOL];
+    for (int p = 0; p < POOL; p++) {
+        sl_real *u = data + (size_t)p * (nu + ny), *y = u + nu;
+        int *lab = w->classify ? labels + (size_t)p * R : NULL;
+        for (size_t i = 0; i < nu; i++) u[i] = (sl_real)sl_rng_normal(&rng);
+        for (size_t i = 0; i < ny; i++) y[i] = (sl_real)sl_rng_normal(&rng);
+        for (size_t i = 0; lab && i < R; i++) {
+            int c = (int)(sl_rng_uniform(&rng) * w->n_out);
+            lab[i] = c < w->n_out ? c : w->n_out - 1;
+        }
+        pool[p] = (sl_batch){.B = w->B, .T = w->T, .n_in = w->n_in, .n_out = w->n_out, .u = u,
+                             .y = w->classify ? NULL : y, .labels = lab};
+    }
+    const sl_loss_spec lspec = {0};
+
+    long k = 0;
+    double loss_first = NAN, loss_last = NAN;
+#define STEP()                                                                            \
+    do {                                                                                  \
+        sl_loss_terms terms_;                                                             \
+        sl_model_zero_grad(m);                                                            \
+        CHECK(sl_model_loss(m, ws, &pool[k++ % POOL], &lspec, NULL, 1, &terms_, NULL));   \
+        sl_adam_step(adam, sl_model_params(m), sl_model_grads(m));                        \
+        loss_last = terms_.total;                                                         \
+        if (isnan(loss_first)) loss_first = loss_last;                                    \
+    } while (0)
+
+    for (int i = 0; i < warmup; i++) STEP();
+    int steps = 0;
+    const double t_begin = now_s();
+    while (steps < min_steps || (now_s() - t_begin < min_time && steps < max_steps)) {
+        const double t0 = now_s();
+        STEP();
+        times[steps++] = now_s() - t0;
+    }
+#undef STEP
+    if (!isfinite(loss_first) || !isfinite(loss_last)) {
+        fprintf(stderr, "bench_cells: %s: non-finite loss (first %g, last %g)\n", w->name,
+                loss_first, loss_last);
+        goto fail;
+    }
+
+    double mean = 0;
+    for (int i = 0; i < steps; i++) mean += times[i];
+    mean /= steps;
+    qsort(times, (size_t)steps, sizeof *times, cmp_double);
+    const double med = steps % 2 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]);
+    const double p10 = times[(int)lround(0.1 * (steps - 1))], p90 = times[(int)lround(0.9 * (steps - 1))];
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+
+    printf("{\"workload\": \"%s\", \"config\": \"%s\", \"impl\": \"c\", \"variant\": \"silico\"",
+           w->name, w->name);
+    json_str("cell", sl_cell_kind_name(w->cell));
+    printf(", \"ms_per_step\": %.4f, \"steps\": %d, \"min_ms\": %.4f, \"mean_ms\": %.4f"
+           ", \"p10_ms\": %.4f, \"p90_ms\": %.4f, \"warmup\": %d",
+           1e3 * med, steps, 1e3 * times[0], 1e3 * mean, 1e3 * p10, 1e3 * p90, warmup);
+    printf(", \"loss_first\": %.9g, \"loss_last\": %.9g", loss_first, loss_last);
+    printf(", \"threads\": %d, \"blas_threads\": %d, \"mode\": \"silico%d\"", threads,
+           sl_get_threads(), threads);
+    printf(", \"maxrss_mb\": %.1f", (double)ru.ru_maxrss / 1024.0);
+    printf(", \"shape\": {\"hidden\": %d, \"batch\": %d, \"T\": %d, \"n_in\": %d, \"n_out\": %d}",
+           w->n_hidden, w->B, w->T, w->n_in, w->n_out);
+    printf(", \"n_params\": %zu", np);
+    json_str("note", w->note);
+    json_str("blas", sl_blas_info());
+    json_str("cpu", sl_cpu_info());
+    json_str("silico", SILICO_VERSION);
+    printf("}\n");
+    fflush(stdout);
+    rc = 0;
+fail:
+    free(times);
+    free(labels);
+    free(data);
+    sl_adam_free(adam);
+    sl_workspace_free(ws);
+    sl_model_free(m);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    int threads = 1, warmup = 5, min_steps = 20, max_steps = 500;
+    double min_time = 2.0;
+    unsigned long long seed = 0;
+    int want[N_WORKLOADS] = {0}, any = 0;
+    for (int i = 1; i < argc; i += 2) { /* --option value pairs */
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        if (!v) { usage(stderr); return 2; }
+        if (!strcmp(a, "--workload")) {
+            int found = 0;
+            for (int j = 0; j < N_WORKLOADS; j++)
+                if (!strcmp(v, WORKLOADS[j].name)) want[j] = found = any = 1;
+            if (!found) { usage(stderr); return 2; }
+        } else if (!strcmp(a, "--threads")) threads = atoi(v);
+        else if (!strcmp(a, "--warmup")) warmup = atoi(v);
+        else if (!strcmp(a, "--steps")) min_steps = atoi(v);
+        else if (!strcmp(a, "--min-time")) min_time = atof(v);
+        else if (!strcmp(a, "--max-steps")) max_steps = atoi(v);
+        else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
+        else { usage(stderr); return 2; }
+    }
+    if (threads < 1 || warmup < 0 || min_steps < 1 || max_steps < min_steps) {
+        usage(stderr);
+        return 2;
+    }
+    sl_set_threads(threads);
+    for (int j = 0; j < N_WORKLOADS; j++)
+        if ((!any || want[j]) && run(&WORKLOADS[j], threads, warmup, min_steps, max_steps,
+                                     min_time, seed))
+            return 1;
+    return 0;
+}
