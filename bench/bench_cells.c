@@ -4,10 +4,9 @@
  *
  *   lightgru-ei-H64-B32  model.type lightgru, input 7, hidden 64, 3 classes,
  *                        T 100, batch 32, cross-entropy over T·B (batch norm
- *                        in training mode). The peer's U_h is E/I-signed
- *                        (|U_h| ⊙ M); silico's public API has no Dale option
- *                        for the light GRU yet, so this runs the plain light
- *                        GRU (same arithmetic per step; see "note").
+ *                        in training mode), U_h E/I-signed as the peer's:
+ *                        Dale reparameterisation |U_h ⊙ M|·diag(sign), 51
+ *                        excitatory + 13 inhibitory units, no autapses
  *   gru-H64-B32          model.type gru, same shapes and loss (nn.GRU's peer)
  *   lstm-H32-B16-loop    model.type lstm, input 3, hidden 32, 1 output, T 45,
  *   lstm-H32-B16         batch 16, MSE over T·B (one silico run serves both
@@ -41,16 +40,17 @@ typedef struct {
     const char *name;
     sl_cell_kind cell;
     int n_in, n_hidden, n_out, T, B, classify;
+    sl_dale_mode dale;
     const char *note;
 } workload;
 
 static const workload WORKLOADS[] = {
-    {"lightgru-ei-H64-B32", SL_CELL_LIGHTGRU, 7, 64, 3, 100, 32, 1,
-     "plain light GRU: the public API has no Dale (E/I) option for U_h yet"},
-    {"gru-H64-B32", SL_CELL_GRU, 7, 64, 3, 100, 32, 1, ""},
-    {"lstm-H32-B16-loop", SL_CELL_LSTM, 3, 32, 1, 45, 16, 0,
+    {"lightgru-ei-H64-B32", SL_CELL_LIGHTGRU, 7, 64, 3, 100, 32, 1, SL_DALE_REPARAM,
+     "Dale reparam on U_h: 51 E + 13 I, no autapses"},
+    {"gru-H64-B32", SL_CELL_GRU, 7, 64, 3, 100, 32, 1, SL_DALE_OFF, ""},
+    {"lstm-H32-B16-loop", SL_CELL_LSTM, 3, 32, 1, 45, 16, 0, SL_DALE_OFF,
      "same silico work as lstm-H32-B16 (the peers differ)"},
-    {"lstm-H32-B16", SL_CELL_LSTM, 3, 32, 1, 45, 16, 0, ""},
+    {"lstm-H32-B16", SL_CELL_LSTM, 3, 32, 1, 45, 16, 0, SL_DALE_OFF, ""},
 };
 enum { N_WORKLOADS = sizeof WORKLOADS / sizeof WORKLOADS[0] };
 
@@ -102,7 +102,8 @@ static int run(const workload *w, int threads, int warmup, int min_steps, int ma
     sl_rng rng;
     sl_rng_seed(&rng, seed);
     const sl_model_spec spec = {.n_in = w->n_in, .n_hidden = w->n_hidden, .n_out = w->n_out,
-                                .cell = w->cell};
+                                .cell = w->cell, .dale = w->dale, .exc_fraction = 0.8,
+                                .no_autapses = w->dale != SL_DALE_OFF};
     sl_model *m = NULL;
     sl_workspace *ws = NULL;
     sl_adam *adam = NULL;
