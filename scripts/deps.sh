@@ -1,9 +1,11 @@
 #!/bin/sh
 # Install the Debian packages silico needs, only those missing. Idempotent.
 # Uses sudo when not root. Set SILICO_DEPS_EXTRA to add packages (CI adds python3-torch).
+# dataset-fashion-mnist: the IDX files under /usr/share/datasets/fashion-mnist/ (vision, issue 6).
 set -e
 PKGS="build-essential pkg-config libopenblas-dev liblapacke-dev libinih-dev libcjson-dev
-libmatio-dev zlib1g-dev libcriterion-dev libxsmm-dev python3 python3-numpy $SILICO_DEPS_EXTRA"
+libmatio-dev zlib1g-dev libcriterion-dev libxsmm-dev python3 python3-numpy
+dataset-fashion-mnist $SILICO_DEPS_EXTRA"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -132,4 +132,48 @@ EOF_LIGHTGRU
 SILICO_GOLDEN_DIR="$tmp" "$BUILD/tests/run" --filter 'ref_lightgru/*'
 # ---- end light-GRU / ENU ----------------------------------------------------
 
+# ---- feed-forward layers (tests/ref/gen_layers.py → tests/golden/layers/) ---
+# Self-contained: generate into $tmp/layers, compare every file with
+# tests/golden/layers (same rule as above; missing or extra files fail, int64
+# arrays such as max-pool indices must match exactly), then run the C layers
+# (conv2d, pooling, linear, cross-entropy, the seed CNN) against the fresh tensors.
+echo "test-ref: feed-forward layer golden tensors"
+"$PY" tests/ref/gen_layers.py "$tmp/layers"
+"$PY" - "$tmp/layers" tests/golden/layers <<'EOF_LAYERS'
+import os, sys, json
+import numpy as np
+fresh, gold = sys.argv[1], sys.argv[2]
+def files(root):
+    return {os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs}
+a, b = files(fresh), files(gold)
+bad = len(a ^ b)
+for f in sorted(a - b): print("  layers/%-40s MISSING from tests/golden" % f)
+for f in sorted(b - a): print("  layers/%-40s EXTRA in tests/golden (not generated)" % f)
+for f in sorted(a & b):
+    pa, pb = os.path.join(fresh, f), os.path.join(gold, f)
+    if f.endswith(".npy"):
+        x, y = np.load(pa), np.load(pb)
+        if x.shape != y.shape or x.dtype != y.dtype:
+            print("  layers/%-40s %s %s vs %s %s  FAIL" % (f, x.dtype, x.shape, y.dtype, y.shape)); bad += 1; continue
+        if x.dtype.kind in "iu":
+            ok = bool((x == y).all())
+            if not ok: print("  layers/%-40s integer values differ  FAIL" % f)
+        else:
+            diff = float(np.max(np.abs(x - y))) if x.size else 0.0
+            rel = diff / max(float(np.max(np.abs(y))) if y.size else 0.0, 1e-6)
+            ok = bool(np.isfinite(x).all()) and rel <= 1e-4
+            if not ok: print("  layers/%-40s max diff %.2e rel %.2e  FAIL" % (f, diff, rel))
+        bad += 0 if ok else 1
+    elif f.endswith(".json"):
+        if json.load(open(pa)) != json.load(open(pb)):
+            print("  layers/%-40s differs  FAIL" % f); bad += 1
+    else:
+        print("  layers/%-40s unexpected file  FAIL" % f); bad += 1
+if bad:
+    print("test-ref: %d layer golden file(s) differ from a fresh generation" % bad); sys.exit(1)
+print("test-ref: all %d layer golden files match" % len(a))
+EOF_LAYERS
+SILICO_GOLDEN_DIR="$tmp" "$BUILD/tests/run" --filter 'ref_layers/*'
+# ---- end feed-forward layers -------------------------------------------------
+
 echo "test-ref: OK"
