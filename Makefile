@@ -113,10 +113,10 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/bench_ctrnn $(BUILD)/bench_cells
 	@bench/run.sh $(BUILD)
 
-$(BUILD)/bench_ctrnn: bench/bench_ctrnn.c $(BUILD)/libsilico.a
+$(BUILD)/bench_ctrnn: bench/bench_ctrnn.c bench/bench_common.h $(BUILD)/libsilico.a
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsilico.a $(LIBS)
 
-$(BUILD)/bench_cells: bench/bench_cells.c $(BUILD)/libsilico.a
+$(BUILD)/bench_cells: bench/bench_cells.c bench/bench_common.h $(BUILD)/libsilico.a
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsilico.a $(LIBS)
 
 asan:

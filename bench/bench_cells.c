@@ -25,14 +25,13 @@
  *
  * Prints one JSON line per workload (keys as the peer's records, impl "c",
  * variant "silico"); exit status 1 on any library error or a non-finite loss. */
-#include "silico.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
+
+#include "bench_common.h"
+#include "silico.h"
 
 enum { POOL = 8 };
 
@@ -54,19 +53,6 @@ static const workload WORKLOADS[] = {
 };
 enum { N_WORKLOADS = sizeof WORKLOADS / sizeof WORKLOADS[0] };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static void usage(FILE *f)
 {
     fprintf(f, "usage: bench_cells [--workload NAME]... [--threads N] [--warmup 5] [--steps 20]\n"
@@ -74,15 +60,6 @@ static void usage(FILE *f)
                "workloads:");
     for (int i = 0; i < N_WORKLOADS; i++) fprintf(f, " %s", WORKLOADS[i].name);
     fprintf(f, " (default: all)\n");
-}
-
-/* JSON string value without the characters that would need escaping. */
-static void json_str(const char *key, const char *v)
-{
-    printf(", \"%s\": \"", key);
-    for (; *v; v++)
-        if (*v != '"' && *v != '\\' && (unsigned char)*v >= 0x20) putchar(*v);
-    putchar('"');
 }
 
 #define CHECK(call)                                                                       \
@@ -109,7 +86,6 @@ static int run(const workload *w, int threads, int warmup, int min_steps, int ma
     sl_adam *adam = NULL;
     sl_real *data = NULL;
     int *labels = NULL;
-    double *times = NULL;
     CHECK(sl_model_create(&spec, &rng, &m));
     CHECK(sl_workspace_create(m, w->B, w->T, &ws));
     const size_t np = sl_model_num_params(m);
@@ -121,8 +97,7 @@ static int run(const workload *w, int threads, int warmup, int min_steps, int ma
     const size_t R = (size_t)w->B * w->T, nu = R * w->n_in, ny = w->classify ? 0 : R * w->n_out;
     data = malloc(sizeof(sl_real) * POOL * (nu + ny));
     labels = w->classify ? malloc(sizeof(int) * POOL * R) : NULL;
-    times = malloc(sizeof(double) * (size_t)max_steps);
-    if (!data || (w->classify && !labels) || !times) {
+    if (!data || (w->classify && !labels)) {
         fprintf(stderr, "bench_cells: out of memory\n");
         goto fail;
     }
@@ -141,64 +116,23 @@ static int run(const workload *w, int threads, int warmup, int min_steps, int ma
     }
     const sl_loss_spec lspec = {0};
 
-    long k = 0;
-    double loss_first = NAN, loss_last = NAN;
-#define STEP()                                                                            \
-    do {                                                                                  \
-        sl_loss_terms terms_;                                                             \
-        sl_model_zero_grad(m);                                                            \
-        CHECK(sl_model_loss(m, ws, &pool[k++ % POOL], &lspec, NULL, 1, &terms_, NULL));   \
-        sl_adam_step(adam, sl_model_params(m), sl_model_grads(m));                        \
-        loss_last = terms_.total;                                                         \
-        if (isnan(loss_first)) loss_first = loss_last;                                    \
-    } while (0)
-
-    for (int i = 0; i < warmup; i++) STEP();
-    int steps = 0;
-    const double t_begin = now_s();
-    while (steps < min_steps || (now_s() - t_begin < min_time && steps < max_steps)) {
-        const double t0 = now_s();
-        STEP();
-        times[steps++] = now_s() - t0;
-    }
-#undef STEP
-    if (!isfinite(loss_first) || !isfinite(loss_last)) {
-        fprintf(stderr, "bench_cells: %s: non-finite loss (first %g, last %g)\n", w->name,
-                loss_first, loss_last);
-        goto fail;
-    }
-
-    double mean = 0;
-    for (int i = 0; i < steps; i++) mean += times[i];
-    mean /= steps;
-    qsort(times, (size_t)steps, sizeof *times, cmp_double);
-    const double med = steps % 2 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]);
-    const double p10 = times[(int)lround(0.1 * (steps - 1))], p90 = times[(int)lround(0.9 * (steps - 1))];
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
+    bench_trainer bt = {.m = m, .ws = ws, .adam = adam, .pool = pool, .n_pool = POOL, .loss = lspec};
+    const bench_rule rule = {.warmup = warmup, .min_steps = min_steps, .max_steps = max_steps,
+                             .min_time = min_time};
+    bench_stats st;
+    if (bench_time(&bt, &rule, "bench_cells", &st)) goto fail;
 
     printf("{\"workload\": \"%s\", \"config\": \"%s\", \"impl\": \"c\", \"variant\": \"silico\"",
            w->name, w->name);
-    json_str("cell", sl_cell_kind_name(w->cell));
-    printf(", \"ms_per_step\": %.4f, \"steps\": %d, \"min_ms\": %.4f, \"mean_ms\": %.4f"
-           ", \"p10_ms\": %.4f, \"p90_ms\": %.4f, \"warmup\": %d",
-           1e3 * med, steps, 1e3 * times[0], 1e3 * mean, 1e3 * p10, 1e3 * p90, warmup);
-    printf(", \"loss_first\": %.9g, \"loss_last\": %.9g", loss_first, loss_last);
-    printf(", \"threads\": %d, \"blas_threads\": %d, \"mode\": \"silico%d\"", threads,
-           sl_get_threads(), threads);
-    printf(", \"maxrss_mb\": %.1f", (double)ru.ru_maxrss / 1024.0);
+    bench_json_str("cell", sl_cell_kind_name(w->cell));
+    bench_print_stats(&st, &rule, threads);
     printf(", \"shape\": {\"hidden\": %d, \"batch\": %d, \"T\": %d, \"n_in\": %d, \"n_out\": %d}",
            w->n_hidden, w->B, w->T, w->n_in, w->n_out);
     printf(", \"n_params\": %zu", np);
-    json_str("note", w->note);
-    json_str("blas", sl_blas_info());
-    json_str("cpu", sl_cpu_info());
-    json_str("silico", SILICO_VERSION);
-    printf("}\n");
-    fflush(stdout);
+    bench_json_str("note", w->note);
+    bench_print_machine();
     rc = 0;
 fail:
-    free(times);
     free(labels);
     free(data);
     sl_adam_free(adam);

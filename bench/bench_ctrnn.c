@@ -16,44 +16,23 @@
  *
  * Prints one JSON line (keys as the peer's records, impl "c", variant
  * "silico"); exit status 1 on any library error or a non-finite loss. */
-#include "silico.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "bench_common.h"
+#include "silico.h"
 #include <sys/resource.h>
 #include <time.h>
 
 enum { N_IN = 16, N_OUT = 2, T_STEPS = 250, POOL = 8 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: bench_ctrnn [--config N150-B20|N512-B64] [--n N] [--batch B] [--threads N]\n"
             "                   [--warmup 3] [--steps 20] [--min-time 2] [--max-steps 500] [--seed 0]\n");
-}
-
-/* JSON string value without the characters that would need escaping. */
-static void json_str(const char *key, const char *v)
-{
-    printf(", \"%s\": \"", key);
-    for (; *v; v++)
-        if (*v != '"' && *v != '\\' && (unsigned char)*v >= 0x20) putchar(*v);
-    putchar('"');
 }
 
 #define CHECK(call)                                                                       \
@@ -122,62 +101,22 @@ int main(int argc, char **argv)
     }
     const sl_loss_spec lspec = {.l2_weight = 0, .l2_on = 0, .l2_rate = 1e-3};
 
-    long k = 0;
-    double loss_first = NAN, loss_last = NAN;
-#define STEP()                                                                            \
-    do {                                                                                  \
-        sl_loss_terms terms_;                                                             \
-        sl_model_zero_grad(m);                                                            \
-        CHECK(sl_model_loss(m, ws, &pool[k++ % POOL], &lspec, NULL, 1, &terms_, NULL));   \
-        sl_adam_step(adam, sl_model_params(m), sl_model_grads(m));                        \
-        loss_last = terms_.total;                                                         \
-        if (isnan(loss_first)) loss_first = loss_last;                                    \
-    } while (0)
-
-    for (int i = 0; i < warmup; i++) STEP();
-    double *times = malloc(sizeof(double) * (size_t)max_steps);
-    if (!times) { fprintf(stderr, "bench_ctrnn: out of memory\n"); return 1; }
-    int steps = 0;
-    const double t_begin = now_s();
-    while (steps < min_steps || (now_s() - t_begin < min_time && steps < max_steps)) {
-        const double t0 = now_s();
-        STEP();
-        times[steps++] = now_s() - t0;
-    }
-#undef STEP
-    if (!isfinite(loss_first) || !isfinite(loss_last)) {
-        fprintf(stderr, "bench_ctrnn: non-finite loss (first %g, last %g)\n", loss_first, loss_last);
-        return 1;
-    }
-
-    double mean = 0;
-    for (int i = 0; i < steps; i++) mean += times[i];
-    mean /= steps;
-    qsort(times, (size_t)steps, sizeof *times, cmp_double);
-    const double med = steps % 2 ? times[steps / 2] : 0.5 * (times[steps / 2 - 1] + times[steps / 2]);
-    const double p10 = times[(int)lround(0.1 * (steps - 1))], p90 = times[(int)lround(0.9 * (steps - 1))];
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
+    bench_trainer bt = {.m = m, .ws = ws, .adam = adam, .pool = pool, .n_pool = POOL, .loss = lspec};
+    const bench_rule rule = {.warmup = warmup, .min_steps = min_steps, .max_steps = max_steps,
+                             .min_time = min_time};
+    bench_stats st;
+    if (bench_time(&bt, &rule, "bench_ctrnn", &st)) return 1;
     const double fwd = (double)T_STEPS * 2 * batch * ((double)n * n + (double)n * N_IN + (double)N_OUT * n);
 
     printf("{\"workload\": \"reach-ctrnn\", \"config\": \"N%d-B%d\", \"impl\": \"c\", \"variant\": \"silico\"",
            n, batch);
-    printf(", \"ms_per_step\": %.4f, \"steps\": %d, \"min_ms\": %.4f, \"mean_ms\": %.4f"
-           ", \"p10_ms\": %.4f, \"p90_ms\": %.4f, \"warmup\": %d",
-           1e3 * med, steps, 1e3 * times[0], 1e3 * mean, 1e3 * p10, 1e3 * p90, warmup);
-    printf(", \"loss_first\": %.9g, \"loss_last\": %.9g", loss_first, loss_last);
-    printf(", \"threads\": %d, \"blas_threads\": %d, \"mode\": \"silico%d\"", threads,
-           sl_get_threads(), threads);
-    printf(", \"maxrss_mb\": %.1f", (double)ru.ru_maxrss / 1024.0);
+    bench_print_stats(&st, &rule, threads);
     printf(", \"shape\": {\"N\": %d, \"batch\": %d, \"T\": %d, \"n_in\": %d, \"n_out\": %d}", n,
            batch, T_STEPS, N_IN, N_OUT);
-    printf(", \"matmul_gflop_step\": %.6g, \"gflops\": %.2f", 3 * fwd / 1e9, 3 * fwd / 1e9 / med);
-    json_str("blas", sl_blas_info());
-    json_str("cpu", sl_cpu_info());
-    json_str("silico", SILICO_VERSION);
-    printf("}\n");
+    printf(", \"matmul_gflop_step\": %.6g, \"gflops\": %.2f", 3 * fwd / 1e9,
+           3 * fwd / 1e9 / st.median);
+    bench_print_machine();
 
-    free(times);
     free(data);
     sl_adam_free(adam);
     sl_workspace_free(ws);

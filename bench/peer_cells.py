@@ -28,34 +28,23 @@ when it loads), then torch.set_num_threads(--threads).
 Prints one JSON object per workload. maxrss_mb is the process's peak RSS so
 far (getrusage), so run one workload per process for a clean figure.
 """
-import argparse
-import ctypes
 import json
 import os
-import resource
-import statistics
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peer_common  # noqa: E402
 
 WORKLOADS = ("lightgru-ei-H64-B32", "gru-H64-B32", "lstm-H32-B16-loop", "lstm-H32-B16")
 LR, POOL = 1e-3, 8
 
 
 def parse():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--threads", type=int, default=1, help="torch/OpenMP threads (default 1)")
-    p.add_argument("--blas-threads", type=int, default=None,
-                   help="OpenBLAS threads (default: --threads)")
+    p = peer_common.parser(__doc__)
+    peer_common.add_common_args(p, warmup=5)
     p.add_argument("--case", action="append", default=None,
                    help="workload, repeatable (default: all of " + ", ".join(WORKLOADS) + ")")
-    p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--steps", type=int, default=20, help="minimum timed steps")
-    p.add_argument("--min-time", type=float, default=2.0, help="minimum timed seconds")
-    p.add_argument("--max-steps", type=int, default=500)
-    p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
-    if a.blas_threads is None:
-        a.blas_threads = a.threads
     for c in a.case or ():
         if c not in WORKLOADS:
             p.error(f"unknown workload {c!r}; known: {', '.join(WORKLOADS)}")
@@ -63,27 +52,13 @@ def parse():
 
 
 args = parse()
-# Must happen before torch (and with it OpenBLAS / libgomp) is loaded.
-os.environ["OMP_NUM_THREADS"] = str(args.threads)
-os.environ["MKL_NUM_THREADS"] = str(args.threads)
-os.environ["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
-assert "torch" not in sys.modules
+peer_common.set_threads(args)  # before torch (and with it OpenBLAS / libgomp) loads
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 torch.set_num_threads(args.threads)
-
-
-def openblas():
-    try:
-        lib = ctypes.CDLL("libopenblas.so.0")
-        lib.openblas_get_num_threads.restype = ctypes.c_int
-        lib.openblas_get_corename.restype = ctypes.c_char_p
-        return lib.openblas_get_num_threads(), lib.openblas_get_corename().decode()
-    except (OSError, AttributeError):
-        return None, None
 
 
 # ------------------------------------------------------------------ W2 models
@@ -207,38 +182,14 @@ def run(workload):
         opt.step()
         return loss.item()
 
-    loss_first = None
-    for _ in range(args.warmup):
-        v = step()
-        loss_first = v if loss_first is None else loss_first
-    times = []
-    loss_last = None
-    t_start = time.perf_counter()
-    while len(times) < args.steps or (time.perf_counter() - t_start < args.min_time
-                                      and len(times) < args.max_steps):
-        t0 = time.perf_counter()
-        loss_last = step()
-        times.append(time.perf_counter() - t0)
-    if loss_first is None:
-        loss_first = loss_last
-    s = sorted(times)
-    blas_threads, core = openblas()
+    timing = peer_common.time_steps(step, args)
     rec = {
         "workload": workload, "config": workload, "impl": "pytorch",
         "variant": {"lightgru-ei-H64-B32": "lightgru-loop", "gru-H64-B32": "nn.GRU",
                     "lstm-H32-B16-loop": "loop-pergate", "lstm-H32-B16": "nn.LSTM"}[workload],
-        "ms_per_step": 1e3 * statistics.median(s), "steps": len(s),
-        "min_ms": 1e3 * s[0], "mean_ms": 1e3 * statistics.fmean(s),
-        "p10_ms": 1e3 * s[int(round(0.1 * (len(s) - 1)))],
-        "p90_ms": 1e3 * s[int(round(0.9 * (len(s) - 1)))],
-        "warmup": args.warmup, "loss_first": loss_first, "loss_last": loss_last,
-        "threads": args.threads, "blas_threads": args.blas_threads,
-        "mode": f"omp{args.threads}-blas{args.blas_threads}",
-        "torch_threads": torch.get_num_threads(), "openblas_threads": blas_threads,
-        "openblas_core": core,
-        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        **timing, **peer_common.machine_fields(args, torch),
         "shape": {"hidden": H, "batch": B, "T": T, "n_in": n_in, "n_out": n_out},
-        "n_params": sum(p.numel() for p in model.parameters()), "torch": torch.__version__,
+        "n_params": sum(p.numel() for p in model.parameters()),
     }
     print(json.dumps(rec), flush=True)
 

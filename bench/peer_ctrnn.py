@@ -29,14 +29,12 @@ when it loads), then torch.set_num_threads(--threads).
 Prints one JSON object per (config, variant). maxrss_mb is the process's peak
 RSS so far (getrusage), so run one case per process for a clean figure.
 """
-import argparse
-import ctypes
 import json
 import os
-import resource
-import statistics
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peer_common  # noqa: E402
 
 CONFIGS = {"N150-B20": (150, 20), "N512-B64": (512, 64)}
 VARIANTS = ("loop", "loop-opt")
@@ -45,44 +43,21 @@ ALPHA, LAM_RATE, LR, POOL = 1.0 / 5.0, 1e-3, 1e-3, 8
 
 
 def parse():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--threads", type=int, default=1, help="torch/OpenMP threads (default 1)")
-    p.add_argument("--blas-threads", type=int, default=None,
-                   help="OpenBLAS threads (default: --threads)")
+    p = peer_common.parser(__doc__)
+    peer_common.add_common_args(p, warmup=3)
     p.add_argument("--case", action="append", default=None,
                    help="CONFIG or CONFIG/VARIANT, repeatable (default: all)")
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--steps", type=int, default=20, help="minimum timed steps")
-    p.add_argument("--min-time", type=float, default=2.0, help="minimum timed seconds")
-    p.add_argument("--max-steps", type=int, default=500)
-    p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
-    if a.blas_threads is None:
-        a.blas_threads = a.threads
     return a
 
 
 args = parse()
-# Must happen before torch (and with it OpenBLAS / libgomp) is loaded.
-os.environ["OMP_NUM_THREADS"] = str(args.threads)
-os.environ["MKL_NUM_THREADS"] = str(args.threads)
-os.environ["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
-assert "torch" not in sys.modules
+peer_common.set_threads(args)  # before torch (and with it OpenBLAS / libgomp) loads
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 torch.set_num_threads(args.threads)
-
-
-def openblas():
-    try:
-        lib = ctypes.CDLL("libopenblas.so.0")
-        lib.openblas_get_num_threads.restype = ctypes.c_int
-        lib.openblas_get_corename.restype = ctypes.c_char_p
-        return lib.openblas_get_num_threads(), lib.openblas_get_corename().decode()
-    except (OSError, AttributeError):
-        return None, None
 
 
 def phi(x):
@@ -153,37 +128,13 @@ def run_case(config, variant):
         opt.step()
         return loss.item()
 
-    loss_first = None
-    for _ in range(args.warmup):
-        v = step()
-        loss_first = v if loss_first is None else loss_first
-    times = []
-    loss_last = None
-    t_start = time.perf_counter()
-    while len(times) < args.steps or (time.perf_counter() - t_start < args.min_time
-                                      and len(times) < args.max_steps):
-        t0 = time.perf_counter()
-        loss_last = step()
-        times.append(time.perf_counter() - t0)
-    if loss_first is None:
-        loss_first = loss_last
-    s = sorted(times)
-    blas_threads, core = openblas()
+    timing = peer_common.time_steps(step, args)
     fwd = T * 2 * batch * (n * n + n * N_IN + N_OUT * n)
     rec = {
         "workload": "reach-ctrnn", "config": config, "impl": "pytorch", "variant": variant,
-        "ms_per_step": 1e3 * statistics.median(s), "steps": len(s),
-        "min_ms": 1e3 * s[0], "mean_ms": 1e3 * statistics.fmean(s),
-        "p10_ms": 1e3 * s[int(round(0.1 * (len(s) - 1)))],
-        "p90_ms": 1e3 * s[int(round(0.9 * (len(s) - 1)))],
-        "warmup": args.warmup, "loss_first": loss_first, "loss_last": loss_last,
-        "threads": args.threads, "blas_threads": args.blas_threads,
-        "mode": f"omp{args.threads}-blas{args.blas_threads}",
-        "torch_threads": torch.get_num_threads(), "openblas_threads": blas_threads,
-        "openblas_core": core,
-        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        **timing, **peer_common.machine_fields(args, torch),
         "shape": {"N": n, "batch": batch, "T": T, "n_in": N_IN, "n_out": N_OUT},
-        "matmul_gflop_step": 3 * fwd / 1e9, "torch": torch.__version__,
+        "matmul_gflop_step": 3 * fwd / 1e9,
     }
     print(json.dumps(rec), flush=True)
 
