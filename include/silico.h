@@ -294,6 +294,11 @@ typedef struct {
                            lstm: weight_hh, every gate block) */
     double exc_fraction;/* Dale: the first ⌊f·N⌋ units excitatory; 0 = 0.8 */
     int no_autapses;    /* Dale: zero the recurrent matrix's diagonal (each gate block's) */
+    /* fixed connectivity mask (N×N, 0 = absent synapse, or NULL = dense) on the recurrent
+     * matrix (ctrnn: J; cells: the matrix Dale's law acts on, every gate block): the
+     * forward uses W ⊙ M, the masked entries start at 0 and stay there (their gradient is
+     * 0); copied at create, not kept in sl_model_get_spec (NULL there) */
+    const sl_real *rec_mask;
 } sl_model_spec;
 /* The old name of sl_model_spec (CT-RNN only before the cells). */
 typedef sl_model_spec sl_ctrnn_spec;
@@ -379,6 +384,15 @@ void sl_model_constrain(sl_model *m);
  * runs it after every step when built with -DSL_CHECK_INVARIANTS. */
 sl_status sl_model_check_invariants(const sl_model *m);
 
+/* Feedback alignment (Lillicrap et al. 2016). readout (n_out×N, or NULL =
+ * exact): the backward sends the output error to the hidden units through
+ * this fixed matrix instead of the readout W (∂L/∂h += dz·B_fa); W itself
+ * still gets its exact gradient. recurrent (N×N, or NULL = exact; ctrnn and
+ * rnn only, SL_EINVAL for the other kinds): replaces J (rnn: weight_hh, or its
+ * effective matrix) in the backward recurrence. The matrices are copied;
+ * NULL, NULL restores exact BPTT. */
+sl_status sl_model_set_feedback(sl_model *m, const sl_real *readout, const sl_real *recurrent);
+
 /* Save weights and buffers (+ metadata: config text, version, ...) / rebuild
  * a model of any kind from a checkpoint alone. Metadata "format" is
  * "silico.ctrnn.v1" for the CT-RNN and "silico.model.v1" (with "cell" = the
@@ -416,6 +430,7 @@ typedef struct {
 /* The training loss of one batch (the trainer's kernel, also used by tests
  * and the bench):
  *   L = task loss + λ_w Σ_{M ∈ l2_on} Σ M² + λ_r mean_{b,t=1..T,i} r²
+ *       + λ₁ Σ_{M ∈ l1_on} Σ |M| + λ_r1 mean_{b,t=1..T,i} |r|
  *       + β mean_{b,t} ‖h_{b,t}‖₂                        (cells only)
  * For the cells r is the hidden output h, and l2_on's J means the recurrent
  * matrices (weight_hh; U_z and U_h for lightgru), B the input matrices
@@ -436,12 +451,21 @@ typedef struct {
     const double *class_weights; /* classification: n_out weights for the cross-entropy, or NULL */
     double l2_activation; /* β (cells only; the CT-RNN rejects β > 0): the coursework's
                              activation norm β · mean_{t,b} ‖h_{t,b,:}‖₂ (its eq. 9) */
+    double l1_weight;     /* λ₁: + λ₁ Σ_{M ∈ l1_on} Σ |M| (∂ = λ₁ sgn(M), sgn(0) = 0) */
+    unsigned l1_on;       /* bitmask of SL_L2_J | SL_L2_B | SL_L2_W, as l2_on */
+    double l1_rate;       /* λ_r1: + λ_r1 mean_{b,t=1..T,i} |r| (cells: r = h) */
 } sl_loss_spec;
 typedef struct {
     double total;
     double mse;       /* the task loss: masked MSE, or cross-entropy for labelled batches */
     double weight_l2, rate;
     double activation; /* β · mean ‖h‖₂ */
+    double weight_l1, rate_l1; /* λ₁ Σ|M|, λ_r1 mean|r| */
+    /* feedback alignment on (backward only; else 0): over this batch's rows,
+     * steps and units, with e_fa = dz·B_fa and e_bp = dz·W the readout error
+     * the hidden units get under FA and under exact BPTT: Σ⟨e_fa, e_bp⟩,
+     * Σ‖e_fa‖², Σ‖e_bp‖² (angle = arccos(dot / √(fa·bp))) */
+    double fa_dot, fa_fa, fa_bp;
 } sl_loss_terms;
 
 sl_status sl_model_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
@@ -520,6 +544,9 @@ sl_status sl_adam_create(const sl_adam_spec *spec, size_t n, sl_adam **out);
 void sl_adam_free(sl_adam *a);
 double sl_adam_lr(const sl_adam *a); /* the lr the next step uses */
 long sl_adam_steps(const sl_adam *a);
+/* Set the lr from outside (step / reduce-on-plateau schedules driven by the
+ * caller): the schedule becomes constant at lr from the next step on. */
+void sl_adam_set_lr(sl_adam *a, double lr);
 /* One update p -= lr · m̂/(√v̂ + eps) over the flat buffers. */
 void sl_adam_step(sl_adam *a, sl_real *p, const sl_real *g);
 /* State for checkpoints: m, v (n each) and the step count. */
@@ -537,7 +564,11 @@ typedef struct {
     long epoch, step;           /* epoch just finished (1-based), optimiser steps so far */
     double loss, loss_mse, loss_weight_l2, loss_rate; /* means over the epoch */
     double loss_activation;     /* β · mean ‖h‖₂ (train.l2_activation), epoch mean */
+    double loss_weight_l1, loss_rate_l1; /* λ₁ Σ|M| and λ_r1 mean|r|, epoch means */
+    double loss_wiring;         /* spatial wiring cost (train.wiring_cost), epoch mean */
     double grad_norm;           /* mean pre-clip global norm over the epoch */
+    double fa_angle_deg;        /* feedback alignment: angle between the readout error FA sends
+                                   to the hidden units and BPTT's, over the epoch (else NaN) */
     double lr;
     double train_error_pct;     /* epoch's MSE as % of null (noisy training batches) */
     int validated;              /* val_* below are set this epoch */

@@ -50,6 +50,16 @@ static const sl_keydef KEYS[] = {
      "to 0 after each step (nn4n); columns = presynaptic units"},
     {"model.exc_fraction", SL_KEY_REAL, "0.8", 1e-9, 1, NULL,
      "Dale: fraction of excitatory units (the first floor(f*N); 0.8 at N = 64: 51 E + 13 I)"},
+    {"model.sparsity", SL_KEY_REAL, "0", 0, 0.999999, NULL,
+     "fixed random connectivity: the fraction of recurrent synapses absent (each kept with "
+     "probability 1 - sparsity, drawn from run.seed); applied as W*M to the recurrent matrix "
+     "(ctrnn: J; cells: weight_hh every gate block, lightgru: U_h); 0 = dense"},
+    {"model.mask", SL_KEY_STRING, "", 0, 0, NULL,
+     "fixed connectivity mask of the recurrent matrix from an N x N .npy of 0/1 (row = "
+     "postsynaptic unit); combined with model.sparsity; empty = none"},
+    {"model.grid", SL_KEY_LIST, "", 1, 1e6, NULL,
+     "X,Y,Z: the units' places on a 3-D grid for the wiring cost (X*Y*Z = model.hidden; unit "
+     "k = (iy*X + ix)*Z + iz as seRNN); empty = no spatial embedding"},
     {"model.autapses", SL_KEY_BOOL, "true", 0, 0, NULL,
      "cells: false = no self-connections (zero diagonal mask on the recurrent matrix, each "
      "gate block's; kept at 0 through training)"},
@@ -146,8 +156,24 @@ static const sl_keydef KEYS[] = {
      "epochs; an epoch is one pass over training conditions x delays"},
     {"train.batch", SL_KEY_INT, "20", 1, 1e6, NULL, "trials per batch"},
     {"train.lr", SL_KEY_REAL, "1e-3", 0, INF, NULL, "Adam learning rate (start of the schedule)"},
-    {"train.lr_schedule", SL_KEY_CHOICE, "cosine", 0, 0, "constant|cosine|exponential",
-     "learning-rate schedule over the whole run, from train.lr to train.lr_final"},
+    {"train.lr_schedule", SL_KEY_CHOICE, "cosine", 0, 0, "constant|cosine|exponential|step|plateau",
+     "learning-rate schedule: cosine, exponential = over the whole run from train.lr to "
+     "train.lr_final; step = times train.lr_gamma every train.lr_step_every epochs (StepLR); "
+     "plateau = times train.plateau_factor when the validation criterion stops improving "
+     "(ReduceLROnPlateau, mode 'min', stepped at each validation)"},
+    {"train.lr_step_every", SL_KEY_INT, "100", 1, 1e9, NULL,
+     "lr_schedule = step: epochs between two lr reductions"},
+    {"train.lr_gamma", SL_KEY_REAL, "0.1", 1e-12, 1, NULL,
+     "lr_schedule = step: factor the lr is multiplied by every train.lr_step_every epochs"},
+    {"train.plateau_factor", SL_KEY_REAL, "0.1", 1e-12, 0.999999, NULL,
+     "lr_schedule = plateau: lr <- max(lr * factor, train.plateau_min_lr) on a plateau"},
+    {"train.plateau_patience", SL_KEY_INT, "10", 0, 1e9, NULL,
+     "lr_schedule = plateau: validations without improvement tolerated before a reduction"},
+    {"train.plateau_threshold", SL_KEY_REAL, "1e-4", 0, INF, NULL,
+     "lr_schedule = plateau: relative improvement of the validation criterion needed to count "
+     "as better (PyTorch's threshold_mode 'rel')"},
+    {"train.plateau_min_lr", SL_KEY_REAL, "0", 0, INF, NULL,
+     "lr_schedule = plateau: the lr never goes below this"},
     {"train.lr_final", SL_KEY_REAL, "1e-5", 0, INF, NULL,
      "learning rate at the last step (cosine, exponential)"},
     {"train.beta1", SL_KEY_REAL, "0.9", 0, 0.999999, NULL, "Adam beta1"},
@@ -155,6 +181,18 @@ static const sl_keydef KEYS[] = {
     {"train.eps", SL_KEY_REAL, "1e-8", 0, INF, NULL, "Adam epsilon"},
     {"train.clip", SL_KEY_REAL, "0", 0, INF, NULL,
      "clip the global gradient norm to this value (0 = no clipping)"},
+    {"train.clip_value", SL_KEY_REAL, "0", 0, INF, NULL,
+     "clip each gradient element to [-c, c] (0 = off); applied before the global-norm clip "
+     "train.clip"},
+    {"train.feedback_alignment", SL_KEY_CHOICE, "off", 0, 0, "off|readout|readout+recurrent",
+     "learning rule: off = exact BPTT; readout = feedback alignment (Lillicrap 2016): the "
+     "output error reaches the hidden units through a fixed random matrix (fa.readout, "
+     "W's init scale, from run.seed) instead of W; readout+recurrent also replaces the "
+     "recurrent matrix in the backward recurrence (ctrnn: J; rnn: weight_hh). The angle to "
+     "BPTT's error signal is logged as fa_angle_deg"},
+    {"train.train_only", SL_KEY_STRING, "", 0, 0, NULL,
+     "comma-separated tensor names to train (e.g. 'W,c' = the readout alone); the gradients "
+     "of all other tensors are zeroed (frozen). Empty = train everything"},
     {"train.l2_weight", SL_KEY_REAL, "0", 0, INF, NULL,
      "lambda_w: adds lambda_w * sum(w^2) over the matrices in train.l2_on"},
     {"train.l2_on", SL_KEY_STRING, "W,B", 0, 0, NULL,
@@ -162,6 +200,19 @@ static const sl_keydef KEYS[] = {
      "U_z, U_h), B input (weight_ih, or W_z, W_h), W readout"},
     {"train.l2_rate", SL_KEY_REAL, "0", 0, INF, NULL,
      "lambda_r: adds lambda_r * mean(r^2) over batch, units and time (cells: r = h)"},
+    {"train.l1_weight", SL_KEY_REAL, "0", 0, INF, NULL,
+     "lambda_1: adds lambda_1 * sum(|w|) over the matrices in train.l1_on (sparsifying)"},
+    {"train.l1_on", SL_KEY_STRING, "J", 0, 0, NULL,
+     "comma-separated matrices the L1 weight penalty applies to (J, B, W as train.l2_on)"},
+    {"train.l1_rate", SL_KEY_REAL, "0", 0, INF, NULL,
+     "adds l1_rate * mean(|r|) over batch, units and time (cells: r = h); logged as "
+     "loss_rate_l1"},
+    {"train.wiring_cost", SL_KEY_REAL, "0", 0, INF, NULL,
+     "lambda of the spatial wiring cost on the recurrent matrix (ctrnn: J; rnn, gru, lstm: "
+     "weight_hh; lightgru: U_h), Achterberg 2023; needs model.grid; logged as loss_wiring"},
+    {"train.wiring", SL_KEY_CHOICE, "distance", 0, 0, "distance|communicability",
+     "wiring cost: distance = lambda*sum(|W|*D); communicability = lambda*sum(|W|*C*D), C = "
+     "expm(S^-1/2 |W| S^-1/2) with zero diagonal (seRNN's SE1_sWc, exact gradient)"},
     {"train.l2_activation", SL_KEY_REAL, "0", 0, INF, NULL,
      "cells: beta: adds beta * mean over batch and steps of the L2 norm of h over units (the "
      "coursework's activation-norm penalty, its eq. 9)"},

@@ -43,6 +43,7 @@
 #endif
 
 #include "core/blas.h"
+#include "nn/constraints.h"
 #include "nn/ctrnn.h"
 #include "nn/loss.h"
 #include "silico.h"
@@ -206,7 +207,7 @@ static void readout_f32(float *z, const float *r, const float *W, const float *c
 }
 /* One backward step for φ = rect_tanh (rect) or tanh, fused with everything else that needs
  * g_k or this step's readout error dz (B×NO), row by row (r, g, gn, tmp: B×N):
- *   g   = keep·gn + φ'(x) ⊙ (α·tmp + dz W + rc2·r)   (tmp = gn J; gn, tmp NULL at k = T)
+ *   g   = keep·gn + φ'(x) ⊙ (α·tmp + dz W + rc2·r + l1c·sgn r)   (tmp = gn J; gn, tmp NULL at k = T)
  *   gb += α Σ_rows g     gW += dzᵀ r     gc += Σ_rows dz
  * so ∂L/∂r from the readout, ∂W, ∂c and ∂b need no GEMM or pass of their own.
  * φ'(x) is read off r alone, so x is not re-read: tanh: 1 − r²; rect_tanh:
@@ -215,7 +216,7 @@ static void readout_f32(float *z, const float *r, const float *W, const float *c
 static void backward_step_tanh_f32(float *g, const float *gn, const float *tmp, const float *r,
                                    const float *dz, const float *W, float *gb, float *gW, float *gc,
                                    size_t B, size_t N, size_t NO, float keep, float alpha,
-                                   float rc2, int rect)
+                                   float rc2, float l1c, int rect)
 {
     for (size_t b = 0; b < B; b++) {
         const size_t row = b * N;
@@ -225,6 +226,8 @@ static void backward_step_tanh_f32(float *g, const float *gn, const float *tmp, 
             const size_t j = row + i;
             vf16 rv = vload(r + j), acc = rc2 * rv;
             if (tmp) acc += alpha * vload(tmp + j);
+            if (l1c != 0) /* + l1c·sgn(r) */
+                acc += vsel(rv > VF(0), VF(l1c), VF(0)) - vsel(rv < VF(0), VF(l1c), VF(0));
             for (size_t o = 0; o < NO; o++) {
                 acc += dzb[o] * vload(W + o * N + i);
                 vstore(gW + o * N + i, vload(gW + o * N + i) + dzb[o] * rv);
@@ -238,7 +241,8 @@ static void backward_step_tanh_f32(float *g, const float *gn, const float *tmp, 
         }
         for (; i < N; i++) { /* the same for the last N mod 16 columns */
             const size_t j = row + i;
-            float rv = r[j], acc = rc2 * rv + (tmp ? alpha * tmp[j] : 0);
+            float rv = r[j], acc = rc2 * rv + (tmp ? alpha * tmp[j] : 0) +
+                                   (rv > 0 ? l1c : rv < 0 ? -l1c : 0);
             for (size_t o = 0; o < NO; o++) {
                 acc += dzb[o] * W[o * N + i];
                 gW[o * N + i] += dzb[o] * rv;
@@ -328,7 +332,10 @@ sl_status sl_model_alloc(const sl_model_spec *spec, sl_model **out)
     if (spec->learn_x0) add_tensor(m, "x0", 1, N, 0);
     m->params = aligned_zalloc(m->n_params * sizeof(sl_real));
     m->grads = aligned_zalloc(m->n_params * sizeof(sl_real));
-    if (!m->params || !m->grads) {
+    m->spec.rec_mask = NULL;
+    if (spec->rec_mask && (m->rec_mask = malloc((size_t)N * N * sizeof(sl_real))))
+        memcpy(m->rec_mask, spec->rec_mask, (size_t)N * N * sizeof(sl_real));
+    if (!m->params || !m->grads || (spec->rec_mask && !m->rec_mask)) {
         size_t n = m->n_params;
         sl_model_free(m);
         return sl_fail(SL_ENOMEM, "ctrnn: cannot allocate %zu parameters", n);
@@ -350,6 +357,7 @@ sl_status sl_model_create(const sl_model_spec *spec, sl_rng *rng, sl_model **out
     int N = spec->n_hidden, NI = spec->n_in, NO = spec->n_out;
     double sj = spec->g / sqrt((double)N), sb = spec->h / sqrt((double)NI);
     for (size_t i = 0; i < (size_t)N * N; i++) m->J[i] = (sl_real)(sj * sl_rng_normal(rng));
+    if (m->rec_mask) sl_mask_project(m->J, m->rec_mask, (size_t)N * N);
     for (size_t i = 0; i < (size_t)N * NI; i++) m->Bm[i] = (sl_real)(sb * sl_rng_normal(rng));
     /* b = 0; W, c ~ U(−1/√N, 1/√N) as PyTorch's nn.Linear(N, n_out) */
     double k = 1.0 / sqrt((double)N);
@@ -366,6 +374,9 @@ void sl_model_free(sl_model *m)
     free(m->grads);
     free(m->bufs);
     free(m->cblob);
+    free(m->fa_W);
+    free(m->fa_R);
+    free(m->rec_mask);
     free(m);
 }
 
@@ -619,17 +630,19 @@ void sl_model_states(const sl_workspace *ws, sl_real *x, sl_real *r)
 
 /* --------------------------------------------------------------- backward */
 
-sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef)
+sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef, double l1_coef)
 {
     const sl_model_spec *s = &m->spec;
     const int N = s->n_hidden, NI = s->n_in, NO = s->n_out, B = ws->B, T = ws->T;
     const size_t BN = (size_t)B * N;
     const sl_real alpha = (sl_real)(s->dt_ms / s->tau_ms), keep = 1 - alpha;
-    const sl_real rc2 = (sl_real)(2 * rate_coef);
+    const sl_real rc2 = (sl_real)(2 * rate_coef), l1c = (sl_real)l1_coef;
     const sl_param_info *info = m->info;
     sl_real *gJ = m->grads + info[0].offset, *gB = m->grads + info[1].offset;
     sl_real *gb = m->grads + info[2].offset, *gW = m->grads + info[3].offset;
     sl_real *gc = m->grads + info[4].offset;
+    /* feedback alignment: the matrices the error travels back through */
+    const sl_real *Wb = m->fa_W ? m->fa_W : m->W, *Jb = m->fa_R ? m->fa_R : m->J;
 
     int weights_done = 0; /* ∂J, ∂B already summed step by step */
     if (SL_F32_FAST && (s->act == SL_ACT_RECT_TANH || s->act == SL_ACT_TANH)) {
@@ -644,11 +657,11 @@ sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef)
         for (int k = T; k >= 1; k--) {
             const size_t at = (size_t)(k - 1) * BN;
             const sl_real *gn = k == T ? NULL : ws->G + at + BN; /* g_{k+1} */
-            if (gn) step_gemm_run(&kern, gn, m->J, ws->tmp); /* g_{k+1} J */
+            if (gn) step_gemm_run(&kern, gn, Jb, ws->tmp); /* g_{k+1} J */
             backward_step_tanh_f32(F32W(ws->G + at), gn ? F32(gn) : NULL, gn ? F32(ws->tmp) : NULL,
                                    F32(ws->R + at + BN), F32(ws->DZ + (size_t)(k - 1) * B * NO),
-                                   F32(m->W), F32W(gb), F32W(gW), F32W(gc), (size_t)B, (size_t)N,
-                                   (size_t)NO, (float)keep, (float)alpha, (float)rc2,
+                                   F32(Wb), F32W(gb), F32W(gW), F32W(gc), (size_t)B, (size_t)N,
+                                   (size_t)NO, (float)keep, (float)alpha, (float)rc2, (float)l1c,
                                    s->act == SL_ACT_RECT_TANH);
             if (wk.dJ) { /* Σ g_kᵀ r_{k−1}, Σ g_kᵀ u_{k−1} */
                 wk.dJ(F32(ws->R + at), F32(ws->G + at), F32W(ws->accJ));
@@ -663,19 +676,21 @@ sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef)
     } else {
         /* ∂L/∂r_{t+1} from the readout for all t: D ← DZ·W (D's forward contents are spent) */
         sl_real *DR = ws->D;
-        sl_gemm(0, 0, T * B, N, NO, 1.0, ws->DZ, NO, m->W, N, 0.0, DR, N);
+        sl_gemm(0, 0, T * B, N, NO, 1.0, ws->DZ, NO, Wb, N, 0.0, DR, N);
         /* g_k for k = T..1, stored time-major in G (G[k−1] = g_k) */
         for (int k = T; k >= 1; k--) {
             const sl_real *xk = ws->X + (size_t)k * BN, *rk = ws->R + (size_t)k * BN;
-            const sl_real *drk = DR + (size_t)(k - 1) * BN;
+            sl_real *drk = DR + (size_t)(k - 1) * BN;
             sl_real *gk = ws->G + (size_t)(k - 1) * BN;
+            if (l1c != 0) /* ∂ of l1_coef Σ|r| */
+                for (size_t i = 0; i < BN; i++) drk[i] += rk[i] > 0 ? l1c : rk[i] < 0 ? -l1c : 0;
             if (k == T) {
                 for (size_t i = 0; i < BN; i++)
                     gk[i] = act_deriv(s->act, xk[i], rk[i]) * (drk[i] + rc2 * rk[i]);
             } else {
                 const sl_real *gn = ws->G + (size_t)k * BN; /* g_{k+1} */
                 sl_real *tmp = ws->tmp;
-                sl_gemm(0, 0, B, N, N, alpha, gn, N, m->J, N, 0.0, tmp, N); /* α g_{k+1} J */
+                sl_gemm(0, 0, B, N, N, alpha, gn, N, Jb, N, 0.0, tmp, N); /* α g_{k+1} J */
                 for (size_t i = 0; i < BN; i++)
                     gk[i] = keep * gn[i] +
                             act_deriv(s->act, xk[i], rk[i]) * (tmp[i] + drk[i] + rc2 * rk[i]);
@@ -697,9 +712,12 @@ sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef)
                     T * NI, 1.0, gB, NI);
     }
 
+    if (m->rec_mask) /* fixed connectivity: absent synapses get no gradient */
+        for (size_t i = 0; i < (size_t)N * N; i++) gJ[i] *= m->rec_mask[i];
+
     if (m->x0) { /* g_0 = (1−α) g_1 + φ'(x_0) ⊙ α g_1 J, summed over the batch */
         sl_real *gx0 = m->grads + info[5].offset, *tmp = ws->tmp;
-        sl_gemm(0, 0, B, N, N, alpha, ws->G, N, m->J, N, 0.0, tmp, N);
+        sl_gemm(0, 0, B, N, N, alpha, ws->G, N, Jb, N, 0.0, tmp, N);
         for (int b = 0; b < B; b++)
             for (int i = 0; i < N; i++) {
                 size_t j = (size_t)b * N + i;
@@ -713,7 +731,7 @@ sl_status sl_model_backward(sl_model *m, sl_workspace *ws, const sl_real *dz, do
 {
     if (m->cell) return sl_cellnet_backward(m, ws, dz, rate_coef);
     to_time_major(dz, ws->DZ, ws->B, ws->T, m->spec.n_out);
-    return sl_ctrnn_backward_tm(m, ws, rate_coef);
+    return sl_ctrnn_backward_tm(m, ws, rate_coef, 0);
 }
 
 /* ------------------------------------------------------------- batch loss */
@@ -784,20 +802,40 @@ sl_status sl_model_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
             }
         }
 
+    /* L1: λ₁ Σ|M| on the chosen matrices, λ_r1 mean |r| */
+    double wl1 = 0, rl1 = 0;
+    if (spec && spec->l1_weight > 0)
+        for (int k = 0; k < 3; k++)
+            if (spec->l1_on & bits[k]) {
+                const sl_param_info *p = &m->info[which[k]];
+                wl1 += sl_penalty_l1(m->params + p->offset, p->numel, spec->l1_weight, 0,
+                                     backward ? m->grads + p->offset : NULL);
+            }
+    if (spec && spec->l1_rate > 0)
+        rl1 = sl_penalty_rate_l1(ws->R + (size_t)B * N, T, B, N, spec->l1_rate, NULL);
     if (out) {
         out->mse = mse;
         out->rate = rate;
         out->weight_l2 = wl2;
+        out->weight_l1 = wl1;
+        out->rate_l1 = rl1;
         out->activation = 0;
-        out->total = mse + rate + wl2;
+        out->total = mse + rate + wl2 + wl1 + rl1;
+        out->fa_dot = out->fa_fa = out->fa_bp = 0;
+        if (backward && m->fa_W) {
+            double acc[3] = {0, 0, 0};
+            sl_fa_accumulate(ws->DZ, (size_t)T * B, NO, N, m->W, m->fa_W, acc);
+            out->fa_dot = acc[0], out->fa_fa = acc[1], out->fa_bp = acc[2];
+        }
     }
     if (z_out) to_batch_major(ws->Z, z_out, B, T, NO);
-    if (!isfinite(mse + rate + wl2))
-        return sl_fail(SL_ENUMERIC, "loss is not finite (mse %g, rate %g, weight %g)", mse, rate,
-                       wl2);
+    if (!isfinite(mse + rate + wl2 + wl1 + rl1))
+        return sl_fail(SL_ENUMERIC, "loss is not finite (mse %g, rate %g, weight %g, L1 %g, %g)",
+                       mse, rate, wl2, wl1, rl1);
     if (backward) {
         double rate_coef = (spec && spec->l2_rate > 0) ? spec->l2_rate / (double)nr : 0;
-        return sl_ctrnn_backward_tm(m, ws, rate_coef);
+        double l1_coef = (spec && spec->l1_rate > 0) ? spec->l1_rate / (double)nr : 0;
+        return sl_ctrnn_backward_tm(m, ws, rate_coef, l1_coef);
     }
     return SL_OK;
 }

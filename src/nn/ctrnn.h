@@ -40,6 +40,13 @@ struct sl_model {
     sl_real *sign;                       /* N Dale signs (NULL when off) */
     int n_exc;
     sl_real *cblob;                      /* one allocation for masks, eff, gs, sign */
+    /* feedback alignment (sl_model_set_feedback): fixed matrices the backward
+     * uses in place of W (n_out×N) and of the recurrent matrix (J; rnn:
+     * weight_hh); NULL = exact BPTT */
+    sl_real *fa_W, *fa_R;
+    /* the fixed connectivity mask of the recurrent matrix (spec.rec_mask's copy,
+     * N×N), or NULL; the CT-RNN keeps J ⊙ M = J and masks ∂J */
+    sl_real *rec_mask;
 };
 
 /* Time-major buffers (but U), all carved from one arena sized for (Bmax, Tmax). */
@@ -80,8 +87,14 @@ sl_status sl_cellnet_backward(sl_model *m, sl_workspace *ws, const sl_real *dz, 
 sl_status sl_cellnet_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
                           const sl_loss_spec *spec, int backward, sl_loss_terms *out,
                           sl_real *z_out);
+/* Feedback alignment's error signals over rows of DZ (rows×NO): adds
+ * Σ⟨dz·Bfa, dz·W⟩, Σ‖dz·Bfa‖², Σ‖dz·W‖² into acc[0..2] (Gram matrices of
+ * the n_out rows: O(rows·NO²)). */
+void sl_fa_accumulate(const sl_real *DZ, size_t rows, int NO, int N, const sl_real *W,
+                      const sl_real *Bfa, double acc[3]);
 /* Forward/backward on the buffers already in ws (U in, DZ in). */
 sl_status sl_ctrnn_forward_tm(sl_model *m, sl_workspace *ws, int B, int T, sl_rng *noise);
-sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef);
+/* rate_coef: + rate_coef Σ r² (∂ 2·rate_coef·r); l1_coef: + l1_coef Σ |r| (∂ l1_coef·sgn r) */
+sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef, double l1_coef);
 
 #endif

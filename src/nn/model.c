@@ -197,13 +197,13 @@ static sl_status setup_constraints(sl_model *m)
     for (int i = 0; i < nt; i++) {
         const sl_param_info *p = cinfo(m, i);
         int enu = k > 0 && p->ndim == 2 && l2_group(p->name) == SL_L2_B;
-        int recm = !strcmp(p->name, rec) && (s->dale || s->no_autapses);
+        int recm = !strcmp(p->name, rec) && (s->dale || s->no_autapses || m->rec_mask);
         if (!enu && !recm) continue;
         if (p->shape[0] % N)
             return sl_fail(SL_EINVAL, "%s: %s has %lld rows, not a multiple of N = %d", m->cell->name,
                            p->name, (long long)p->shape[0], N);
         if (recm && s->dale) m->dale_t = i;
-        int masked = enu || s->no_autapses;
+        int masked = enu || s->no_autapses || (recm && m->rec_mask);
         m->effk[i] = (recm && s->dale == SL_DALE_REPARAM) ? 2 : masked ? 1 : 0;
         need += p->numel * ((masked ? 1 : 0) + (m->effk[i] ? 2 : 0));
     }
@@ -215,16 +215,19 @@ static sl_status setup_constraints(sl_model *m)
     for (int i = 0; i < nt; i++) {
         const sl_param_info *p = cinfo(m, i);
         int enu = k > 0 && p->ndim == 2 && l2_group(p->name) == SL_L2_B;
-        int recm = !strcmp(p->name, rec) && (s->dale || s->no_autapses);
+        int recm = !strcmp(p->name, rec) && (s->dale || s->no_autapses || m->rec_mask);
         if (!enu && !recm) continue;
         const int G = (int)(p->shape[0] / N);
-        if (enu || s->no_autapses) {
+        if (enu || s->no_autapses || m->rec_mask) {
             m->mask[i] = q, q += p->numel;
             if (enu)
                 sl_enu_block_mask(G, N, k, m->mask[i]);
             else {
-                for (size_t e = 0; e < p->numel; e++) m->mask[i][e] = 1;
-                for (int g = 0; g < G; g++) sl_mask_no_autapses(m->mask[i] + (size_t)g * N * N, N);
+                for (int g = 0; g < G; g++) {
+                    sl_real *Mg = m->mask[i] + (size_t)g * N * N;
+                    for (size_t e = 0; e < (size_t)N * N; e++) Mg[e] = m->rec_mask ? m->rec_mask[e] : 1;
+                    if (s->no_autapses) sl_mask_no_autapses(Mg, N);
+                }
             }
         }
         if (m->effk[i]) {
@@ -280,6 +283,15 @@ sl_status sl_cellnet_alloc(const sl_model_spec *spec, sl_model **out)
     if (m->spec.exc_fraction == 0) m->spec.exc_fraction = 0.8;
     m->cell = ops;
     m->n_pre = n_pre;
+    m->spec.rec_mask = NULL;
+    if (spec->rec_mask) {
+        const size_t nn = (size_t)spec->n_hidden * spec->n_hidden;
+        if (!(m->rec_mask = malloc(nn * sizeof(sl_real)))) {
+            free(m);
+            return sl_fail(SL_ENOMEM, "%s: out of memory", kind);
+        }
+        memcpy(m->rec_mask, spec->rec_mask, nn * sizeof(sl_real));
+    }
     m->dims.n_in = n_pre ? spec->n_hidden * spec->enu_k : spec->n_in;
     m->dims.n_hidden = spec->n_hidden;
     m->dims.act = spec->act;
@@ -432,7 +444,10 @@ void sl_model_constrain(sl_model *m)
 
 sl_status sl_model_check_invariants(const sl_model *m)
 {
-    if (!m->cell) return SL_OK;
+    if (!m->cell)
+        return m->rec_mask ? sl_check_mask("J (connectivity mask)", m->J, m->rec_mask,
+                                           m->spec.n_hidden, m->spec.n_hidden)
+                           : SL_OK;
     for (int i = 0; i < m->cell->n_tensors; i++) {
         const sl_param_info *p = cinfo(m, i);
         const int rows = (int)p->shape[0], cols = (int)p->shape[1];
@@ -454,6 +469,64 @@ sl_status sl_model_check_invariants(const sl_model *m)
         if (st) return st;
     }
     return SL_OK;
+}
+
+/* ----------------------------------------------------- feedback alignment */
+
+sl_status sl_model_set_feedback(sl_model *m, const sl_real *readout, const sl_real *recurrent)
+{
+    const int N = m->spec.n_hidden, NO = m->spec.n_out;
+    if (recurrent && m->cell && m->spec.cell != SL_CELL_RNN)
+        return sl_fail(SL_EINVAL,
+                       "%s: recurrent feedback alignment is implemented for the ctrnn and the rnn "
+                       "only (use train.feedback_alignment = readout)",
+                       m->cell->name);
+    free(m->fa_W);
+    free(m->fa_R);
+    m->fa_W = m->fa_R = NULL;
+    if (readout) {
+        if (!(m->fa_W = malloc((size_t)NO * N * sizeof(sl_real))))
+            return sl_fail(SL_ENOMEM, "out of memory");
+        memcpy(m->fa_W, readout, (size_t)NO * N * sizeof(sl_real));
+    }
+    if (recurrent) {
+        if (!(m->fa_R = malloc((size_t)N * N * sizeof(sl_real))))
+            return sl_fail(SL_ENOMEM, "out of memory");
+        memcpy(m->fa_R, recurrent, (size_t)N * N * sizeof(sl_real));
+    }
+    return SL_OK;
+}
+
+/* ⟨dz·F, dz·W⟩ = dz (F Wᵀ) dzᵀ: the n_out × n_out Gram matrices once, then
+ * O(NO²) per row */
+void sl_fa_accumulate(const sl_real *DZ, size_t rows, int NO, int N, const sl_real *W,
+                      const sl_real *Bfa, double acc[3])
+{
+    double *G = calloc((size_t)3 * NO * NO, sizeof(double));
+    if (!G) return;
+    for (int o = 0; o < NO; o++)
+        for (int q = 0; q < NO; q++) {
+            double fw = 0, ff = 0, ww = 0;
+            for (int i = 0; i < N; i++) {
+                fw += (double)Bfa[(size_t)o * N + i] * W[(size_t)q * N + i];
+                ff += (double)Bfa[(size_t)o * N + i] * Bfa[(size_t)q * N + i];
+                ww += (double)W[(size_t)o * N + i] * W[(size_t)q * N + i];
+            }
+            G[o * NO + q] = fw, G[NO * NO + o * NO + q] = ff, G[2 * NO * NO + o * NO + q] = ww;
+        }
+    for (size_t r = 0; r < rows; r++) {
+        const sl_real *dz = DZ + r * NO;
+        for (int o = 0; o < NO; o++) {
+            if (dz[o] == 0) continue;
+            for (int q = 0; q < NO; q++) {
+                double pq = (double)dz[o] * dz[q];
+                acc[0] += pq * G[o * NO + q];
+                acc[1] += pq * G[NO * NO + o * NO + q];
+                acc[2] += pq * G[2 * NO * NO + o * NO + q];
+            }
+        }
+    }
+    free(G);
 }
 
 /* -------------------------------------------------------------- workspace */
@@ -562,7 +635,8 @@ void sl_cellnet_states(const sl_workspace *ws, sl_real *x, sl_real *r)
 /* From ws->DZ (time-major): the readout's gradients, dH (+ the rate and
  * activation-norm penalties' terms), then the cell's, the effective weights'
  * and the ENU stage's. */
-static void run_backward(sl_model *m, sl_workspace *ws, double rate_coef, double act_beta)
+static void run_backward(sl_model *m, sl_workspace *ws, double rate_coef, double act_beta,
+                         double l1_coef)
 {
     const int N = m->spec.n_hidden, NO = m->spec.n_out, B = ws->B, T = ws->T;
     const size_t R = (size_t)B * T;
@@ -574,16 +648,25 @@ static void run_backward(sl_model *m, sl_workspace *ws, double rate_coef, double
         const sl_real *dz = ws->DZ + r * NO;
         for (int o = 0; o < NO; o++) gc[o] += dz[o];
     }
+    const sl_real *Wb = m->fa_W ? m->fa_W : m->W; /* feedback alignment: B_fa for W */
     if (rate_coef != 0) { /* dH = DZ·W + 2·rate_coef·H */
         memcpy(ws->dH, ws->H, R * N * sizeof(sl_real));
-        sl_gemm(0, 0, (int)R, N, NO, 1.0, ws->DZ, NO, m->W, N, 2 * rate_coef, ws->dH, N);
+        sl_gemm(0, 0, (int)R, N, NO, 1.0, ws->DZ, NO, Wb, N, 2 * rate_coef, ws->dH, N);
     } else
-        sl_gemm(0, 0, (int)R, N, NO, 1.0, ws->DZ, NO, m->W, N, 0.0, ws->dH, N);
+        sl_gemm(0, 0, (int)R, N, NO, 1.0, ws->DZ, NO, Wb, N, 0.0, ws->dH, N);
     if (act_beta > 0) sl_penalty_act_norm(ws->H, T, B, N, act_beta, ws->dH);
+    if (l1_coef != 0) /* ∂ of l1_coef Σ|h| */
+        for (size_t i = 0; i < R * N; i++)
+            ws->dH[i] += ws->H[i] > 0 ? (sl_real)l1_coef : ws->H[i] < 0 ? -(sl_real)l1_coef : 0;
     m->dims.training = ws->training;
     for (int i = 0; i < m->cell->n_tensors; i++)
         if (m->effk[i]) memset(m->gs[i], 0, cinfo(m, i)->numel * sizeof(sl_real));
-    m->cell->backward(&m->dims, m->pc, m->gc, m->n_pre ? ws->E : ws->U, B, T, ws->H, ws->dH,
+    sl_real *pb[SL_MODEL_MAX_TENSORS + SL_MODEL_MAX_BUFFERS];
+    memcpy(pb, m->pc, sizeof pb);
+    if (m->fa_R) /* recurrent feedback alignment (rnn): weight_hh's slot, used only for dh J */
+        for (int i = 0; i < m->cell->n_tensors; i++)
+            if (!strcmp(cinfo(m, i)->name, "weight_hh")) pb[i] = m->fa_R;
+    m->cell->backward(&m->dims, pb, m->gc, m->n_pre ? ws->E : ws->U, B, T, ws->H, ws->dH,
                       m->n_pre ? ws->dE : NULL, ws->cws);
     effective_backward(m);
     if (m->n_pre) {
@@ -599,7 +682,7 @@ sl_status sl_cellnet_backward(sl_model *m, sl_workspace *ws, const sl_real *dz, 
     sl_status st = check_ws(m, ws);
     if (st) return st;
     to_tm(dz, ws->DZ, ws->B, ws->T, m->spec.n_out);
-    run_backward(m, ws, rate_coef, 0);
+    run_backward(m, ws, rate_coef, 0, 0);
     return SL_OK;
 }
 
@@ -657,18 +740,37 @@ sl_status sl_cellnet_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
         return sl_fail(SL_EINVAL, "%s: l2_activation (%g) must be >= 0", kind, beta);
     double act = beta > 0 ? sl_penalty_act_norm(ws->H, T, B, N, beta, NULL) : 0;
 
+    /* λ₁ Σ|M| over the tensors in l1_on, λ_r1 mean |h| */
+    double wl1 = 0, rl1 = 0;
+    if (spec && spec->l1_weight > 0 && spec->l1_on)
+        for (int k = 0; k < m->n_tensors; k++)
+            if (m->l2bit[k] & spec->l1_on) {
+                const sl_param_info *p = &m->info[k];
+                wl1 += sl_penalty_l1(m->params + p->offset, p->numel, spec->l1_weight, 0,
+                                     backward ? m->grads + p->offset : NULL);
+            }
+    if (spec && spec->l1_rate > 0) rl1 = sl_penalty_rate_l1(ws->H, T, B, N, spec->l1_rate, NULL);
     if (out) {
         out->mse = task;
         out->rate = rate;
         out->weight_l2 = wl2;
+        out->weight_l1 = wl1;
+        out->rate_l1 = rl1;
         out->activation = act;
-        out->total = task + rate + wl2 + act;
+        out->total = task + rate + wl2 + act + wl1 + rl1;
+        out->fa_dot = out->fa_fa = out->fa_bp = 0;
+        if (backward && m->fa_W) {
+            double acc[3] = {0, 0, 0};
+            sl_fa_accumulate(ws->DZ, (size_t)T * B, NO, N, m->W, m->fa_W, acc);
+            out->fa_dot = acc[0], out->fa_fa = acc[1], out->fa_bp = acc[2];
+        }
     }
     if (z_out) to_bm(ws->Z, z_out, B, T, NO);
-    if (!isfinite(task + rate + wl2 + act))
+    if (!isfinite(task + rate + wl2 + act + wl1 + rl1))
         return sl_fail(SL_ENUMERIC, "loss is not finite (task %g, rate %g, weight %g, activation %g)",
                        task, rate, wl2, act);
     if (backward)
-        run_backward(m, ws, (spec && spec->l2_rate > 0) ? spec->l2_rate / (double)nr : 0, beta);
+        run_backward(m, ws, (spec && spec->l2_rate > 0) ? spec->l2_rate / (double)nr : 0, beta,
+                     (spec && spec->l1_rate > 0) ? spec->l1_rate / (double)nr : 0);
     return SL_OK;
 }

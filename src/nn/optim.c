@@ -7,6 +7,8 @@
  *   constant     lr_t = lr
  *   cosine       lr_t = lr_final + ½(lr − lr_final)(1 + cos(π s/total))
  *   exponential  lr_t = lr · (lr_final/lr)^(s/total)
+ * sl_adam_set_lr switches to a constant lr set from outside (the trainer's
+ * step and reduce-on-plateau schedules, src/nn/constraints.c).
  * The moments live in two buffers parallel to the parameter buffer, so one
  * update is one loop over the flat arrays. */
 #include <math.h>
@@ -62,6 +64,12 @@ double sl_adam_lr(const sl_adam *a)
     if (s->schedule == SL_LR_COSINE)
         return s->lr_final + 0.5 * (s->lr - s->lr_final) * (1 + cos(M_PI * f));
     return s->lr * pow(s->lr_final / s->lr, f);
+}
+
+void sl_adam_set_lr(sl_adam *a, double lr)
+{
+    a->spec.lr = lr;
+    a->spec.schedule = SL_LR_CONSTANT;
 }
 
 long sl_adam_steps(const sl_adam *a) { return a->t; }

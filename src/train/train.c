@@ -2,8 +2,13 @@
  * run directory.
  *
  *   loss  = masked MSE + λ_w Σ_{M ∈ l2_on} Σ M² + λ_r mean(r²)     (sl_model_loss)
+ *           + λ₁ Σ_{M ∈ l1_on} Σ|M| + λ_r1 mean|r|
  *           [+ β mean ‖h‖₂, cells, train.l2_activation]
- *   step  = zero grads → forward + BPTT → clip global norm → Adam (scheduled lr)
+ *   step  = zero grads → forward + BPTT (or feedback alignment: fixed random
+ *           feedback for W [and J], train.feedback_alignment) → zero the
+ *           gradients of tensors outside train.train_only → clip by value →
+ *           clip global norm → Adam (scheduled lr; step and plateau schedules
+ *           set Adam's lr after each epoch / validation)
  *           → sl_model_constrain (Dale project) [→ sl_model_check_invariants
  *           when built with -DSL_CHECK_INVARIANTS]
  *   (masked gradients — ENU blocks, no autapses, Dale reparam — are exact
@@ -30,12 +35,16 @@
 #include <string.h>
 #include <time.h>
 
+#include "nn/constraints.h"
 #include "nn/ctrnn.h"
+#include "nn/spatial.h"
 #include "silico.h"
 #include "train/checkpoint.h"
 #include "train/train.h"
 
-enum { STREAM_INIT = 0, STREAM_BATCH = 1, STREAM_NOISE = 2, STREAM_VAL = 3 };
+enum { STREAM_INIT = 0, STREAM_BATCH = 1, STREAM_NOISE = 2, STREAM_VAL = 3, STREAM_FA = 4,
+       STREAM_MASK = 5 };
+enum { SCHED_OWN = 0, SCHED_STEP, SCHED_PLATEAU }; /* OWN: Adam's own (constant, cosine, exp.) */
 
 struct sl_trainer {
     sl_config *cfg;
@@ -46,7 +55,17 @@ struct sl_trainer {
     sl_adam *opt;
     sl_metrics *metrics;
     sl_loss_spec loss;
-    double clip;
+    double clip, clip_value;
+    int sched;             /* SCHED_*: step and plateau set Adam's lr after each epoch */
+    sl_step_lr steplr;
+    sl_plateau plateau;
+    int fa;                /* feedback alignment: 0 off, 1 readout, 2 readout + recurrent */
+    int train_only;        /* 1: only tensors with train_mask[i] get gradients */
+    unsigned char train_mask[SL_MODEL_MAX_TENSORS];
+    double wiring;         /* λ of the spatial wiring cost (0 = off) */
+    int wiring_comm;       /* 1: communicability-weighted (SE1_sWc), 0: distance (SE1) */
+    int wiring_t;          /* index of the recurrent tensor it applies to */
+    double *wiring_D;      /* N×N unit distances on model.grid */
     long epoch, total_epochs;
     int val_every;
     double best_val;
@@ -101,7 +120,7 @@ static void json_num(cJSON *o, const char *key, double v)
 
 /* ------------------------------------------------------------ set-up */
 
-static sl_status parse_l2_on(const char *s, unsigned *bits)
+static sl_status parse_l2_on(const char *key, const char *s, unsigned *bits)
 {
     *bits = 0;
     const char *p = s;
@@ -113,7 +132,7 @@ static sl_status parse_l2_on(const char *s, unsigned *bits)
         else if (n == 1 && *p == 'B') *bits |= SL_L2_B;
         else if (n == 1 && *p == 'W') *bits |= SL_L2_W;
         else
-            return sl_fail(SL_EINVAL, "train.l2_on: unknown matrix '%.*s' (use J, B, W)", (int)n, p);
+            return sl_fail(SL_EINVAL, "%s: unknown matrix '%.*s' (use J, B, W)", key, (int)n, p);
         p += n;
     }
     return SL_OK;
@@ -262,6 +281,167 @@ static sl_status write_run_json(const sl_trainer *t)
     return st;
 }
 
+/* train.train_only: the tensors that keep their gradients (by name) */
+static sl_status setup_train_only(sl_trainer *t, const char *list)
+{
+    sl_model *m = t->model;
+    const char *p = list;
+    t->train_only = 0;
+    memset(t->train_mask, 0, sizeof t->train_mask);
+    while (*p) {
+        while (*p == ' ' || *p == ',') p++;
+        if (!*p) break;
+        size_t n = strcspn(p, ", ");
+        int found = 0;
+        for (int i = 0; i < m->n_tensors; i++)
+            if (strlen(m->info[i].name) == n && !strncmp(m->info[i].name, p, n))
+                t->train_mask[i] = 1, found = 1;
+        if (!found) {
+            char names[512] = "";
+            for (int i = 0; i < m->n_tensors; i++) {
+                size_t len = strlen(names);
+                snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "", m->info[i].name);
+            }
+            return sl_fail(SL_EINVAL, "train.train_only: the %s has no tensor '%.*s' (it has %s)",
+                           sl_cell_kind_name(m->spec.cell), (int)n, p, names);
+        }
+        t->train_only = 1;
+        p += n;
+    }
+    return SL_OK;
+}
+
+/* train.feedback_alignment: fixed random feedback matrices drawn once from
+ * the run seed (stream STREAM_FA): fa.readout ~ U(−1/√N, 1/√N) as W's init;
+ * fa.recurrent as the recurrent matrix's init (ctrnn: N(0, g²/N); rnn:
+ * U(−1/√N, 1/√N), PyTorch's). Regenerated identically on resume. */
+static sl_status setup_feedback(sl_trainer *t, const char *mode)
+{
+    sl_model *m = t->model;
+    t->fa = !strcmp(mode, "readout") ? 1 : !strcmp(mode, "readout+recurrent") ? 2 : 0;
+    if (!t->fa) return SL_OK;
+    const int N = m->spec.n_hidden, NO = m->spec.n_out;
+    if (t->fa == 2 && m->cell && m->spec.cell != SL_CELL_RNN)
+        return sl_fail(SL_EINVAL,
+                       "train.feedback_alignment = readout+recurrent is implemented for model.type "
+                       "= ctrnn and rnn only (the %s supports readout)",
+                       sl_cell_kind_name(m->spec.cell));
+    sl_real *Bf = malloc((size_t)NO * N * sizeof(sl_real));
+    sl_real *Rf = t->fa == 2 ? malloc((size_t)N * N * sizeof(sl_real)) : NULL;
+    if (!Bf || (t->fa == 2 && !Rf)) {
+        free(Bf);
+        free(Rf);
+        return sl_fail(SL_ENOMEM, "out of memory");
+    }
+    sl_rng r;
+    sl_rng_seed_stream(&r, t->seed, STREAM_FA);
+    const double k = 1.0 / sqrt((double)N);
+    for (size_t i = 0; i < (size_t)NO * N; i++) Bf[i] = (sl_real)(k * (2 * sl_rng_uniform(&r) - 1));
+    if (Rf) {
+        const double sj = m->spec.g / sqrt((double)N);
+        for (size_t i = 0; i < (size_t)N * N; i++)
+            Rf[i] = m->cell ? (sl_real)(k * (2 * sl_rng_uniform(&r) - 1))
+                            : (sl_real)(sj * sl_rng_normal(&r));
+    }
+    sl_status st = sl_model_set_feedback(m, Bf, Rf);
+    free(Bf);
+    free(Rf);
+    return st;
+}
+
+/* train.wiring_cost (Achterberg et al. 2023): units on the model.grid
+ * lattice; the cost applies to the recurrent matrix as stored (ctrnn: J;
+ * rnn, gru, lstm: weight_hh, each N×N gate block; lightgru: U_h). */
+static sl_status setup_wiring(sl_trainer *t)
+{
+    const sl_config *c = t->cfg;
+    sl_model *m = t->model;
+    t->wiring = sl_config_real(c, "train.wiring_cost");
+    t->wiring_comm = !strcmp(sl_config_str(c, "train.wiring"), "communicability");
+    if (!(t->wiring > 0)) return SL_OK;
+    const int N = m->spec.n_hidden;
+    double g[4];
+    int ng = sl_config_list(c, "model.grid", g, 4);
+    if (ng != 3 || g[0] != floor(g[0]) || g[1] != floor(g[1]) || g[2] != floor(g[2]) ||
+        g[0] * g[1] * g[2] != N)
+        return sl_fail(SL_EINVAL,
+                       "train.wiring_cost > 0 needs model.grid = X,Y,Z (three whole numbers with "
+                       "X*Y*Z = model.hidden = %d)",
+                       N);
+    const char *name = !m->cell ? "J" : m->spec.cell == SL_CELL_LIGHTGRU ? "U_h" : "weight_hh";
+    t->wiring_t = -1;
+    for (int i = 0; i < m->n_tensors; i++)
+        if (!strcmp(m->info[i].name, name)) t->wiring_t = i;
+    if (t->wiring_t < 0) return sl_fail(SL_EINVAL, "train.wiring_cost: no tensor '%s'", name);
+    double *xyz = malloc((size_t)N * 3 * sizeof(double));
+    t->wiring_D = malloc((size_t)N * N * sizeof(double));
+    if (!xyz || !t->wiring_D) {
+        free(xyz);
+        return sl_fail(SL_ENOMEM, "out of memory");
+    }
+    sl_status st = sl_grid_coords((int)g[0], (int)g[1], (int)g[2], N, xyz);
+    if (!st) sl_distance_matrix(xyz, N, 1.0, t->wiring_D);
+    free(xyz);
+    return st;
+}
+
+/* The wiring cost of the current weights; its gradient added into the
+ * model's gradients when grad is nonzero. */
+static sl_status wiring_cost(sl_trainer *t, int grad, double *out)
+{
+    sl_model *m = t->model;
+    const int N = m->spec.n_hidden;
+    const sl_param_info *p = &m->info[t->wiring_t];
+    const int G = (int)(p->numel / ((size_t)N * N));
+    *out = 0;
+    for (int b = 0; b < G; b++) {
+        const sl_real *W = m->params + p->offset + (size_t)b * N * N;
+        sl_real *gw = grad ? m->grads + p->offset + (size_t)b * N * N : NULL;
+        if (!t->wiring_comm) {
+            *out += sl_wiring_cost(W, t->wiring_D, (size_t)N * N, t->wiring, gw);
+            continue;
+        }
+        sl_comm_spec cs = {t->wiring, 1.0, SL_STRENGTH_COLS, 0};
+        double l = 0;
+        sl_status st = sl_comm_wiring_cost(&cs, W, t->wiring_D, N, &l, gw, NULL);
+        if (st) return sl_fail_context(st, "train.wiring = communicability");
+        *out += l;
+    }
+    return SL_OK;
+}
+
+/* model.sparsity / model.mask: the fixed N×N connectivity mask of the
+ * recurrent matrix (NULL when dense). The random one is drawn from its own
+ * stream of run.seed (the weights' draws do not change), the same on resume. */
+static sl_status connectivity_mask(sl_trainer *t, int N, sl_real **out)
+{
+    *out = NULL;
+    const double sp = sl_config_real(t->cfg, "model.sparsity");
+    const char *path = sl_config_str(t->cfg, "model.mask");
+    if (!(sp > 0) && !*path) return SL_OK;
+    sl_real *M = malloc((size_t)N * N * sizeof(sl_real));
+    if (!M) return sl_fail(SL_ENOMEM, "out of memory");
+    sl_status st = SL_OK;
+    if (*path)
+        st = sl_mask_load_npy(path, N, N, 0, M);
+    else
+        for (size_t i = 0; i < (size_t)N * N; i++) M[i] = 1;
+    if (!st && sp > 0) {
+        sl_real *R = malloc((size_t)N * N * sizeof(sl_real));
+        sl_rng r;
+        sl_rng_seed_stream(&r, t->seed, STREAM_MASK);
+        st = R ? sl_mask_random(R, N, N, 1.0 - sp, 0, &r) : sl_fail(SL_ENOMEM, "out of memory");
+        for (size_t i = 0; !st && i < (size_t)N * N; i++) M[i] *= R[i];
+        free(R);
+    }
+    if (st) {
+        free(M);
+        return sl_fail_context(st, "model.mask / model.sparsity");
+    }
+    *out = M;
+    return SL_OK;
+}
+
 /* Build everything but the weights' values (shared by create and resume). */
 static sl_status build(sl_trainer *t)
 {
@@ -274,7 +454,10 @@ static sl_status build(sl_trainer *t)
     t->loss.l2_weight = sl_config_real(c, "train.l2_weight");
     t->loss.l2_rate = sl_config_real(c, "train.l2_rate");
     t->loss.l2_activation = sl_config_real(c, "train.l2_activation");
-    if ((st = parse_l2_on(sl_config_str(c, "train.l2_on"), &t->loss.l2_on))) return st;
+    if ((st = parse_l2_on("train.l2_on", sl_config_str(c, "train.l2_on"), &t->loss.l2_on))) return st;
+    t->loss.l1_weight = sl_config_real(c, "train.l1_weight");
+    t->loss.l1_rate = sl_config_real(c, "train.l1_rate");
+    if ((st = parse_l2_on("train.l1_on", sl_config_str(c, "train.l1_on"), &t->loss.l1_on))) return st;
     if ((st = sl_task_create(c, &t->task))) return st;
     if (t->task->ops->num_batches(t->task, SL_SPLIT_TRAIN) <= 0)
         return sl_fail(SL_EINVAL, "task '%s' has no training trials", t->task->ops->name);
@@ -288,9 +471,14 @@ static sl_status build(sl_trainer *t)
 
     sl_model_spec spec;
     if ((st = spec_from_config(c, t->task, &spec))) return st;
+    sl_real *mask = NULL;
+    if ((st = connectivity_mask(t, spec.n_hidden, &mask))) return st;
+    spec.rec_mask = mask;
     sl_rng init;
     sl_rng_seed_stream(&init, t->seed, STREAM_INIT);
-    if ((st = sl_model_create(&spec, &init, &t->model))) return st;
+    st = sl_model_create(&spec, &init, &t->model);
+    free(mask);
+    if (st) return st;
     if ((st = sl_workspace_create(t->model, t->task->max_batch, t->task->T, &t->ws))) return st;
 
     sl_adam_spec as = {0};
@@ -305,6 +493,24 @@ static sl_status build(sl_trainer *t)
     as.beta2 = sl_config_real(c, "train.beta2");
     as.eps = sl_config_real(c, "train.eps");
     if ((st = sl_adam_create(&as, sl_model_num_params(t->model), &t->opt))) return st;
+
+    t->clip_value = sl_config_real(c, "train.clip_value");
+    if (!strcmp(sched, "step")) {
+        t->sched = SCHED_STEP;
+        if ((st = sl_step_lr_init(&t->steplr, as.lr, sl_config_int(c, "train.lr_step_every"),
+                                  sl_config_real(c, "train.lr_gamma"))))
+            return sl_fail_context(st, "train.lr_schedule = step");
+    } else if (!strcmp(sched, "plateau")) {
+        t->sched = SCHED_PLATEAU;
+        if ((st = sl_plateau_init(&t->plateau, as.lr, sl_config_real(c, "train.plateau_factor"),
+                                  (int)sl_config_int(c, "train.plateau_patience"),
+                                  sl_config_real(c, "train.plateau_threshold"),
+                                  sl_config_real(c, "train.plateau_min_lr"))))
+            return sl_fail_context(st, "train.lr_schedule = plateau");
+    }
+    if ((st = setup_train_only(t, sl_config_str(c, "train.train_only")))) return st;
+    if ((st = setup_feedback(t, sl_config_str(c, "train.feedback_alignment")))) return st;
+    if ((st = setup_wiring(t))) return st;
 
     sl_rng_seed_stream(&t->rng_batch, t->seed, STREAM_BATCH);
     sl_rng_seed_stream(&t->rng_noise, t->seed, STREAM_NOISE);
@@ -373,7 +579,7 @@ static sl_status save_state(sl_trainer *t)
 {
     sl_model *m = t->model;
     int nt = m->n_tensors, nb = m->n_buffers;
-    sl_tensor tens[3 * SL_MODEL_MAX_TENSORS + SL_MODEL_MAX_BUFFERS];
+    sl_tensor tens[3 * SL_MODEL_MAX_TENSORS + SL_MODEL_MAX_BUFFERS + 2];
     char names[3 * SL_MODEL_MAX_TENSORS + SL_MODEL_MAX_BUFFERS][64];
     float *s1 = NULL, *s2 = NULL, *s3 = NULL, *s4 = NULL;
     sl_status st = sl_params_to_tensors(m, m->params, "param.", tens, names, &s1);
@@ -390,12 +596,43 @@ static sl_status save_state(sl_trainer *t)
     snprintf(secs, sizeof secs, "%.17g", t->train_seconds);
     rng_to_text(&t->rng_batch, rb, sizeof rb);
     rng_to_text(&t->rng_noise, rn, sizeof rn);
+    /* the reduce-on-plateau state (empty for the other schedules) */
+    char lrs[200] = "";
+    if (t->sched == SCHED_PLATEAU)
+        snprintf(lrs, sizeof lrs, "%.17g %.17g %d %d %d %ld", t->plateau.lr, t->plateau.best,
+                 t->plateau.num_bad_epochs, t->plateau.cooldown_counter, t->plateau.n_reductions,
+                 t->plateau.epoch);
     sl_kv kv[] = {{"format", "silico.state.v1"}, {"epoch", epoch},     {"adam_steps", steps},
                   {"best_val", best},  {"best_epoch", best_ep}, {"train_seconds", secs},
-                  {"rng_batch", rb},             {"rng_noise", rn}};
+                  {"rng_batch", rb},             {"rng_noise", rn}, {"plateau", lrs}};
+    /* feedback alignment's fixed matrices (non-trainable; regenerated from
+     * run.seed on resume, saved so the run's learning rule is inspectable) */
+    int n_all = 3 * nt + nb;
+    float *fw = NULL, *fr = NULL;
+    const int N = m->spec.n_hidden, NO = m->spec.n_out;
+    if (!st && m->fa_W) {
+        fw = malloc((size_t)NO * N * sizeof(float));
+        if (!fw) st = sl_fail(SL_ENOMEM, "out of memory");
+        for (size_t i = 0; fw && i < (size_t)NO * N; i++) fw[i] = (float)m->fa_W[i];
+        sl_tensor *x = &tens[n_all++];
+        x->name = "fa.readout";
+        x->array.dtype = SL_F32, x->array.ndim = 2, x->array.shape[0] = NO, x->array.shape[1] = N;
+        x->array.data = fw;
+    }
+    if (!st && m->fa_R) {
+        fr = malloc((size_t)N * N * sizeof(float));
+        if (!fr) st = sl_fail(SL_ENOMEM, "out of memory");
+        for (size_t i = 0; fr && i < (size_t)N * N; i++) fr[i] = (float)m->fa_R[i];
+        sl_tensor *x = &tens[n_all++];
+        x->name = "fa.recurrent";
+        x->array.dtype = SL_F32, x->array.ndim = 2, x->array.shape[0] = N, x->array.shape[1] = N;
+        x->array.data = fr;
+    }
     char *path = path_in(t->dir, "state.safetensors");
-    if (!st) st = sl_safetensors_write(path, tens, 3 * nt + nb, kv, (int)(sizeof kv / sizeof kv[0]));
+    if (!st) st = sl_safetensors_write(path, tens, n_all, kv, (int)(sizeof kv / sizeof kv[0]));
     free(path);
+    free(fw);
+    free(fr);
     free(s1);
     free(s2);
     free(s3);
@@ -481,6 +718,19 @@ sl_status sl_trainer_resume(const char *run_dir, sl_trainer **out)
             t->best_val = strtod(b, NULL);
             t->best_epoch = atol(be);
             t->train_seconds = strtod(sec, NULL);
+            if (t->sched == SCHED_STEP) { /* lr0·γ^⌊epoch/step⌋ */
+                for (long k = 0; k < t->epoch; k++) sl_step_lr_step(&t->steplr);
+                sl_adam_set_lr(t->opt, t->steplr.lr);
+            }
+            const char *pl = sl_tensorfile_meta(f, "plateau");
+            if (t->sched == SCHED_PLATEAU && pl && *pl) {
+                sl_plateau *q = &t->plateau;
+                if (sscanf(pl, "%lg %lg %d %d %d %ld", &q->lr, &q->best, &q->num_bad_epochs,
+                           &q->cooldown_counter, &q->n_reductions, &q->epoch) != 6)
+                    st = sl_fail(SL_EFORMAT, "%s: bad reduce-on-plateau state '%s'", state_path, pl);
+                else
+                    sl_adam_set_lr(t->opt, q->lr);
+            }
         }
     }
     if (!st) st = sl_tensors_to_params(t->model, f, state_path, "param.", t->model->params);
@@ -515,6 +765,10 @@ static void log_epoch(sl_trainer *t, const sl_epoch_stats *s)
     sl_metrics_real(m, "loss_weight_l2", s->loss_weight_l2);
     sl_metrics_real(m, "loss_rate", s->loss_rate);
     if (t->loss.l2_activation > 0) sl_metrics_real(m, "loss_activation", s->loss_activation);
+    if (t->loss.l1_weight > 0) sl_metrics_real(m, "loss_weight_l1", s->loss_weight_l1);
+    if (t->loss.l1_rate > 0) sl_metrics_real(m, "loss_rate_l1", s->loss_rate_l1);
+    if (t->wiring > 0) sl_metrics_real(m, "loss_wiring", s->loss_wiring);
+    if (t->fa) sl_metrics_real(m, "fa_angle_deg", s->fa_angle_deg);
     sl_metrics_real(m, "grad_norm", s->grad_norm);
     sl_metrics_real(m, "lr", s->lr);
     if (!t->task->classification) sl_metrics_real(m, "train_error_pct", s->train_error_pct);
@@ -609,7 +863,7 @@ sl_status sl_trainer_run(sl_trainer *t, sl_epoch_callback cb, void *user)
         memset(&s, 0, sizeof s);
         s.holdout_error_pct = NAN;
         s.lr = sl_adam_lr(t->opt);
-        double rows = 0, mse_rows = 0;
+        double rows = 0, mse_rows = 0, fa[3] = {0, 0, 0};
         for (int i = 0; i < nb; i++) {
             sl_batch b = {0};
             if ((st = task->ops->batch(task, SL_SPLIT_TRAIN, i, &t->rng_batch, &b))) return st;
@@ -620,6 +874,17 @@ sl_status sl_trainer_run(sl_trainer *t, sl_epoch_callback cb, void *user)
             snprintf(where, sizeof where, "batch %d", i + 1);
             if (st == SL_ENUMERIC) return nan_error(t, epoch, where, "the loss is NaN or Inf");
             if (st) return st;
+            if (t->wiring > 0) {
+                double wc = 0;
+                if ((st = wiring_cost(t, 1, &wc))) return st;
+                lt.total += wc;
+                s.loss_wiring += wc / nb;
+            }
+            if (t->train_only) /* freeze by name: every other tensor's gradient to 0 */
+                for (int k = 0; k < m->n_tensors; k++)
+                    if (!t->train_mask[k])
+                        memset(m->grads + m->info[k].offset, 0, m->info[k].numel * sizeof(sl_real));
+            if (t->clip_value > 0) sl_clip_grad_value(sl_model_grads(m), np, t->clip_value);
             double norm = sl_clip_grad_norm(sl_model_grads(m), np, t->clip);
             if (!isfinite(norm)) {
                 sl_fail(SL_ENUMERIC, "gradient norm %g", norm);
@@ -636,7 +901,10 @@ sl_status sl_trainer_run(sl_trainer *t, sl_epoch_callback cb, void *user)
             s.loss_mse += lt.mse / nb;
             s.loss_weight_l2 += lt.weight_l2 / nb;
             s.loss_rate += lt.rate / nb;
+            s.loss_weight_l1 += lt.weight_l1 / nb;
+            s.loss_rate_l1 += lt.rate_l1 / nb;
             s.grad_norm += norm / nb;
+            fa[0] += lt.fa_dot, fa[1] += lt.fa_fa, fa[2] += lt.fa_bp;
             rows += b.B;
             mse_rows += lt.mse * b.B;
         }
@@ -651,6 +919,17 @@ sl_status sl_trainer_run(sl_trainer *t, sl_epoch_callback cb, void *user)
                 return nan_error(t, epoch, "validation", "the network's output is NaN or Inf");
             if (st) return st;
         }
+        s.fa_angle_deg = NAN;
+        if (t->fa && fa[1] > 0 && fa[2] > 0) {
+            double cs = fa[0] / sqrt(fa[1] * fa[2]);
+            s.fa_angle_deg = acos(cs > 1 ? 1 : cs < -1 ? -1 : cs) * 180.0 / M_PI;
+        }
+        if (t->sched == SCHED_STEP)
+            sl_adam_set_lr(t->opt, sl_step_lr_step(&t->steplr));
+        else if (t->sched == SCHED_PLATEAU && s.validated)
+            sl_adam_set_lr(t->opt, sl_plateau_step(&t->plateau, task->classification
+                                                                    ? s.val_loss
+                                                                    : s.val_error_pct));
         s.seconds = now_s() - t0;
         t->train_seconds += s.seconds;
         log_epoch(t, &s);
@@ -746,6 +1025,7 @@ void sl_trainer_free(sl_trainer *t)
     sl_task_free(t->task);
     sl_config_free(t->cfg);
     free(t->class_w);
+    free(t->wiring_D);
     free(t->dir);
     free(t);
 }
