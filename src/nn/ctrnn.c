@@ -43,6 +43,7 @@
 #endif
 
 #include "core/blas.h"
+#include "nn/act.h"
 #include "nn/constraints.h"
 #include "nn/ctrnn.h"
 #include "nn/loss.h"
@@ -123,51 +124,8 @@ static void act_forward_fast(sl_activation a, const sl_real *x, sl_real *r, size
 /* ------------------------------------------------ float32 vector kernels */
 /* GCC -O2 (very-cheap vectorizer cost model) leaves loops of unknown length
  * scalar, and libm's tanhf is ~10 ns a call: the hot elementwise passes are
- * written on 16-lane vector-extension types (GCC and clang; lowered to
- * AVX-512, AVX2 or SSE by -march). Used only when sl_real is float. */
-typedef float vf16 __attribute__((vector_size(64)));
-typedef int vi16 __attribute__((vector_size(64)));
-#define VF(x) ((vf16){0} + (float)(x))
-static inline vf16 vload(const float *p) { vf16 v; memcpy(&v, p, sizeof v); return v; }
-static inline void vstore(float *p, vf16 v) { memcpy(p, &v, sizeof v); }
-static inline vf16 vload_n(const float *p, size_t n) { vf16 v = VF(0); memcpy(&v, p, n * sizeof(float)); return v; }
-static inline void vstore_n(float *p, vf16 v, size_t n) { memcpy(p, &v, n * sizeof(float)); }
-static inline vf16 vsel(vi16 m, vf16 a, vf16 b) { return (vf16)(((vi16)a & m) | ((vi16)b & ~m)); }
-#ifdef __AVX512F__
-/* a·b + c as one FMA (GCC does not contract a·b + c under -std=c11) */
-static inline vf16 vfma(vf16 a, vf16 b, vf16 c)
-{
-    return (vf16)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
-}
-/* 1/q: the 14-bit estimate and one Newton step (rel. error ~2⁻²⁷), a third
- * the cost of a division */
-static inline vf16 vrecip(vf16 q)
-{
-    vf16 y = (vf16)_mm512_rcp14_ps((__m512)q);
-    return vfma(y, vfma(-q, y, VF(1)), y);
-}
-#else
-static inline vf16 vfma(vf16 a, vf16 b, vf16 c) { return a * b + c; }
-static inline vf16 vrecip(vf16 q) { return 1.0f / q; }
-#endif
-/* tanh by a [13/6] rational approximation on [-7.905, 7.905] (|err| < 3e-7). */
-static inline vf16 vtanh(vf16 x)
-{
-    const vf16 c = VF(7.90531110763549805f);
-    x = vsel(x > c, c, x);
-    x = vsel(x < -c, -c, x);
-    vf16 x2 = x * x;
-    vf16 p = vfma(x2, VF(-2.76076847742355e-16f), VF(2.00018790482477e-13f));
-    p = vfma(p, x2, VF(-8.60467152213735e-11f));
-    p = vfma(p, x2, VF(5.12229709037114e-08f));
-    p = vfma(p, x2, VF(1.48572235717979e-05f));
-    p = vfma(p, x2, VF(6.37261928875436e-04f));
-    p = vfma(p, x2, VF(4.89352455891786e-03f));
-    vf16 q = vfma(x2, VF(1.19825839466702e-06f), VF(1.18534705686654e-04f));
-    q = vfma(q, x2, VF(2.26843463243900e-03f));
-    q = vfma(q, x2, VF(4.89352518554385e-03f));
-    return x * p * vrecip(q);
-}
+ * written on the 16-lane vector-extension types of nn/act.h (GCC and clang;
+ * lowered to AVX-512, AVX2 or SSE by -march). Used only when sl_real is float. */
 /* xn = keep·xt + α(xn + b);  rn = φ(xn), φ = rect_tanh (rect) or tanh
  * (B rows of N; b: N) */
 static void euler_tanh_f32(float *xn, float *rn, const float *xt, const float *b, float keep,
@@ -255,9 +213,6 @@ static void backward_step_tanh_f32(float *g, const float *gn, const float *tmp, 
     }
 }
 #define SL_F32_FAST (sizeof(sl_real) == sizeof(float))
-/* sl_real* → float* for the kernels above (only called when sl_real is float) */
-#define F32(p) ((const float *)(const void *)(p))
-#define F32W(p) ((float *)(void *)(p))
 
 /* ------------------------------------------------------------------ model */
 
