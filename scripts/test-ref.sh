@@ -3,13 +3,15 @@
 #
 #  1. the generators in tests/ref (Debian's /usr/bin/python3 with
 #     python3-torch) write fresh golden tensors into a temporary directory,
-#     laid out as tests/golden: ctrnn_<case>/, cells/, lightgru/, layers/;
+#     laid out as tests/golden: ctrnn_<case>/, cells/, lightgru/, layers/,
+#     constraints/;
 #  2. tests/ref/compare_golden.py checks them against the committed
 #     tests/golden (≤ 1e-4 relative, integer arrays exact; missing or extra
 #     files fail) over the parts these generators own — goldens written by
 #     other tests (tasks/) are left alone;
 #  3. BUILD_DIR/tests/run runs the C implementation against the fresh tensors
-#     (SILICO_GOLDEN_DIR): ref_ctrnn, ref_cells, ref_lightgru, ref_layers.
+#     (SILICO_GOLDEN_DIR): ref_ctrnn, ref_cells, ref_lightgru, ref_layers,
+#     ref_constraints.
 # Exits non-zero on any failure.
 set -eu
 
@@ -40,12 +42,13 @@ echo "test-ref: generating reference tensors with $PY ($("$PY" -c 'import torch;
 "$PY" tests/ref/gen_cells.py "$tmp/cells"
 "$PY" tests/ref/gen_lightgru.py "$tmp/lightgru"
 "$PY" tests/ref/gen_layers.py "$tmp/layers"
+"$PY" tests/ref/gen_constraints.py "$tmp/constraints"
 
 echo "test-ref: comparing fresh tensors with tests/golden"
-"$PY" tests/ref/compare_golden.py "$tmp" tests/golden ctrnn_ cells lightgru layers
+"$PY" tests/ref/compare_golden.py "$tmp" tests/golden ctrnn_ cells lightgru layers constraints
 
 echo "test-ref: running the C implementation against the fresh tensors"
-for suite in ref_ctrnn ref_cells ref_lightgru ref_layers; do
+for suite in ref_ctrnn ref_cells ref_lightgru ref_layers ref_constraints; do
     SILICO_GOLDEN_DIR="$tmp" "$BUILD/tests/run" --filter "$suite/*"
 done
 
