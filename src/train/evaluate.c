@@ -49,6 +49,34 @@ static sl_status channel_means(sl_task *t, sl_split split, int nb, double *mean)
     return st;
 }
 
+sl_status sl_split_null_mse(sl_task *t, sl_split split, double *out)
+{
+    *out = NAN;
+    int nb = t->ops->num_batches(t, split);
+    if (nb <= 0) return SL_OK;
+    const int O = t->n_out;
+    double *mean = calloc((size_t)O, sizeof(double));
+    if (!mean) return sl_fail(SL_ENOMEM, "evaluate: out of memory");
+    sl_rng order;
+    sl_rng_seed(&order, 0);
+    sl_status st = t->ops->start_epoch(t, split, &order);
+    if (!st) st = channel_means(t, split, nb, mean);
+    double se = 0, wsum = 0;
+    sl_batch b = {0};
+    for (int i = 0; i < nb && !st; i++) {
+        if ((st = t->ops->batch(t, split, i, NULL, &b))) break;
+        for (size_t r = 0; r < (size_t)b.B * b.T; r++)
+            for (int o = 0; o < O; o++) {
+                double w = b.mask ? b.mask[r * O + o] : 1.0, d = b.y[r * O + o] - mean[o];
+                se += w * d * d;
+                wsum += w;
+            }
+    }
+    free(mean);
+    if (!st && wsum > 0) *out = se / wsum;
+    return st;
+}
+
 sl_status sl_evaluate_full(sl_model *m, sl_workspace *ws, sl_task *t, sl_split split, sl_rng *noise,
                            sl_eval *e)
 {

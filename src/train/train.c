@@ -175,44 +175,6 @@ static sl_status spec_from_config(const sl_config *c, const sl_task *t, sl_model
     return sl_activation_parse(sl_config_str(c, "model.activation"), &s->act);
 }
 
-static sl_status null_mse_of_split(sl_task *t, sl_split split, double *out)
-{
-    /* two passes over the split's targets: channel means, then squared
-     * deviations from them (the error of a constant-output model) */
-    *out = NAN;
-    int nb = t->ops->num_batches(t, split);
-    if (nb <= 0) return SL_OK;
-    const int O = t->n_out;
-    double *acc = calloc((size_t)O * 3, sizeof(double));
-    if (!acc) return sl_fail(SL_ENOMEM, "out of memory");
-    sl_rng order;
-    sl_rng_seed(&order, 0);
-    sl_status st = t->ops->start_epoch(t, split, &order);
-    sl_batch b = {0};
-    for (int pass = 0; pass < 2 && !st; pass++)
-        for (int i = 0; i < nb && !st; i++) {
-            if ((st = t->ops->batch(t, split, i, NULL, &b))) break;
-            for (size_t r = 0; r < (size_t)b.B * b.T; r++)
-                for (int o = 0; o < O; o++) {
-                    double w = b.mask ? b.mask[r * O + o] : 1.0, y = b.y[r * O + o];
-                    if (pass == 0) {
-                        acc[o] += w * y;
-                        acc[O + o] += w;
-                    } else {
-                        double mu = acc[O + o] > 0 ? acc[o] / acc[O + o] : 0, d = y - mu;
-                        acc[2 * O] += w * d * d;
-                    }
-                }
-        }
-    if (!st) {
-        double wsum = 0;
-        for (int o = 0; o < O; o++) wsum += acc[O + o];
-        *out = wsum > 0 ? acc[2 * O] / wsum : NAN;
-    }
-    free(acc);
-    return st;
-}
-
 /* train.class_weights: "" (none), "auto" (w_k = N / (K·N_k) over the labels
  * of the scored steps of the validation trials — a fixed set from the same
  * distribution as training, so counting them does not disturb the training
@@ -517,7 +479,7 @@ static sl_status build(sl_trainer *t)
     t->best_val = INFINITY;
     t->best_epoch = 0;
     if (t->task->classification) return class_weights(t, sl_config_str(c, "train.class_weights"));
-    return null_mse_of_split(t->task, SL_SPLIT_TRAIN, &t->null_train);
+    return sl_split_null_mse(t->task, SL_SPLIT_TRAIN, &t->null_train);
 }
 
 /* A copy holding only the keys the user set (the rest stay at their
