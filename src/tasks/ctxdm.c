@@ -158,11 +158,6 @@ static sl_status ctxdm_new_trial(void *state, sl_trial *t)
     return sl_trial_check(t);
 }
 
-static void ctxdm_destroy(void *state)
-{
-    free(state);
-}
-
 const sl_taskgen sl_task_ctxdm = {
     .name = "ctxdm",
     .description = "ContextDecisionMaking (NeuroGym): report the direction of the modality the "
@@ -171,5 +166,5 @@ const sl_taskgen sl_task_ctxdm = {
     .new_trial = ctxdm_new_trial,
     .score = NULL,
     .score_name = NULL,
-    .destroy = ctxdm_destroy,
+    .destroy = free, /* the state is one allocation */
 };

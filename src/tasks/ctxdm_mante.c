@@ -154,11 +154,6 @@ static void mante_score(void *state, const sl_trial *t, const sl_real *z, double
     *count += 1.0;
 }
 
-static void mante_destroy(void *state)
-{
-    free(state);
-}
-
 const sl_taskgen sl_task_ctxdm_mante = {
     .name = "ctxdm_mante",
     .description = "Context-dependent integration in Mante et al. 2013's form: motion/colour "
@@ -167,5 +162,5 @@ const sl_taskgen sl_task_ctxdm_mante = {
     .new_trial = mante_new_trial,
     .score = mante_score,
     .score_name = "sign_accuracy",
-    .destroy = mante_destroy,
+    .destroy = free, /* the state is one allocation */
 };

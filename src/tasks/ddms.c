@@ -121,11 +121,6 @@ static sl_status ddms_new_trial(void *state, sl_trial *t)
     return sl_trial_check(t);
 }
 
-static void ddms_destroy(void *state)
-{
-    free(state);
-}
-
 const sl_taskgen sl_task_ddms = {
     .name = "ddms",
     .description = "DualDelayMatchSample-v0 (NeuroGym): hold two items, then match each cued "
@@ -134,5 +129,5 @@ const sl_taskgen sl_task_ddms = {
     .new_trial = ddms_new_trial,
     .score = NULL,
     .score_name = NULL,
-    .destroy = ddms_destroy,
+    .destroy = free, /* the state is one allocation */
 };

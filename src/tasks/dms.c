@@ -98,11 +98,6 @@ static sl_status dms_new_trial(void *state, sl_trial *t)
     return sl_trial_check(t);
 }
 
-static void dms_destroy(void *state)
-{
-    free(state);
-}
-
 const sl_taskgen sl_task_dms = {
     .name = "dms",
     .description = "DelayMatchSample-v0 (NeuroGym): after a delay, report whether the test "
@@ -111,5 +106,5 @@ const sl_taskgen sl_task_dms = {
     .new_trial = dms_new_trial,
     .score = NULL,
     .score_name = NULL,
-    .destroy = dms_destroy,
+    .destroy = free, /* the state is one allocation */
 };

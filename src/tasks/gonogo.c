@@ -71,11 +71,6 @@ static sl_status gonogo_new_trial(void *state, sl_trial *t)
     return sl_trial_check(t);
 }
 
-static void gonogo_destroy(void *state)
-{
-    free(state);
-}
-
 const sl_taskgen sl_task_gonogo = {
     .name = "gonogo",
     .description = "GoNogo-v0 (NeuroGym): respond after the delay on go trials, keep fixating "
@@ -84,5 +79,5 @@ const sl_taskgen sl_task_gonogo = {
     .new_trial = gonogo_new_trial,
     .score = NULL,
     .score_name = NULL,
-    .destroy = gonogo_destroy,
+    .destroy = free, /* the state is one allocation */
 };

@@ -60,11 +60,6 @@ typedef struct {
 static const char *const MEM_OBS[] = {"stream", "memorize", "report"};
 static const char *const MEM_OUT[] = {"value"};
 
-static void mem_destroy(void *state)
-{
-    free(state);
-}
-
 static sl_status mem_create(const sl_config *c, void **state, sl_taskgen_shape *shape)
 {
     *state = NULL;
@@ -169,5 +164,5 @@ const sl_taskgen sl_task_memory = {
     .new_trial = mem_new_trial,
     .score = NULL,
     .score_name = NULL,
-    .destroy = mem_destroy,
+    .destroy = free, /* the state is one allocation */
 };

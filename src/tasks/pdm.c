@@ -117,11 +117,6 @@ static sl_status pdm_new_trial(void *state, sl_trial *t)
     return sl_trial_check(t);
 }
 
-static void pdm_destroy(void *state)
-{
-    free(state);
-}
-
 const sl_taskgen sl_task_pdm = {
     .name = "pdm",
     .description = "PerceptualDecisionMaking-v0 (NeuroGym): report the direction of a noisy "
@@ -130,5 +125,5 @@ const sl_taskgen sl_task_pdm = {
     .new_trial = pdm_new_trial,
     .score = NULL,
     .score_name = NULL,
-    .destroy = pdm_destroy,
+    .destroy = free, /* the state is one allocation */
 };

@@ -115,11 +115,6 @@ static void rsg_score(void *state, const sl_trial *t, const sl_real *z, double *
     *count += 1.0;
 }
 
-static void rsg_destroy(void *state)
-{
-    free(state);
-}
-
 const sl_taskgen sl_task_rsg = {
     .name = "rsg",
     .description = "ReadySetGo-v0 (NeuroGym): measure the ready-set interval and produce it "
@@ -128,5 +123,5 @@ const sl_taskgen sl_task_rsg = {
     .new_trial = rsg_new_trial,
     .score = rsg_score,
     .score_name = "interval_error_pct",
-    .destroy = rsg_destroy,
+    .destroy = free, /* the state is one allocation */
 };
