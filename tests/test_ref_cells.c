@@ -44,22 +44,9 @@ static char *cref_path(const cref_ctx *c, const char *file, const char *ext)
 static double *cref_load(const cref_ctx *c, const char *stem, size_t *n_out, int must)
 {
     char *path = cref_path(c, stem, ".npy");
-    sl_array a;
-    sl_status s = sl_npy_read(path, &a);
-    if (s != SL_OK && !must) {
-        free(path);
-        return NULL;
-    }
-    cr_assert_eq(s, SL_OK, "%s: sl_npy_read %s: %s", c->name, path, sl_last_error());
-    cr_assert_eq(a.dtype, SL_F64, "%s: %s is %s, expected F64", c->name, path,
-                 sl_dtype_name(a.dtype));
-    size_t n = sl_array_numel(&a);
-    double *out = malloc((n ? n : 1) * sizeof(double));
-    cr_assert_not_null(out);
-    memcpy(out, a.data, n * sizeof(double));
-    sl_array_free(&a);
+    double *out = tu_npy_doubles(path, n_out, TU_DT(SL_F64));
+    if (!out && must) cr_assert_fail("%s: %s", c->name, sl_last_error());
     free(path);
-    *n_out = n;
     return out;
 }
 

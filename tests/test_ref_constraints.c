@@ -41,17 +41,8 @@ static double *rc_load(const rc_ctx *c, const char *stem, size_t *n_out)
 {
     char path[1600];
     snprintf(path, sizeof path, "%s/%s.npy", c->dir, stem);
-    sl_array a;
-    sl_status s = sl_npy_read(path, &a);
-    cr_assert_eq(s, SL_OK, "%s: sl_npy_read %s: %s", c->label, path, sl_last_error());
-    cr_assert_eq(a.dtype, SL_F64, "%s: %s is %s, expected F64", c->label, path,
-                 sl_dtype_name(a.dtype));
-    size_t n = sl_array_numel(&a);
-    double *out = malloc((n ? n : 1) * sizeof(double));
-    cr_assert_not_null(out);
-    memcpy(out, a.data, n * sizeof(double));
-    sl_array_free(&a);
-    *n_out = n;
+    double *out = tu_npy_doubles(path, n_out, TU_DT(SL_F64));
+    cr_assert_not_null(out, "%s: %s", c->label, sl_last_error());
     return out;
 }
 

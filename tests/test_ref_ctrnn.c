@@ -45,24 +45,9 @@ static double *ref_load(const ref_ctx *c, const char *stem, size_t *n_out)
     char file[128];
     snprintf(file, sizeof file, "%s.npy", stem);
     char *path = ref_path(c, file);
-    sl_array a;
-    sl_status s = sl_npy_read(path, &a);
-    cr_assert_eq(s, SL_OK, "%s: sl_npy_read %s: %s", c->name, path, sl_last_error());
-    size_t n = sl_array_numel(&a);
-    double *out = malloc((n ? n : 1) * sizeof(double));
-    cr_assert_not_null(out);
-    for (size_t i = 0; i < n; i++) {
-        if (a.dtype == SL_F64)
-            out[i] = ((const double *)a.data)[i];
-        else if (a.dtype == SL_F32)
-            out[i] = ((const float *)a.data)[i];
-        else
-            cr_assert_fail("%s: %s has dtype %s, expected F64", c->name, path,
-                           sl_dtype_name(a.dtype));
-    }
-    sl_array_free(&a);
+    double *out = tu_npy_doubles(path, n_out, TU_DT(SL_F64) | TU_DT(SL_F32));
+    cr_assert_not_null(out, "%s: %s", c->name, sl_last_error());
     free(path);
-    *n_out = n;
     return out;
 }
 

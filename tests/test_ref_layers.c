@@ -37,22 +37,10 @@ static double *lr_load(const lr_ctx *c, const char *stem, size_t n_expect)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/%s.npy", c->dir, stem);
-    sl_array a;
-    sl_status s = sl_npy_read(path, &a);
-    cr_assert_eq(s, SL_OK, "%s: sl_npy_read %s: %s", c->name, path, sl_last_error());
-    size_t n = sl_array_numel(&a);
+    size_t n;
+    double *out = tu_npy_doubles(path, &n, TU_DT(SL_F64) | TU_DT(SL_I64));
+    cr_assert_not_null(out, "%s: %s", c->name, sl_last_error());
     if (n_expect) cr_assert_eq(n, n_expect, "%s: %s has %zu values, expected %zu", c->name, path, n, n_expect);
-    double *out = malloc((n ? n : 1) * sizeof(double));
-    cr_assert_not_null(out);
-    for (size_t i = 0; i < n; i++) {
-        if (a.dtype == SL_F64)
-            out[i] = ((const double *)a.data)[i];
-        else if (a.dtype == SL_I64)
-            out[i] = (double)((const int64_t *)a.data)[i];
-        else
-            cr_assert_fail("%s: %s is %s, expected F64 or I64", c->name, path, sl_dtype_name(a.dtype));
-    }
-    sl_array_free(&a);
     return out;
 }
 

@@ -139,6 +139,36 @@ static inline double tu_rel_diff(const sl_real *a, const double *b, size_t n)
     return diff / scale;
 }
 
+/* A golden .npy as doubles: NULL (with sl_last_error() saying why) when it
+ * cannot be read or its dtype is not in `accepted`, a mask of
+ * TU_DT(SL_F64) | TU_DT(SL_F32) | ...; *n receives the element count. */
+#define TU_DT(t) (1u << (t))
+static inline double *tu_npy_doubles(const char *path, size_t *n, unsigned accepted)
+{
+    sl_array a;
+    *n = 0;
+    if (sl_npy_read(path, &a) != SL_OK) return NULL;
+    if (!(accepted & TU_DT(a.dtype))) {
+        sl_fail(SL_EFORMAT, "%s has dtype %s, which this test does not expect", path,
+                sl_dtype_name(a.dtype));
+        sl_array_free(&a);
+        return NULL;
+    }
+    size_t k = sl_array_numel(&a);
+    double *out = malloc((k ? k : 1) * sizeof(double));
+    for (size_t i = 0; out && i < k; i++) switch (a.dtype) {
+        case SL_F64: out[i] = ((const double *)a.data)[i]; break;
+        case SL_F32: out[i] = ((const float *)a.data)[i]; break;
+        case SL_I32: out[i] = ((const int32_t *)a.data)[i]; break;
+        case SL_I64: out[i] = (double)((const int64_t *)a.data)[i]; break;
+        case SL_U8: out[i] = ((const uint8_t *)a.data)[i]; break;
+        }
+    sl_array_free(&a);
+    if (!out) sl_fail(SL_ENOMEM, "%s: out of memory", path);
+    *n = k;
+    return out;
+}
+
 /* A golden-tensor check: rel = max|got − ref| / max(max|ref|, 1e-6), infinite
  * when got holds a non-finite value. Prints "<label> <what> rel R (max diff
  * D)" to stderr, marked "  NOT OK" past tol (as llm.c's test does), and
