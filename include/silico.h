@@ -168,6 +168,9 @@ typedef struct sl_config sl_config;
 /* A config holding every key at its default. */
 sl_status sl_config_new(sl_config **out);
 void sl_config_free(sl_config *c);
+/* An independent copy: values, and which keys were set and where (keys left
+ * at their defaults stay unset, so a task can still apply its own default). */
+sl_status sl_config_copy(const sl_config *src, sl_config **out);
 /* Read an INI file; unknown sections/keys and bad values are SL_EINVAL
  * naming the file and line. */
 sl_status sl_config_load(sl_config *c, const char *path);

@@ -286,3 +286,26 @@ Test(config, overlong_line_is_an_error)
     snprintf(text, sizeof text, "[run]\nname = %0400d\n", 7);
     expect_error(text, "config t.ini line 2: line is longer than", NULL);
 }
+
+/* A copy keeps the values, which keys were set, and is independent. */
+Test(config, copy_keeps_set_keys_and_is_independent)
+{
+    sl_config *c = NULL, *d = NULL;
+    cr_assert_eq(sl_config_new(&c), SL_OK);
+    cr_assert_eq(sl_config_override(c, "model.hidden=32"), SL_OK, "%s", sl_last_error());
+    cr_assert_eq(sl_config_copy(c, &d), SL_OK, "%s", sl_last_error());
+    cr_expect_eq(sl_config_int(d, "model.hidden"), 32);
+    cr_expect(sl_config_is_set(d, "model.hidden"));
+    cr_expect(!sl_config_is_set(d, "task.dt"), "a default must stay unset in the copy");
+    cr_assert_eq(sl_config_override(d, "model.hidden=64"), SL_OK);
+    cr_expect_eq(sl_config_int(c, "model.hidden"), 32, "changing the copy changed the original");
+    char *a = sl_config_to_ini(c), *b = NULL;
+    sl_config_free(d);
+    cr_assert_eq(sl_config_copy(c, &d), SL_OK);
+    b = sl_config_to_ini(d);
+    cr_expect_str_eq(a, b);
+    free(a);
+    free(b);
+    sl_config_free(c);
+    sl_config_free(d);
+}

@@ -295,6 +295,20 @@ sl_status sl_config_new(sl_config **out)
     return SL_OK;
 }
 
+sl_status sl_config_copy(const sl_config *src, sl_config **out)
+{
+    sl_status st = sl_config_new(out);
+    for (int i = 0; !st && i < src->n; i++) {
+        const entry *e = &src->e[i];
+        if (e->set) st = set_entry(*out, i, e->value, e->origin, e->origin, e->line);
+    }
+    if (st) {
+        sl_config_free(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 void sl_config_free(sl_config *c)
 {
     if (!c) return;

@@ -482,26 +482,12 @@ static sl_status build(sl_trainer *t)
     return sl_split_null_mse(t->task, SL_SPLIT_TRAIN, &t->null_train);
 }
 
-/* A copy holding only the keys the user set (the rest stay at their
- * defaults and count as unset, which matters: a NeuroGym task uses its own
- * default dt unless task.dt was set). */
-static sl_status copy_config(const sl_config *src, sl_config **out)
-{
-    sl_status st = sl_config_new(out);
-    int n;
-    const sl_keydef *k = sl_config_keys(&n);
-    for (int i = 0; !st && i < n; i++)
-        if (sl_config_is_set(src, k[i].name))
-            st = sl_config_set(*out, k[i].name, sl_config_str(src, k[i].name), "experiment");
-    return st;
-}
-
 sl_status sl_trainer_create(const sl_config *c, const char *run_dir, sl_trainer **out)
 {
     *out = NULL;
     sl_trainer *t = calloc(1, sizeof *t);
     if (!t) return sl_fail(SL_ENOMEM, "out of memory");
-    sl_status st = copy_config(c, &t->cfg);
+    sl_status st = sl_config_copy(c, &t->cfg);
     if (!st) st = (t->dir = strdup(run_dir)) ? SL_OK : sl_fail(SL_ENOMEM, "out of memory");
     if (!st) st = build(t);
     char *p = st ? NULL : path_in(run_dir, "config.ini");
