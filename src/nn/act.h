@@ -26,6 +26,7 @@
 #endif
 
 #include "core/blas.h"
+#include "nn/cell.h"
 #include "silico.h"
 
 #define SL_REAL_IS_FLOAT (sizeof(sl_real) == sizeof(float))
@@ -96,6 +97,29 @@ static inline void sl_fill_uniform(sl_real *p, size_t n, double k, sl_rng *rng)
     for (size_t i = 0; i < n; i++) p[i] = (sl_real)((2 * sl_rng_uniform(rng) - 1) * k);
 }
 
+
+/* PyTorch's recurrent-layer tensors for G gate blocks (nn.RNN G = 1, nn.GRU
+ * G = 3, nn.LSTM G = 4): weight_ih (G·N × n_in), weight_hh (G·N × N),
+ * bias_ih (G·N), bias_hh (G·N), all initialised U(±1/√N) as PyTorch does. */
+static inline void sl_torch_rnn_tensor(int G, const sl_cell_dims *d, int i, const char **name,
+                                       int *ndim, int64_t shape[2])
+{
+    static const char *const names[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+    *name = names[i];
+    *ndim = i < 2 ? 2 : 1;
+    shape[0] = (int64_t)G * d->n_hidden;
+    shape[1] = i == 0 ? d->n_in : i == 1 ? d->n_hidden : 1;
+}
+
+static inline void sl_torch_rnn_init(int G, const sl_cell_dims *d, sl_real *const *p, sl_rng *rng)
+{
+    const size_t GN = (size_t)G * d->n_hidden;
+    const double k = 1.0 / sqrt((double)d->n_hidden);
+    sl_fill_uniform(p[0], GN * (size_t)d->n_in, k, rng);
+    sl_fill_uniform(p[1], GN * (size_t)d->n_hidden, k, rng);
+    sl_fill_uniform(p[2], GN, k, rng);
+    sl_fill_uniform(p[3], GN, k, rng);
+}
 /* g[j] += Σ_rows D[row·ld + j] and g2[j] += the same (g2 may be NULL):
  * the bias gradients, column sums over the T·B rows */
 static inline void sl_colsum_add(const sl_real *D, size_t rows, int M, int ld, sl_real *g,

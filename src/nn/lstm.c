@@ -39,25 +39,15 @@
 #include "nn/act.h"
 #include "nn/cell.h"
 
-static const char *const LSTM_TENSORS[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
-
 static void lstm_tensor(const sl_cell_dims *d, int i, const char **name, int *ndim,
                         int64_t shape[2])
 {
-    *name = LSTM_TENSORS[i];
-    *ndim = i < 2 ? 2 : 1;
-    shape[0] = 4 * (int64_t)d->n_hidden;
-    shape[1] = i == 0 ? d->n_in : i == 1 ? d->n_hidden : 1;
+    sl_torch_rnn_tensor(4, d, i, name, ndim, shape);
 }
 
 static void lstm_init(const sl_cell_dims *d, sl_real *const *p, sl_rng *rng)
 {
-    const size_t N = (size_t)d->n_hidden;
-    const double k = 1.0 / sqrt((double)N);
-    sl_fill_uniform(p[0], 4 * N * (size_t)d->n_in, k, rng);
-    sl_fill_uniform(p[1], 4 * N * N, k, rng);
-    sl_fill_uniform(p[2], 4 * N, k, rng);
-    sl_fill_uniform(p[3], 4 * N, k, rng);
+    sl_torch_rnn_init(4, d, p, rng);
 }
 
 static size_t lstm_ws_size(const sl_cell_dims *d, int B, int T)

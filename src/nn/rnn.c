@@ -23,25 +23,15 @@
 #include "nn/act.h"
 #include "nn/cell.h"
 
-static const char *const RNN_TENSORS[4] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
-
 static void rnn_tensor(const sl_cell_dims *d, int i, const char **name, int *ndim,
                        int64_t shape[2])
 {
-    *name = RNN_TENSORS[i];
-    *ndim = i < 2 ? 2 : 1;
-    shape[0] = d->n_hidden;
-    shape[1] = i == 0 ? d->n_in : i == 1 ? d->n_hidden : 1;
+    sl_torch_rnn_tensor(1, d, i, name, ndim, shape);
 }
 
 static void rnn_init(const sl_cell_dims *d, sl_real *const *p, sl_rng *rng)
 {
-    const size_t N = (size_t)d->n_hidden;
-    const double k = 1.0 / sqrt((double)N);
-    sl_fill_uniform(p[0], N * (size_t)d->n_in, k, rng);
-    sl_fill_uniform(p[1], N * N, k, rng);
-    sl_fill_uniform(p[2], N, k, rng);
-    sl_fill_uniform(p[3], N, k, rng);
+    sl_torch_rnn_init(1, d, p, rng);
 }
 
 static size_t rnn_ws_size(const sl_cell_dims *d, int B, int T)
