@@ -21,7 +21,7 @@ CPPFLAGS = -D_GNU_SOURCE -Iinclude -Isrc -I/usr/include/openblas -DSILICO_DATADI
 LIBS     = -lxsmm -lopenblas -llapacke -linih -lcjson -lmatio -lz -lm -lpthread -ldl
 BUILD   ?= build
 
-SRC      = $(sort $(wildcard src/core/*.c src/nn/*.c src/tasks/*.c src/train/*.c))
+SRC      = $(sort $(wildcard src/core/*.c src/nn/*.c src/tasks/*.c src/train/*.c src/analysis/*.c src/report/*.c))
 CLI_SRC  = $(sort $(wildcard src/cli/*.c))
 TEST_SRC = $(sort $(wildcard tests/test_*.c))
 F64_TEST_SRC = $(sort $(wildcard tests/f64/*.c))
@@ -109,14 +109,13 @@ examples: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run-examples.sh $(BUILD)
 
+BENCH_BIN = $(patsubst bench/%.c,$(BUILD)/%,$(sort $(wildcard bench/bench_*.c)))
+
 bench: deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench_ctrnn $(BUILD)/bench_cells
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@bench/run.sh $(BUILD)
 
-$(BUILD)/bench_ctrnn: bench/bench_ctrnn.c bench/bench_common.h $(BUILD)/libsilico.a
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsilico.a $(LIBS)
-
-$(BUILD)/bench_cells: bench/bench_cells.c bench/bench_common.h $(BUILD)/libsilico.a
+$(BUILD)/bench_%: bench/bench_%.c bench/bench_common.h $(BUILD)/libsilico.a
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsilico.a $(LIBS)
 
 asan:

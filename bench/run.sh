@@ -140,6 +140,14 @@ for w in $CELLS; do
     done
 done
 
+# more workloads: each bench/part_*.sh appends records with impl "c" / "pytorch"
+# and the same "workload" to $RAW (using $TIMING, $REPEATS, $BUILD, $PY, $HERE);
+# they are paired below like the cells.
+for part in "$HERE"/part_*.sh; do
+    [ -e "$part" ] || continue
+    . "$part"
+done
+
 "$PY" - "$RAW" "$OUT/results.jsonl" "$CORE" "$REPEATS" "$(( $(date +%s) - start ))" <<'EOF'
 import json, statistics, sys
 raw, dst, core, repeats, secs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])

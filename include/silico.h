@@ -625,6 +625,17 @@ sl_status sl_evaluate_split(sl_model *m, sl_task *t, sl_split split, sl_rng *noi
 sl_status sl_evaluate(sl_model *m, sl_task *t, sl_split split, sl_rng *noise, double *mse,
                       double *error_pct);
 
+/* ------------------------------------------- vision: CNNs (src/nn/, issue 6) */
+
+/* ----------------------------- analysis: activity, perturbation, selectivity,
+ * PCA, tangling, jPCA, decoding (src/analysis/, issue 5) */
+
+/* ------------------------------------- analysis: fixed points (issue 5) */
+
+/* ------------------- analysis: comparison with recorded data, RSA/CKA/CCA (issue 5) */
+
+/* ------------------------------------------ figures and report (src/report/) */
+
 #ifdef __cplusplus
 }
 #endif

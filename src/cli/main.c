@@ -106,11 +106,15 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "train")) return cli_train(argc - i, argv + i, threads);
     if (!strcmp(cmd, "task")) return cli_task(argc - i, argv + i);
     if (!strcmp(cmd, "eval")) return cli_eval(argc - i, argv + i, threads);
+    if (!strcmp(cmd, "analyze")) return cli_analyze(argc - i, argv + i, threads);
+    if (!strcmp(cmd, "compare")) return cli_compare(argc - i, argv + i, threads);
+    if (!strcmp(cmd, "plot")) return cli_plot(argc - i, argv + i);
+    if (!strcmp(cmd, "report")) return cli_report(argc - i, argv + i);
     if (!strcmp(cmd, "help")) {
         usage(stdout);
         return 0;
     }
-    fprintf(stderr, "silico: unknown command '%s' (commands: train, eval, task; see silico --help)\n", cmd);
+    fprintf(stderr, "silico: unknown command '%s' (commands: train, eval, task, analyze, compare, plot, report; see silico --help)\n", cmd);
     return 2;
 }
 

@@ -1,0 +1,35 @@
+/* registry.c — the analyses `silico analyze` knows, in the order it runs them.
+ * Each runner lives beside its analysis (src/analysis/<name>.c); add a line
+ * here and a declaration below when an analysis lands. */
+#include <string.h>
+
+#include "analysis/analysis.h"
+
+/* runners (src/analysis/<name>.c) — one declaration per analysis */
+
+static const sl_analysis_def ANALYSES[] = {
+    /* {"name", "one-line help", by_default, applies, run}, */
+    {NULL, NULL, 0, NULL, NULL},
+};
+
+const sl_analysis_def *sl_analysis_list(int *n)
+{
+    *n = (int)(sizeof ANALYSES / sizeof ANALYSES[0]) - 1;
+    return ANALYSES;
+}
+
+const sl_analysis_def *sl_analysis_find(const char *name)
+{
+    int n;
+    const sl_analysis_def *a = sl_analysis_list(&n);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(a[i].name, name)) return &a[i];
+    return NULL;
+}
+
+const char *sl_analysis_opt(const sl_analysis_ctx *ctx, const char *key)
+{
+    for (int i = 0; i < ctx->n_opts; i++)
+        if (!strcmp(ctx->opt_keys[i], key)) return ctx->opt_vals[i];
+    return NULL;
+}
