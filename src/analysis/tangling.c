@@ -4,8 +4,8 @@
  *
  * over every (condition, time) pair of the C×T×D trajectories, with
  * ε = eps_frac × Σ_d Var(x_d) (the total variance over all C·T samples,
- * unbiased as MATLAB's var; Russo's 0.1) and ẋ by finite differences within each condition:
- * central (x_{t+1} − x_{t−1}) / 2dt inside, one-sided at the two ends (as
+ * unbiased as MATLAB's var; Russo's 0.1) and ẋ by finite differences
+ * within each condition: central (x_{t+1} − x_{t−1}) / 2dt inside, one-sided at the two ends (as
  * numpy.gradient). High Q: similar states with different derivatives (the
  * flow is tangled); a smooth dynamical system keeps Q low. The summary is
  * the median of Q over all C·T samples. Q is invariant to an isotropic
