@@ -9,8 +9,9 @@
  * activity/: time zero = the go cue). The go-to-movement lag is read from
  * the targets ȳ(t) (mean over trials and outputs, aligned the same way):
  * the first t ≥ 0 where ȳ(t) ≥ ȳ(0) + 0.05 (max_{t≥0} ȳ − ȳ(0)) — for the
- * reach EMG at dt = 10 ms and task.emg_go_ms = 400 this is ~250 ms, the
- * population EMG onset of data/reach/README.md (sample ~651 vs go 400).
+ * reach EMG at dt = 10 ms and task.emg_go_ms = 400 this is 210 ms (the
+ * normalised, binned targets; data/reach/README.md puts the raw population
+ * EMG's 5% crossing at sample 651, 251 ms after the go sample 400).
  * Other tasks: trials grouped by the batch's condition index (one condition
  * per trial when the task gives none), time from the trial start. */
 #include <cjson/cJSON.h>
@@ -307,8 +308,8 @@ sl_status geo_ctx_rates(const sl_analysis_ctx *ctx, double def_lo, double def_hi
     out->T = Tk;
     out->N = N;
     out->onset_s = onset;
-    out->lo_ms = out->time_s[0] * 1e3;
-    out->hi_ms = out->time_s[Tk - 1] * 1e3;
+    out->lo_ms = nearbyint(out->time_s[0] * 1e9) * 1e-6; /* ms, without rounding noise */
+    out->hi_ms = nearbyint(out->time_s[Tk - 1] * 1e9) * 1e-6;
     int64_t sh[1] = {Tk};
     return geo_write_f64(ctx->out_dir, "time.npy", out->time_s, 1, sh);
 }

@@ -5,7 +5,7 @@
  *            no noise, averaged per condition aligned on the go cue
  *            (sl_condition_rates); time 0 = movement onset = go cue + the lag
  *            at which the mean target has risen 5% of its range (reach: the
- *            EMG onset, ~250 ms after the go cue at the default emg_go_ms)
+ *            EMG onset, 210 ms after the go cue at the default emg_go_ms)
  *   data   = the recording as (condition, time, neuron), its times (ms from
  *            its own alignment event — movement onset for Churchland 2012)
  *            from --time, restricted to --window
@@ -63,7 +63,7 @@ static void usage(FILE *f)
 "                   averaged aligned on the go cue)\n"
 "\n"
 "Model time 0 is movement onset: the go cue plus the lag at which the mean\n"
-"target first rises 5%% of the way to its peak (reach EMG: ~250 ms).\n"
+"target first rises 5%% of the way to its peak (reach EMG: 210 ms).\n"
 "\n"
 "Example (Churchland et al. 2012 M1, 61 bins × 50 neurons × 10 conditions):\n"
 "  D=../shared/data/churchland2012_m1_reach_tme/exampleData.mat\n"
