@@ -343,3 +343,39 @@ Test(compare, churchland_m1, .timeout = 90)
     free(rd);
     tu_rmtree(dir);
 }
+
+/* A task without movement onset (ctxdm): conditions are the distinct labels
+ * of the validation batches, time runs from the trial start. */
+Test(compare, runners_generic_task, .timeout = 60)
+{
+    char *dir = tu_tmpdir(), *rd = tu_path(dir, "run"), args[2048], *log;
+    snprintf(args, sizeof args, "train examples/reach.ini task.name=ctxdm model.hidden=16 "
+             "train.epochs=3 --out '%s' --quiet", rd);
+    cr_assert_eq(run(dir, args, &log), 0, "%s", log);
+    free(log);
+    sl_config *cfg;
+    sl_model *m;
+    char *cp = tu_path(rd, "config.ini"), *ck = tu_path(rd, "checkpoint.safetensors");
+    cr_assert_eq(sl_config_new(&cfg), SL_OK);
+    cr_assert_eq(sl_config_load(cfg, cp), SL_OK, "%s", sl_last_error());
+    cr_assert_eq(sl_model_load(ck, &m, NULL), SL_OK, "%s", sl_last_error());
+    char *out = tu_path(dir, "jpca");
+    mkdir(out, 0777);
+    sl_analysis_ctx ctx = {.run_dir = rd, .out_dir = out, .config = cfg, .model = m};
+    cr_assert_eq(sl_analysis_find("jpca")->run(&ctx), SL_OK, "%s", sl_last_error());
+    char *sp = tu_path(out, "summary.json");
+    cJSON *o = read_json(sp);
+    cr_expect(num(o, "conditions") >= 2);
+    const cJSON *tz = cJSON_GetObjectItem(o, "time_zero");
+    cr_expect(cJSON_IsString(tz) && !strcmp(tz->valuestring, "trial start"));
+    cr_expect(fabs(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "window_ms"), 0)->valuedouble) < 1e-9);
+    cJSON_Delete(o);
+    free(sp);
+    free(out);
+    sl_model_free(m);
+    sl_config_free(cfg);
+    free(cp);
+    free(ck);
+    free(rd);
+    tu_rmtree(dir);
+}

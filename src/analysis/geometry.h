@@ -36,7 +36,8 @@ double *geo_slab(const double *X, int C, int T, int N, int first, int Tk);
 /* The condition-averaged rates of ctx's run (sl_condition_rates on the
  * run's task; option delay=MS), restricted to option window=A:B (ms from
  * movement onset: the go cue + the targets' onset lag) or, without it, to
- * def_lo..def_hi ms from movement onset (both NAN = every step). time_s is
+ * def_lo..def_hi ms from movement onset (both NAN = every step; tasks other
+ * than reach, which have no movement onset, use every step). time_s is
  * then seconds from movement onset. Malloc'd outputs. */
 typedef struct geo_rates {
     double *x;      /* C×T×N */
@@ -44,6 +45,7 @@ typedef struct geo_rates {
     int C, T, N;
     double dt_s, onset_s; /* step; go-to-movement lag */
     double lo_ms, hi_ms;  /* the window used */
+    int reach;            /* 1: a reach-family task (time zero = movement onset) */
 } geo_rates;
 #include "analysis/analysis.h"
 sl_status geo_ctx_rates(const sl_analysis_ctx *ctx, double def_lo, double def_hi, geo_rates *out);

@@ -133,8 +133,12 @@ sl_status sl_condition_rates(sl_model *m, sl_task *t, double delay_ms, double **
     for (int s = 0; s < 2; s++) {
         int nb = t->ops->num_batches(t, splits[s]);
         sl_batch b = {0};
+        sl_rng order;
+        sl_rng_seed(&order, 0);
+        sl_status st = nb > 0 ? t->ops->start_epoch(t, splits[s], &order) : SL_OK;
+        if (st) return st;
         for (int i = 0; i < nb; i++) {
-            sl_status st = t->ops->batch(t, splits[s], i, NULL, &b);
+            st = t->ops->batch(t, splits[s], i, NULL, &b);
             if (st) return st;
             n_tr += b.B;
         }
@@ -149,7 +153,7 @@ sl_status sl_condition_rates(sl_model *m, sl_task *t, double delay_ms, double **
     sl_status st = sl_workspace_create(m, t->max_batch, Tt, &ws);
     if (!st && (!r || !acc || !ybar || !tag)) st = sl_fail(SL_ENOMEM, "activity: out of memory");
     long k = 0;
-    int n_cond = 0;
+    int n_cond = 0; /* set below */
     for (int s = 0; s < 2 && !st; s++) {
         sl_rng order;
         sl_rng_seed(&order, 0);
@@ -170,13 +174,14 @@ sl_status sl_condition_rates(sl_model *m, sl_task *t, double delay_ms, double **
                     go = it.go_step;
                 }
                 tag[k] = (trial_tag){cond, go};
-                n_cond = cond + 1 > n_cond ? cond + 1 : n_cond;
-                for (size_t q = 0; q < (size_t)Tt * Nn; q++)
-                    acc[(size_t)k * Tt * Nn + q] = r[(size_t)row * Tt * Nn + q];
+                /* a batch shorter than the task's T (padded tasks) leaves zeros */
+                const int bt = b.T < Tt ? b.T : Tt;
+                for (size_t q = 0; q < (size_t)bt * Nn; q++)
+                    acc[(size_t)k * Tt * Nn + q] = r[(size_t)row * b.T * Nn + q];
                 if (b.y)
-                    for (int tt = 0; tt < Tt; tt++) {
+                    for (int tt = 0; tt < bt; tt++) {
                         double sy = 0;
-                        for (int o = 0; o < O; o++) sy += b.y[((size_t)row * Tt + tt) * O + o];
+                        for (int o = 0; o < O; o++) sy += b.y[((size_t)row * b.T + tt) * O + o];
                         ybar[(size_t)k * Tt + tt] = sy / O;
                     }
                 k++;
@@ -186,6 +191,21 @@ sl_status sl_condition_rates(sl_model *m, sl_task *t, double delay_ms, double **
     }
     if (!st && k == 0)
         st = sl_fail(SL_EINVAL, "no validation trial has a delay of %g ms", delay_ms);
+    if (!st && !reach) {
+        /* dense condition indices: the distinct labels in ascending order */
+        int lo = tag[0].cond, hi = tag[0].cond;
+        for (long i = 1; i < k; i++) {
+            lo = tag[i].cond < lo ? tag[i].cond : lo;
+            hi = tag[i].cond > hi ? tag[i].cond : hi;
+        }
+        int *rank = calloc((size_t)(hi - lo + 1), sizeof *rank);
+        if (!rank) st = sl_fail(SL_ENOMEM, "activity: out of memory");
+        for (long i = 0; !st && i < k; i++) rank[tag[i].cond - lo] = 1;
+        n_cond = 0;
+        for (int c = 0; !st && c <= hi - lo; c++) rank[c] = rank[c] ? n_cond++ : -1;
+        for (long i = 0; !st && i < k; i++) tag[i].cond = rank[tag[i].cond - lo];
+        free(rank);
+    }
     int pre = 0, post = Tt - 1;
     if (!st && reach) {
         n_cond = sl_reach_num_conditions(t);
@@ -283,6 +303,8 @@ sl_status geo_ctx_rates(const sl_analysis_ctx *ctx, double def_lo, double def_hi
     if ((st = sl_task_create(ctx->config, &task))) return st;
     double *x = NULL, *tim = NULL, onset = 0;
     int C, T, N;
+    const int reach_task = sl_reach_is(task);
+    if (!s && !reach_task) lo = hi = NAN; /* no movement onset: the whole trial */
     st = sl_condition_rates(ctx->model, task, delay, &x, &tim, &C, &T, &N, &onset);
     out->dt_s = task->dt_ms * 1e-3;
     sl_task_free(task);
@@ -308,6 +330,7 @@ sl_status geo_ctx_rates(const sl_analysis_ctx *ctx, double def_lo, double def_hi
     out->T = Tk;
     out->N = N;
     out->onset_s = onset;
+    out->reach = reach_task;
     out->lo_ms = nearbyint(out->time_s[0] * 1e9) * 1e-6; /* ms, without rounding noise */
     out->hi_ms = nearbyint(out->time_s[Tk - 1] * 1e9) * 1e-6;
     int64_t sh[1] = {Tk};
@@ -316,7 +339,8 @@ sl_status geo_ctx_rates(const sl_analysis_ctx *ctx, double def_lo, double def_hi
 
 void geo_summary_common(cJSON *o, const sl_analysis_ctx *ctx, const geo_rates *r)
 {
-    cJSON_AddStringToObject(o, "time_zero", "movement onset (go cue + the targets' onset lag)");
+    cJSON_AddStringToObject(o, "time_zero", r->reach ? "movement onset (go cue + the targets' onset lag)"
+                                                     : "trial start");
     geo_json_num(o, "movement_onset_after_go_ms", r->onset_s * 1e3);
     cJSON *w = cJSON_AddArrayToObject(o, "window_ms");
     cJSON_AddItemToArray(w, cJSON_CreateNumber(r->lo_ms));
