@@ -181,10 +181,8 @@ sl_status sl_run_activity(sl_analysis_ctx *ctx)
         (st = sl_an_opt_int(ctx, "seed", 1, 0, 0x7fffffffL, &seed)))
         return st;
     if (sigma < 0) return sl_fail(SL_EINVAL, "--noise must be >= 0, got %g", sigma);
-    long max_trials;
-    if ((st = sl_an_opt_int(ctx, "max-trials", 0, 0, 1000000, &max_trials))) return st;
     sl_trialset s;
-    if ((st = sl_trialset_from_task(ctx->config, (int)max_trials, &s))) return st;
+    if ((st = sl_an_trialset(ctx, &s))) return st;
     const sl_model_spec *sp = sl_model_get_spec(ctx->model);
     if (sp->n_in != s.n_in || sp->n_out != s.n_out) {
         st = sl_fail(SL_EINVAL, "activity: the task has %d inputs / %d outputs but the network %d / %d",

@@ -60,7 +60,7 @@ const sl_analysis_def *sl_analysis_find(const char *name);
 
 /* A fixed set of trials of a run's task, each row one trial ("condition"):
  *   reach tasks  the training conditions (all but task.holdout_conditions) at
- *                the first training delay, no input noise: one trial each,
+ *                the first training delay (or delay_ms > 0), no input noise: one trial each,
  *                in condition order (the seed tutorial's "train dataset
  *                without delay augmentation")
  *   other tasks  the validation split (fixed by the task seed), at most
@@ -82,7 +82,11 @@ typedef struct {
     const char *time_zero; /* what t_zero is: "go cue", "decision onset", "trial start" */
 } sl_trialset;
 
-sl_status sl_trialset_from_task(const sl_config *c, int max_trials, sl_trialset *out);
+sl_status sl_trialset_from_task(const sl_config *c, int max_trials, double delay_ms,
+                                sl_trialset *out);
+/* The same from the options --max-trials N and --delay MS (reach: the delay
+ * of every trial instead of the first training delay). */
+sl_status sl_an_trialset(const sl_analysis_ctx *ctx, sl_trialset *out);
 void sl_trialset_free(sl_trialset *s);
 /* The index of a trial variable, or -1. */
 int sl_trialset_var(const sl_trialset *s, const char *name);

@@ -274,13 +274,10 @@ static sl_status trials_make(sl_analysis_ctx *ctx, trials_t *tr, long per_cond, 
 {
     memset(tr, 0, sizeof *tr);
     double sigma;
-    long max_trials;
     sl_status st;
-    if ((st = sl_an_opt_real(ctx, "noise", 0.1, &sigma)) ||
-        (st = sl_an_opt_int(ctx, "max-trials", 0, 0, 1000000, &max_trials)))
-        return st;
+    if ((st = sl_an_opt_real(ctx, "noise", 0.1, &sigma))) return st;
     if (sigma < 0) return sl_fail(SL_EINVAL, "--noise must be >= 0, got %g", sigma);
-    if ((st = sl_trialset_from_task(ctx->config, (int)max_trials, &tr->s))) return st;
+    if ((st = sl_an_trialset(ctx, &tr->s))) return st;
     const sl_trialset *s = &tr->s;
     tr->n = (int)(per_cond * s->C);
     tr->cond = malloc((size_t)tr->n * sizeof *tr->cond);

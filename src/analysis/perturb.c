@@ -319,11 +319,10 @@ sl_status sl_run_perturb(sl_analysis_ctx *ctx)
         {"ablation", "ablate-fractions", "0.05,0.1,0.2,0.4", "ablation.npy",
          "units silenced: fractions x repeats error %", SL_PERTURB_ABLATE},
     };
-    long repeats, seed, max_trials;
+    long repeats, seed;
     sl_status st;
     if ((st = sl_an_opt_int(ctx, "repeats", 30, 1, 100000, &repeats)) ||
-        (st = sl_an_opt_int(ctx, "seed", 1, 0, 0x7fffffffL, &seed)) ||
-        (st = sl_an_opt_int(ctx, "max-trials", 0, 0, 1000000, &max_trials)))
+        (st = sl_an_opt_int(ctx, "seed", 1, 0, 0x7fffffffL, &seed)))
         return st;
     double lv[4][32];
     int nl[4];
@@ -340,7 +339,7 @@ sl_status sl_run_perturb(sl_analysis_ctx *ctx)
         }
     }
     sl_trialset s;
-    if ((st = sl_trialset_from_task(ctx->config, (int)max_trials, &s))) return st;
+    if ((st = sl_an_trialset(ctx, &s))) return st;
     sl_batch d;
     memset(&d, 0, sizeof d);
     d.B = s.C, d.T = s.T, d.n_in = s.n_in, d.n_out = s.n_out;

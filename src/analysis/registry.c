@@ -23,8 +23,7 @@ static const sl_analysis_def ANALYSES[] = {
      "  trials_r.npy, trials.json, psth.npy (G x T x N, per condition), summary.json\n"
      "  --trials K         noisy single trials, condition k mod C (20)\n"
      "  --noise S          sd of the Gaussian noise added to every input channel and step (0.1)\n"
-     "  --seed N           seed of the noisy trials (1)\n"
-     "  --max-trials N     at most N trials of a generated task's validation split (all)",
+     "  --seed N           seed of the noisy trials (1)",
      1, needs_model, sl_run_activity},
     {"perturb",
      "robustness: error (% of null) under input noise, recurrent-weight noise, synapse deletion, ablation\n"

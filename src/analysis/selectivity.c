@@ -172,17 +172,16 @@ void sl_an_window_mean(const sl_real *r, int K, int T, int N, int a, int b, doub
 
 sl_status sl_run_selectivity(sl_analysis_ctx *ctx)
 {
-    long K, seed, shuffles, max_trials;
+    long K, seed, shuffles;
     double sigma;
     sl_status st;
     if ((st = sl_an_opt_int(ctx, "trials", 0, 0, 100000, &K)) ||
         (st = sl_an_opt_real(ctx, "noise", 0.1, &sigma)) ||
         (st = sl_an_opt_int(ctx, "seed", 1, 0, 0x7fffffffL, &seed)) ||
-        (st = sl_an_opt_int(ctx, "shuffles", 1000, 0, 10000000, &shuffles)) ||
-        (st = sl_an_opt_int(ctx, "max-trials", 0, 0, 1000000, &max_trials)))
+        (st = sl_an_opt_int(ctx, "shuffles", 1000, 0, 10000000, &shuffles)))
         return st;
     sl_trialset s;
-    if ((st = sl_trialset_from_task(ctx->config, (int)max_trials, &s))) return st;
+    if ((st = sl_an_trialset(ctx, &s))) return st;
     const int C = s.C, T = s.T, N = sl_model_get_spec(ctx->model)->n_hidden;
     const int n = K > 0 ? (int)K : C;
     int a0, a1;

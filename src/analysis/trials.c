@@ -2,7 +2,8 @@
  * (sl_trialset, analysis.h):
  *
  *   reach, reach_synthetic   a copy of the run's config with task.val_delays =
- *                            the first of task.delays and task.input_noise = 0,
+ *                            the first of task.delays (or delay_ms when > 0)
+ *                            and task.input_noise = 0,
  *                            whose validation split is then the training
  *                            conditions at that delay, one trial each, in
  *                            condition order. Variables: condition, angle_deg,
@@ -55,7 +56,7 @@ static int is_reach(const sl_task *t)
 }
 
 /* The config the trials come from (a copy; see the top of the file). */
-static sl_status trial_config(const sl_config *c, int max_trials, sl_config **out)
+static sl_status trial_config(const sl_config *c, int max_trials, double delay_ms, sl_config **out)
 {
     sl_status st = sl_config_copy(c, out);
     if (st) return st;
@@ -65,7 +66,7 @@ static sl_status trial_config(const sl_config *c, int max_trials, sl_config **ou
         double d[64];
         int n = sl_config_list(c, "task.delays", d, 64);
         if (n < 1) return sl_fail(SL_EINVAL, "task.delays is empty: no training delay to analyse");
-        snprintf(buf, sizeof buf, "%.17g", d[0]);
+        snprintf(buf, sizeof buf, "%.17g", delay_ms > 0 ? delay_ms : d[0]);
         if ((st = sl_config_set(*out, "task.val_delays", buf, "analysis")) ||
             (st = sl_config_set(*out, "task.input_noise", "0", "analysis")))
             return st;
@@ -76,12 +77,12 @@ static sl_status trial_config(const sl_config *c, int max_trials, sl_config **ou
     return SL_OK;
 }
 
-sl_status sl_trialset_from_task(const sl_config *c, int max_trials, sl_trialset *s)
+sl_status sl_trialset_from_task(const sl_config *c, int max_trials, double delay_ms, sl_trialset *s)
 {
     memset(s, 0, sizeof *s);
     sl_config *tc = NULL;
     sl_task *t = NULL;
-    sl_status st = trial_config(c, max_trials, &tc);
+    sl_status st = trial_config(c, max_trials, delay_ms, &tc);
     if (!st) st = sl_task_create(tc, &t);
     if (st) {
         sl_config_free(tc);
@@ -164,4 +165,22 @@ sl_status sl_trialset_from_task(const sl_config *c, int max_trials, sl_trialset 
     sl_config_free(tc);
     if (st) sl_trialset_free(s);
     return st;
+}
+
+sl_status sl_an_trialset(const sl_analysis_ctx *ctx, sl_trialset *s)
+{
+    long max_trials;
+    double delay;
+    sl_status st;
+    memset(s, 0, sizeof *s);
+    if ((st = sl_an_opt_int(ctx, "max-trials", 0, 0, 1000000, &max_trials)) ||
+        (st = sl_an_opt_real(ctx, "delay", 0, &delay)))
+        return st;
+    if (delay < 0) return sl_fail(SL_EINVAL, "--delay must be a positive number of ms, got %g", delay);
+    if (delay > 0) {
+        const char *name = sl_config_str(ctx->config, "task.name");
+        if (strcmp(name, "reach") && strcmp(name, "reach_synthetic"))
+            return sl_fail(SL_EINVAL, "--delay applies to the reach tasks only (this run's task is %s)", name);
+    }
+    return sl_trialset_from_task(ctx->config, (int)max_trials, delay, s);
 }

@@ -23,7 +23,7 @@
 #include "silico.h"
 
 /* options every analysis may read (each analysis's own are in its help) */
-static const char *const COMMON_OPTS[] = {"seed", "noise", "max-trials", "window", "trials", NULL};
+static const char *const COMMON_OPTS[] = {"seed", "noise", "max-trials", "window", "trials", "delay", NULL};
 
 static void usage(FILE *f)
 {
@@ -40,8 +40,8 @@ static void usage(FILE *f)
             "Existing results of the same analysis are overwritten.\n"
             "\n"
             "The trials analysed: for reach tasks the training conditions at the first training\n"
-            "delay without input noise (the seed tutorial's perturbation set); for generated\n"
-            "tasks the validation trials (task.val_trials, fixed by the task seed).\n"
+            "delay (or --delay) without input noise (the seed tutorial's perturbation set); for\n"
+            "generated tasks the validation trials (task.val_trials, fixed by the task seed).\n"
             "\n"
             "options:\n"
             "  --only A,B,...   run only these analyses (default: all that apply to the run)\n"
@@ -50,7 +50,11 @@ static void usage(FILE *f)
             "                   {strength, mean_error_pct, sd_error_pct (across runs), per_run}\n"
             "  --threads N      OpenBLAS threads (default: run.threads of the run)\n"
             "  --quiet          no progress lines\n"
-            "  --seed N, --noise S, --max-trials N, --window A:B, --trials K\n"
+            "  --delay MS       reach tasks: analyse the conditions at this delay instead of\n"
+            "                   the first training delay (e.g. to compare networks trained on\n"
+            "                   different delays on the same trials)\n"
+            "  --max-trials N   generated tasks: at most N validation trials (all)\n"
+            "  --seed N, --noise S, --window A:B, --trials K\n"
             "                   shared by the analyses that read them (see below)\n"
             "Every analysis option takes a value (--name VALUE or --name=VALUE); put the run\n"
             "directories first.\n"
