@@ -184,12 +184,6 @@ sl_status sl_run_activity(sl_analysis_ctx *ctx)
     sl_trialset s;
     if ((st = sl_an_trialset(ctx, &s))) return st;
     const sl_model_spec *sp = sl_model_get_spec(ctx->model);
-    if (sp->n_in != s.n_in || sp->n_out != s.n_out) {
-        st = sl_fail(SL_EINVAL, "activity: the task has %d inputs / %d outputs but the network %d / %d",
-                     s.n_in, s.n_out, sp->n_in, sp->n_out);
-        sl_trialset_free(&s);
-        return st;
-    }
     const int C = s.C, T = s.T, NI = s.n_in, NO = s.n_out, N = sp->n_hidden;
     sl_activity a, na;
     memset(&na, 0, sizeof na);

@@ -85,7 +85,8 @@ typedef struct {
 sl_status sl_trialset_from_task(const sl_config *c, int max_trials, double delay_ms,
                                 sl_trialset *out);
 /* The same from the options --max-trials N and --delay MS (reach: the delay
- * of every trial instead of the first training delay). */
+ * of every trial instead of the first training delay), checked against the
+ * channels of ctx->model when there is one. */
 sl_status sl_an_trialset(const sl_analysis_ctx *ctx, sl_trialset *out);
 void sl_trialset_free(sl_trialset *s);
 /* The index of a trial variable, or -1. */

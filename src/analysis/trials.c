@@ -182,5 +182,13 @@ sl_status sl_an_trialset(const sl_analysis_ctx *ctx, sl_trialset *s)
         if (strcmp(name, "reach") && strcmp(name, "reach_synthetic"))
             return sl_fail(SL_EINVAL, "--delay applies to the reach tasks only (this run's task is %s)", name);
     }
-    return sl_trialset_from_task(ctx->config, (int)max_trials, delay, s);
+    if ((st = sl_trialset_from_task(ctx->config, (int)max_trials, delay, s))) return st;
+    const sl_model_spec *sp = ctx->model ? sl_model_get_spec(ctx->model) : NULL;
+    if (sp && (sp->n_in != s->n_in || sp->n_out != s->n_out)) {
+        st = sl_fail(SL_EINVAL, "the task of %s/config.ini has %d inputs and %d outputs but its "
+                                "checkpoint's network takes %d inputs and gives %d outputs",
+                     ctx->run_dir, s->n_in, s->n_out, sp->n_in, sp->n_out);
+        sl_trialset_free(s);
+    }
+    return st;
 }

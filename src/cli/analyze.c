@@ -6,7 +6,8 @@
  * across runs (sd as numpy's std, ddof 0) and every list of perturbation
  * levels [{strength, mean_error_pct, sd_error_pct}] keeps that shape with
  * mean_error_pct = the mean over runs of each run's mean, sd_error_pct = their
- * sd across runs, and per_run = the runs' means. Pooling is explicit (no
+ * sd across runs, and per_run = the runs' means; lists of decoded variables
+ * [{variable, score, ...}] are pooled per variable name. Pooling is explicit (no
  * --pool, no pooled file) so nothing is written outside the runs unasked. */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -185,6 +186,40 @@ static cJSON *pool(cJSON **js, int n, char **runs)
                 cJSON_AddNumberToObject(o, "sd_error_pct", sd);
                 for (int r = 0; r < n; r++) cJSON_AddItemToArray(pr, cJSON_CreateNumber(x[r]));
                 cJSON_AddItemToObject(o, "per_run", pr);
+                cJSON_AddItemToArray(arr, o);
+            }
+            cJSON_AddItemToObject(out, key, arr);
+        } else if (cJSON_IsArray(item) && cJSON_GetArraySize(item) > 0 &&
+                   cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(item, 0), "variable")) {
+            /* decoders: per variable, its numbers pooled by variable name */
+            cJSON *arr = cJSON_CreateArray(), *v0;
+            cJSON_ArrayForEach(v0, item)
+            {
+                cJSON *name = cJSON_GetObjectItemCaseSensitive(v0, "variable");
+                if (!cJSON_IsString(name)) continue;
+                cJSON *o = cJSON_CreateObject(), *f;
+                cJSON_AddStringToObject(o, "variable", name->valuestring);
+                cJSON_ArrayForEach(f, v0)
+                {
+                    if (cJSON_IsString(f)) {
+                        if (strcmp(f->string, "variable")) cJSON_AddStringToObject(o, f->string, f->valuestring);
+                        continue;
+                    }
+                    if (!cJSON_IsNumber(f)) continue;
+                    int ok = 1;
+                    for (int r = 0; r < n && ok; r++) {
+                        cJSON *lst = cJSON_GetObjectItemCaseSensitive(js[r], key), *e, *hit = NULL;
+                        cJSON_ArrayForEach(e, lst)
+                        {
+                            cJSON *nm = cJSON_GetObjectItemCaseSensitive(e, "variable");
+                            if (cJSON_IsString(nm) && !strcmp(nm->valuestring, name->valuestring)) hit = e;
+                        }
+                        cJSON *num = cJSON_GetObjectItemCaseSensitive(hit, f->string);
+                        ok = cJSON_IsNumber(num);
+                        if (ok) x[r] = num->valuedouble;
+                    }
+                    if (ok) cJSON_AddItemToObject(o, f->string, pool_numbers(x, n));
+                }
                 cJSON_AddItemToArray(arr, o);
             }
             cJSON_AddItemToObject(out, key, arr);
