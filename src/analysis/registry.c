@@ -57,7 +57,10 @@ static const sl_analysis_def ANALYSES[] = {
     {"encode",
      "ridge encoding models: each unit's rate from the inputs at the last L steps, cross-validated R^2\n"
      "  writes encode_r2.npy (N), summary.json (median_r2)\n"
-     "  --lags L           input steps used, t-L+1..t (5)",
+     "  --lags L           input steps used, t-L+1..t (5)\n"
+     "  --trials-per-condition K  noisy single trials per condition (5)\n"
+     "  --folds N          cross-validation folds, by trial (5)\n"
+     "  --lambda X         ridge penalty on standardised inputs (1)",
      1, needs_model, sl_run_encode},
     {NULL, NULL, 0, NULL, NULL},
 };

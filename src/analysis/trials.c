@@ -192,3 +192,36 @@ sl_status sl_an_trialset(const sl_analysis_ctx *ctx, sl_trialset *s)
     }
     return st;
 }
+
+/* the window [a, b) in steps from "A:B" ms relative to t_zero */
+sl_status sl_an_window(const sl_analysis_ctx *ctx, const sl_trialset *s, int *a, int *b)
+{
+    const char *w = sl_analysis_opt(ctx, "window");
+    *a = 0, *b = s->T;
+    if (!w) return SL_OK;
+    char *end;
+    double x = strtod(w, &end), y;
+    if (end == w || *end != ':') return sl_fail(SL_EINVAL, "--window: expected A:B in ms, got '%s'", w);
+    const char *q = end + 1;
+    y = strtod(q, &end);
+    if (end == q || *end || !(y > x)) return sl_fail(SL_EINVAL, "--window: expected A:B in ms with A < B, got '%s'", w);
+    *a = s->t_zero + (int)ceil(x / s->dt_ms - 1e-9);
+    *b = s->t_zero + (int)ceil(y / s->dt_ms - 1e-9);
+    if (*a < 0) *a = 0;
+    if (*b > s->T) *b = s->T;
+    if (*a >= *b)
+        return sl_fail(SL_EINVAL, "--window %s: no step of the trial (%d steps of %g ms, time zero at "
+                                  "step %d, the %s) falls inside", w, s->T, s->dt_ms, s->t_zero, s->time_zero);
+    return SL_OK;
+}
+
+/* X (K×N): each trial's rates averaged over steps [a, b) */
+void sl_an_window_mean(const sl_real *r, int K, int T, int N, int a, int b, double *X)
+{
+    for (int k = 0; k < K; k++)
+        for (int i = 0; i < N; i++) {
+            double s = 0;
+            for (int t = a; t < b; t++) s += r[((size_t)k * T + t) * N + i];
+            X[(size_t)k * N + i] = s / (b - a);
+        }
+}
