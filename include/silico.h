@@ -660,8 +660,9 @@ sl_status sl_psth(const sl_real *r, int K, int T, int N, const int *group, int n
 /* Perturbation (src/analysis/perturb.c; the seed tutorial's Section 4). The
  * trials are a batch (sl_batch: u, and targets y with their mask, or labels
  * with a per-step mask). Error of one run: regression 100·MSE/null_mse (the
- * null model predicts each output's mean); classification the % of masked
- * steps whose argmax output is not the label (null_mse unused). The model is
+ * null model predicts each output's mean); classification the % of scored
+ * decisions (data->decision; when NULL, of masked steps) whose argmax output
+ * is not the label (null_mse unused). The model is
  * restored before each call returns. Results are n_levels × repeats, row-major.
  *   inputs    u' = u + ξ·s·‖u_{b,t}‖₂, ξ_{b,c} ~ U[0,1) drawn once per trial and
  *             channel and held over time; s = levels[i]

@@ -215,6 +215,28 @@ static void perturb_stats(sl_cell_kind kind)
 Test(dissect, perturb_ctrnn) { perturb_stats(SL_CELL_CTRNN); }
 Test(dissect, perturb_gru) { perturb_stats(SL_CELL_GRU); }
 
+Test(dissect, perturb_classification_scores_decisions)
+{
+    /* labels = the network's own argmax: 0 % wrong on the scored steps unperturbed */
+    tiny_t t;
+    tiny(&t, SL_CELL_GRU);
+    int labels[6 * 30];
+    unsigned char dec[6 * 30] = {0};
+    sl_real z[6 * 30 * 2];
+    sl_workspace *ws;
+    cr_assert_eq(sl_workspace_create(t.m, 6, 30, &ws), SL_OK);
+    sl_model_forward(t.m, ws, t.u, 6, 30, NULL, z);
+    sl_workspace_free(ws);
+    for (int r = 0; r < 6 * 30; r++) labels[r] = z[2 * r + 1] > z[2 * r];
+    for (int b = 0; b < 6; b++) dec[b * 30 + 29] = 1;
+    sl_batch d = t.d;
+    d.y = NULL, d.labels = labels, d.decision = dec;
+    cr_expect_float_eq(sl_perturb_error(t.m, &d, NAN), 0.0, 1e-12);
+    labels[29] = !labels[29]; /* one of the six decisions now wrong */
+    cr_expect_float_eq(sl_perturb_error(t.m, &d, NAN), 100.0 / 6, 1e-9);
+    tiny_free(&t);
+}
+
 Test(dissect, activity_gates_and_psth)
 {
     tiny_t t;

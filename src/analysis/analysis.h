@@ -74,6 +74,7 @@ typedef struct {
     sl_real *y;    /* C×T×n_out targets (regression), else NULL */
     sl_real *mask; /* regression C×T×n_out, classification C×T (never NULL) */
     int *labels;   /* C×T labels (classification), else NULL */
+    unsigned char *decision; /* C×T: 1 where a decision is scored (classification), else NULL */
     int n_vars;
     char var_names[SL_TRIALSET_MAX_VARS][32];
     double *vars;  /* C×n_vars trial variables (NaN where a trial lacks one) */

@@ -11,8 +11,9 @@
  *             columns and readout columns zeroed: their rate, as seen by the
  *             rest of the network and the output, is 0)
  *   error     100 · MSE / null MSE (regression; null = each output's mean over
- *             the trials, the tutorial's max_error), or the % of masked steps
- *             misclassified (classification)
+ *             the trials, the tutorial's max_error), or the % of scored decisions
+ *             (sl_batch.decision; without any, of masked steps) whose argmax
+ *             output is not the label (classification)
  * Each level is repeated `repeats` times with fresh draws; the runner reports
  * mean ± sd (numpy's std, ddof 0, as the tutorial) over the repeats.
  *
@@ -43,7 +44,7 @@ static void accumulate(const sl_batch *d, const sl_real *z, int b0, int nb, doub
             const size_t dr = (size_t)(b0 + b) * T + t;
             const sl_real *zr = z + ((size_t)b * T + t) * O;
             if (d->labels) {
-                double m = d->mask ? d->mask[dr] : 1.0;
+                double m = d->decision ? d->decision[dr] : d->mask ? d->mask[dr] : 1.0;
                 if (m <= 0) continue;
                 int best = 0;
                 for (int o = 1; o < O; o++)
@@ -344,6 +345,9 @@ sl_status sl_run_perturb(sl_analysis_ctx *ctx)
     memset(&d, 0, sizeof d);
     d.B = s.C, d.T = s.T, d.n_in = s.n_in, d.n_out = s.n_out;
     d.u = s.u, d.y = s.y, d.mask = s.mask, d.labels = s.labels;
+    if (s.decision)
+        for (size_t i = 0; i < (size_t)s.C * s.T && !d.decision; i++)
+            if (s.decision[i]) d.decision = s.decision;
     const double null_mse = s.classification ? NAN : sl_null_mse(s.y, s.mask, (size_t)s.C * s.T, s.n_out);
     cJSON *sum = cJSON_CreateObject(), *files = cJSON_CreateObject();
     double *err = malloc((size_t)32 * repeats * sizeof *err);
@@ -351,7 +355,8 @@ sl_status sl_run_perturb(sl_analysis_ctx *ctx)
     if (!err) st = sl_fail(SL_ENOMEM, "perturb: out of memory");
     if (!st) st = sl_perturb(ctx->model, &d, null_mse, SL_PERTURB_INPUT, (const double[]){0}, 1, 1, 0, &base);
     cJSON_AddStringToObject(sum, "analysis", "perturb");
-    cJSON_AddStringToObject(sum, "error", s.classification ? "% of masked steps misclassified"
+    cJSON_AddStringToObject(sum, "error", s.classification ? (d.decision ? "% of scored decisions wrong"
+                                                                          : "% of masked steps misclassified")
                                                            : "MSE as % of the null model's (each output's mean)");
     cJSON_AddNumberToObject(sum, "trials", s.C);
     cJSON_AddNumberToObject(sum, "repeats", (double)repeats);

@@ -31,6 +31,7 @@ void sl_trialset_free(sl_trialset *s)
     free(s->y);
     free(s->mask);
     free(s->labels);
+    free(s->decision);
     free(s->vars);
     memset(s, 0, sizeof *s);
 }
@@ -109,12 +110,13 @@ sl_status sl_trialset_from_task(const sl_config *c, int max_trials, double delay
     if (!st) {
         s->u = calloc((size_t)C * T * NI, sizeof *s->u);
         s->mask = calloc((size_t)C * T * (cls ? 1 : NO), sizeof *s->mask);
-        if (cls)
+        if (cls) {
             s->labels = calloc((size_t)C * T, sizeof *s->labels);
-        else
+            s->decision = calloc((size_t)C * T, 1);
+        } else
             s->y = calloc((size_t)C * T * NO, sizeof *s->y);
         s->vars = malloc((size_t)C * SL_TRIALSET_MAX_VARS * sizeof *s->vars);
-        if (!s->u || !s->mask || (cls ? !s->labels : !s->y) || !s->vars)
+        if (!s->u || !s->mask || (cls ? !s->labels || !s->decision : !s->y) || !s->vars)
             st = sl_fail(SL_ENOMEM, "analysis: out of memory for %d trials of %d steps", C, T);
     }
     for (size_t i = 0; !st && i < (size_t)C * SL_TRIALSET_MAX_VARS; i++) s->vars[i] = NAN;
@@ -127,9 +129,10 @@ sl_status sl_trialset_from_task(const sl_config *c, int max_trials, double delay
             for (int k = 0; k < b.T; k++) {
                 const size_t src = (size_t)r * b.T + k, dst = (size_t)row * T + k;
                 memcpy(s->u + dst * NI, b.u + src * NI, NI * sizeof *s->u);
-                if (cls)
+                if (cls) {
                     s->labels[dst] = b.labels[src];
-                else
+                    s->decision[dst] = b.decision ? b.decision[src] : 0;
+                } else
                     memcpy(s->y + dst * NO, b.y + src * NO, NO * sizeof *s->y);
                 for (size_t o = 0; o < mw; o++) s->mask[dst * mw + o] = b.mask ? b.mask[src * mw + o] : 1;
             }
