@@ -369,7 +369,13 @@ int cli_analyze(int argc, char **argv, int threads)
         int ok = 0;
         for (int c = 0; COMMON_OPTS[c] && !ok; c++) ok = !strcmp(keys[o], COMMON_OPTS[c]);
         for (int i = 0; i < n_def && !ok; i++) ok = sel[i] && documents(&defs[i], keys[o]);
-        if (!ok) {
+        /* an analysis whose help lists no options cannot be checked: pass the option on */
+        int unchecked = 0;
+        for (int i = 0; i < n_def && !ok; i++) unchecked |= sel[i] && !strstr(defs[i].help, "\n  --");
+        if (!ok && unchecked) {
+            fprintf(stderr, "silico analyze: warning: option --%s is not documented by any selected "
+                            "analysis; passed on as given\n", keys[o]);
+        } else if (!ok) {
             fprintf(stderr, "silico analyze: unknown option --%s for the analyses selected (see silico "
                             "analyze --help for each analysis's options)\n", keys[o]);
             rc = 2;
