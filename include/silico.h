@@ -630,6 +630,85 @@ sl_status sl_evaluate(sl_model *m, sl_task *t, sl_split split, sl_rng *noise, do
 /* ----------------------------- analysis: activity, perturbation, selectivity,
  * PCA, tangling, jPCA, decoding (src/analysis/, issue 5) */
 
+/* Activity (src/analysis/activity.c): the model run on u (B×T×n_in; noise as
+ * sl_model_forward) with its outputs z (B×T×n_out), states x and rates r
+ * (B×T×N; cells: x = r = h) and the gated cells' gate traces (B×T×N each,
+ * named gate_i, gate_f, gate_g, gate_o, cell for the LSTM; gate_r, gate_z,
+ * gate_n for the GRU; gate_z, gate_n for the light GRU; preactivation for
+ * the rnn). Non-finite inputs or outputs are SL_ENUMERIC. */
+#define SL_ACTIVITY_MAX_GATES 8
+typedef struct {
+    int B, T, N, n_out;
+    sl_real *z, *x, *r;
+    int n_gates;
+    char gate_names[SL_ACTIVITY_MAX_GATES][24];
+    sl_real *gates[SL_ACTIVITY_MAX_GATES];
+} sl_activity;
+sl_status sl_activity_run(sl_model *m, const sl_real *u, int B, int T, sl_rng *noise,
+                          sl_activity *out);
+void sl_activity_free(sl_activity *a);
+/* K single trials from C conditions' inputs u (C×T×n_in): trial k is condition
+ * k mod C (cond[k], may be NULL) plus N(0, sigma²) on every channel and step. */
+void sl_noisy_trials(const sl_real *u, int C, int T, int n_in, int K, double sigma, sl_rng *rng,
+                     sl_real *out, int *cond);
+/* Condition-averaged rates: out (G×T×N) = mean of r (K×T×N) over the trials
+ * of each group (group[k] in [0, G)); count (G) trials per group (NaN rows
+ * for empty groups). */
+sl_status sl_psth(const sl_real *r, int K, int T, int N, const int *group, int n_groups,
+                  double *out, int *count);
+
+/* Perturbation (src/analysis/perturb.c; the seed tutorial's Section 4). The
+ * trials are a batch (sl_batch: u, and targets y with their mask, or labels
+ * with a per-step mask). Error of one run: regression 100·MSE/null_mse (the
+ * null model predicts each output's mean); classification the % of scored
+ * decisions (data->decision; when NULL, of masked steps) whose argmax output
+ * is not the label (null_mse unused). The model is
+ * restored before each call returns. Results are n_levels × repeats, row-major.
+ *   inputs    u' = u + ξ·s·‖u_{b,t}‖₂, ξ_{b,c} ~ U[0,1) drawn once per trial and
+ *             channel and held over time; s = levels[i]
+ *   weights   each recurrent matrix M (ctrnn: J; rnn, gru, lstm: weight_hh;
+ *             lightgru: U_z, U_h) += N(0, (f·mean|M|)²), f = levels[i]
+ *   synapses  a fraction f = levels[i] of each recurrent matrix's entries,
+ *             chosen at random, set to 0
+ *   ablation  a fraction f = levels[i] of the units, chosen at random, silenced:
+ *             their outgoing recurrent weights (columns of the recurrent
+ *             matrices) and readout weights set to 0, which for every other
+ *             unit and the output is their rate forced to 0
+ * Draws come from (seed, level index, repeat): the same seed gives the same
+ * numbers. */
+typedef enum { SL_PERTURB_INPUT, SL_PERTURB_WEIGHT, SL_PERTURB_SYNAPSE, SL_PERTURB_ABLATE } sl_perturb_kind;
+double sl_perturb_error(sl_model *m, const sl_batch *data, double null_mse);
+sl_status sl_perturb(sl_model *m, const sl_batch *data, double null_mse, sl_perturb_kind kind,
+                     const double *levels, int n_levels, int repeats, uint64_t seed, double *err);
+/* The error with the given units silenced (as SL_PERTURB_ABLATE). */
+sl_status sl_perturb_ablate_units(sl_model *m, const sl_batch *data, double null_mse,
+                                  const int *units, int n_units, double *err);
+
+/* Selectivity (src/analysis/selectivity.c; the coursework's eq. 19). X is
+ * n trials × N units; group[k] = 1 (a), 0 (b) or −1 (left out):
+ *   d′_i = 2(μ_a − μ_b)/√(σ_a² + σ_b²)   (σ² with ddof 0, as numpy's var)
+ * 0 when both groups are constant and equal, NaN when they are constant and
+ * differ. Fewer than one trial in a group is SL_EINVAL. */
+sl_status sl_dprime(const double *X, int n, int N, const int *group, double *d);
+/* Monte-Carlo null of max_i |d′_i|: n_shuffles random permutations of group
+ * (sizes kept), max_abs[s] each. */
+sl_status sl_dprime_null(const double *X, int n, int N, const int *group, int n_shuffles,
+                         uint64_t seed, double *max_abs);
+
+/* Decoding and encoding (src/analysis/decode.c), cross-validated over folds:
+ * fold[k] in [0, n_folds) is trial k's test fold (sl_cv_folds: a shuffled
+ * balanced assignment). Features are standardised with each training fold's
+ * mean and sd. Ridge: β = (XᵀX + λI)⁻¹XᵀY on centred data (LAPACK dposv);
+ * r2[j] = 1 − Σ(y − ŷ)²/Σ(y − ȳ)² over the pooled held-out predictions of
+ * target j. Logistic: one-vs-rest L2-penalised logistic regressions fitted by
+ * Newton's method (IRLS), the predicted class the highest score; accuracy =
+ * fraction of held-out trials predicted right. */
+void sl_cv_folds(int n, int n_folds, sl_rng *rng, int *fold);
+sl_status sl_ridge_cv(const double *X, int n, int p, const double *Y, int q, double lambda,
+                      const int *fold, int n_folds, double *r2);
+sl_status sl_logistic_cv(const double *X, int n, int p, const int *y, double lambda,
+                         const int *fold, int n_folds, double *accuracy);
+
 /* ------------------------------------- analysis: fixed points (issue 5) */
 
 /* ------------------- analysis: comparison with recorded data, RSA/CKA/CCA (issue 5) */

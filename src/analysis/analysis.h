@@ -36,7 +36,11 @@ const char *sl_analysis_opt(const sl_analysis_ctx *ctx, const char *key);
 
 typedef struct {
     const char *name; /* "activity", "perturb", ... = the folder under analysis/ */
-    const char *help; /* one line for `silico analyze --help` */
+    /* `silico analyze --help`: its first line is the one-line summary; the
+     * following lines (indented two spaces) say what it writes and list its
+     * options as "  --name VALUE  meaning (default)", which is also how the CLI
+     * knows which options an analysis takes */
+    const char *help;
     /* 1: runs when --only is not given and the run's model kind supports it */
     int by_default;
     /* does this analysis apply to this run? (NULL = always). E.g. fixed points need
@@ -48,5 +52,70 @@ typedef struct {
 /* The analyses this build knows, in the order `silico analyze` runs them. */
 const sl_analysis_def *sl_analysis_list(int *n);
 const sl_analysis_def *sl_analysis_find(const char *name);
+
+
+/* ------------------------------------------------ the trials an analysis runs */
+
+#define SL_TRIALSET_MAX_VARS 16
+
+/* A fixed set of trials of a run's task, each row one trial ("condition"):
+ *   reach tasks  the training conditions (all but task.holdout_conditions) at
+ *                the first training delay (or delay_ms > 0), no input noise: one trial each,
+ *                in condition order (the seed tutorial's "train dataset
+ *                without delay augmentation")
+ *   other tasks  the validation split (fixed by the task seed), at most
+ *                max_trials of it (0 = all)
+ * Rows shorter than T are padded with zero input and mask 0. */
+typedef struct {
+    int C, T, n_in, n_out;
+    int classification;
+    double dt_ms;
+    sl_real *u;    /* C×T×n_in */
+    sl_real *y;    /* C×T×n_out targets (regression), else NULL */
+    sl_real *mask; /* regression C×T×n_out, classification C×T (never NULL) */
+    int *labels;   /* C×T labels (classification), else NULL */
+    unsigned char *decision; /* C×T: 1 where a decision is scored (classification), else NULL */
+    int n_vars;
+    char var_names[SL_TRIALSET_MAX_VARS][32];
+    double *vars;  /* C×n_vars trial variables (NaN where a trial lacks one) */
+    int t_zero;    /* the alignment step (reach: go cue; generated tasks: the decision
+                      period's start when every trial has the same), or 0 */
+    const char *time_zero; /* what t_zero is: "go cue", "decision onset", "trial start" */
+} sl_trialset;
+
+sl_status sl_trialset_from_task(const sl_config *c, int max_trials, double delay_ms,
+                                sl_trialset *out);
+/* The same from the options --max-trials N and --delay MS (reach: the delay
+ * of every trial instead of the first training delay), checked against the
+ * channels of ctx->model when there is one. */
+sl_status sl_an_trialset(const sl_analysis_ctx *ctx, sl_trialset *out);
+void sl_trialset_free(sl_trialset *s);
+/* The index of a trial variable, or -1. */
+int sl_trialset_var(const sl_trialset *s, const char *name);
+
+/* --------------------------------------------------- writing an analysis folder */
+
+/* dir/name as .npy: sl_real data written as float32, or doubles / ints as given. */
+sl_status sl_an_write_f32(const char *dir, const char *name, int ndim, const int64_t *shape,
+                          const sl_real *data);
+sl_status sl_an_write_f64(const char *dir, const char *name, int ndim, const int64_t *shape,
+                          const double *data);
+sl_status sl_an_write_i32(const char *dir, const char *name, int ndim, const int64_t *shape,
+                          const int32_t *data);
+/* dir/name as pretty-printed JSON (a cJSON *; void * keeps cJSON out of this header). */
+sl_status sl_an_write_json(const char *dir, const char *name, const void *json);
+/* An option parsed as a number / int / comma-separated list of reals, with its default;
+ * a bad value is SL_EINVAL naming the option. list: *n = count (at most max). */
+sl_status sl_an_opt_real(const sl_analysis_ctx *ctx, const char *key, double def, double *out);
+sl_status sl_an_opt_int(const sl_analysis_ctx *ctx, const char *key, long def, long lo, long hi,
+                        long *out);
+sl_status sl_an_opt_list(const sl_analysis_ctx *ctx, const char *key, const char *def,
+                         double *out, int max, int *n);
+
+/* The --window A:B option (ms relative to the trials' t_zero) as steps [a, b);
+ * the whole trial when absent. */
+sl_status sl_an_window(const sl_analysis_ctx *ctx, const sl_trialset *s, int *a, int *b);
+/* X (K×N, doubles) = each trial's rates r (K×T×N) averaged over steps [a, b). */
+void sl_an_window_mean(const sl_real *r, int K, int T, int N, int a, int b, double *X);
 
 #endif

@@ -6,19 +6,86 @@
 #include "analysis/analysis.h"
 
 /* runners (src/analysis/<name>.c) — one declaration per analysis */
+sl_status sl_run_activity(sl_analysis_ctx *ctx);
+sl_status sl_run_perturb(sl_analysis_ctx *ctx);
+sl_status sl_run_selectivity(sl_analysis_ctx *ctx);
+sl_status sl_run_decode(sl_analysis_ctx *ctx);
+sl_status sl_run_encode(sl_analysis_ctx *ctx);
+
 sl_status sl_analysis_pca_run(sl_analysis_ctx *ctx);
 sl_status sl_analysis_tangling_run(sl_analysis_ctx *ctx);
 sl_status sl_analysis_jpca_run(sl_analysis_ctx *ctx);
-static int has_model(const sl_analysis_ctx *ctx) { return ctx->model != NULL; }
+/* the analyses of the trained rate network need it loaded (ctx->model) */
+static int needs_model(const sl_analysis_ctx *ctx) { return ctx->model != NULL; }
 
 static const sl_analysis_def ANALYSES[] = {
     /* {"name", "one-line help", by_default, applies, run}, */
-    {"pca", "PCA of the condition-averaged rates: variance explained, participation ratio "
-            "(--pcs K, --window A:B ms, --delay MS)", 1, has_model, sl_analysis_pca_run},
-    {"tangling", "trajectory tangling Q(t) (Russo 2018) on the top --pcs K PCs; median",
-     1, has_model, sl_analysis_tangling_run},
-    {"jpca", "jPCA rotations (Churchland 2012), --window -50:150 ms from movement onset; "
-             "rotation strength", 1, has_model, sl_analysis_jpca_run},
+    {"activity",
+     "inputs, targets, outputs, states, rates, gates and PSTHs of every condition and of noisy trials\n"
+     "  writes u.npy, y.npy or labels.npy, z.npy, x.npy, r.npy, gate_*.npy, time.npy, conditions.json,\n"
+     "  trials_r.npy, trials.json, psth.npy (G x T x N, per condition), summary.json\n"
+     "  --trials K         noisy single trials, condition k mod C (20)\n"
+     "  --noise S          sd of the Gaussian noise added to every input channel and step (0.1)\n"
+     "  --seed N           seed of the noisy trials (1)",
+     1, needs_model, sl_run_activity},
+    {"perturb",
+     "robustness: error (% of null) under input noise, recurrent-weight noise, synapse deletion, ablation\n"
+     "  writes input.npy, weight.npy, synapse.npy, ablation.npy (levels x repeats error %), summary.json\n"
+     "  {input, weight, synapse, ablation: [{strength, mean_error_pct, sd_error_pct}]}\n"
+     "  --input-strengths L   input noise U[0,1) x s x |u_t| per trial and channel (0.0125,0.025,0.05,0.1,0.2)\n"
+     "  --weight-fractions L  recurrent weights + N(0, (f mean|J|)^2) (0.01,0.1,0.2,0.4,0.8)\n"
+     "  --delete-fractions L  fraction of recurrent synapses set to 0 (0.05,0.1,0.2,0.4)\n"
+     "  --ablate-fractions L  fraction of units silenced (0.05,0.1,0.2,0.4)\n"
+     "  --ablate-units L      also the error with exactly these units silenced (none)\n"
+     "  --repeats N           draws per level (30)\n"
+     "  --seed N              seed of the draws (1)",
+     1, needs_model, sl_run_perturb},
+    {"selectivity",
+     "d' = 2(mu_a - mu_b)/sqrt(var_a + var_b) per unit for a binary split, max activation, shuffle null\n"
+     "  writes dprime.npy (N), max_activation.npy (N), null_max_abs.npy (shuffles), summary.json\n"
+     "  --split S          VAR (> median vs <= median), VAR=V, VAR>V or label=K (condition, by its median)\n"
+     "  --window A:B       rates averaged over A..B ms from the alignment event (whole trial)\n"
+     "  --trials K         use K noisy single trials instead of the noise-free conditions (0)\n"
+     "  --shuffles N       random relabellings for the null of max |d'| (1000)",
+     1, needs_model, sl_run_selectivity},
+    {"decode",
+     "cross-validated decoders of every varying trial variable from the rates, overall and per time bin\n"
+     "  writes decode_time.npy (bins x variables), bin_time.npy, summary.json (score and chance per variable)\n"
+     "  --trials-per-condition K  noisy single trials per condition (20)\n"
+     "  --folds N          cross-validation folds (5)\n"
+     "  --lambda X         ridge / logistic L2 penalty on standardised rates (1)\n"
+     "  --bin MS           time-bin width (100)\n"
+     "  --permutations N   label permutations for the chance level (20)",
+     1, needs_model, sl_run_decode},
+    {"encode",
+     "ridge encoding models: each unit's rate from the inputs at the last L steps, cross-validated R^2\n"
+     "  writes encode_r2.npy (N), summary.json (median_r2)\n"
+     "  --lags L           input steps used, t-L+1..t (5)\n"
+     "  --trials-per-condition K  noisy single trials per condition (5)\n"
+     "  --folds N          cross-validation folds, by trial (5)\n"
+     "  --lambda X         ridge penalty on standardised inputs (1)",
+     1, needs_model, sl_run_encode},
+    {"pca",
+     "PCA of the condition-averaged rates: variance explained, participation ratio\n"
+     "  writes components.npy, explained_variance_ratio.npy, proj.npy (C x T x K), summary.json\n"
+     "  --pcs K            principal components kept (10)\n"
+     "  --window A:B       time window in ms from the alignment event (whole trial)\n"
+     "  --delay MS         reach: the delay whose conditions are analysed (the first training delay)",
+     1, needs_model, sl_analysis_pca_run},
+    {"tangling",
+     "trajectory tangling Q(t) (Russo 2018) on the top principal components; median\n"
+     "  writes q.npy (C x T), summary.json (tangling_median)\n"
+     "  --pcs K            principal components kept (10)\n"
+     "  --window A:B       time window in ms from the alignment event (whole trial)\n"
+     "  --delay MS         reach: the delay whose conditions are analysed (the first training delay)",
+     1, needs_model, sl_analysis_tangling_run},
+    {"jpca",
+     "jPCA rotations (Churchland 2012); rotation strength\n"
+     "  writes proj.npy (C x T x 6), planes.npy (6 x N), m_skew.npy, summary.json (rotation_strength)\n"
+     "  --window A:B       time window in ms from movement onset (-50:150)\n"
+     "  --soft S           soft-normalisation constant added to each unit's range (5% of the widest)\n"
+     "  --delay MS         reach: the delay whose conditions are analysed (the first training delay)",
+     1, needs_model, sl_analysis_jpca_run},
     {NULL, NULL, 0, NULL, NULL},
 };
 

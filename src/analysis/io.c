@@ -1,0 +1,117 @@
+/* io.c — what every analysis runner shares: writing .npy and JSON into its
+ * folder RUN/analysis/<name>/, and parsing its command-line options. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/analysis.h"
+
+static sl_status write_array(const char *dir, const char *name, sl_dtype t, int ndim,
+                             const int64_t *shape, const void *data)
+{
+    char path[4200];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return sl_fail(SL_EINVAL, "%s/%s: path too long", dir, name);
+    sl_array a;
+    memset(&a, 0, sizeof a);
+    a.dtype = t;
+    a.ndim = ndim;
+    for (int i = 0; i < ndim; i++) a.shape[i] = shape[i];
+    a.data = (void *)data;
+    return sl_npy_write(path, &a);
+}
+
+sl_status sl_an_write_f32(const char *dir, const char *name, int ndim, const int64_t *shape,
+                          const sl_real *data)
+{
+    size_t n = 1;
+    for (int i = 0; i < ndim; i++) n *= (size_t)shape[i];
+    float *f = malloc((n ? n : 1) * sizeof *f);
+    if (!f) return sl_fail(SL_ENOMEM, "%s/%s: out of memory", dir, name);
+    for (size_t i = 0; i < n; i++) f[i] = (float)data[i];
+    sl_status st = write_array(dir, name, SL_F32, ndim, shape, f);
+    free(f);
+    return st;
+}
+
+sl_status sl_an_write_f64(const char *dir, const char *name, int ndim, const int64_t *shape,
+                          const double *data)
+{
+    return write_array(dir, name, SL_F64, ndim, shape, data);
+}
+
+sl_status sl_an_write_i32(const char *dir, const char *name, int ndim, const int64_t *shape,
+                          const int32_t *data)
+{
+    return write_array(dir, name, SL_I32, ndim, shape, data);
+}
+
+sl_status sl_an_write_json(const char *dir, const char *name, const void *json)
+{
+    char path[4200];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return sl_fail(SL_EINVAL, "%s/%s: path too long", dir, name);
+    char *text = cJSON_Print((const cJSON *)json);
+    if (!text) return sl_fail(SL_ENOMEM, "%s: out of memory", path);
+    sl_status st = SL_OK;
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        st = sl_fail(SL_EIO, "cannot write %s: %s", path, strerror(errno));
+    } else {
+        int ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+        if (fclose(f) != 0 || !ok) st = sl_fail(SL_EIO, "cannot write %s", path);
+    }
+    cJSON_free(text);
+    return st;
+}
+
+sl_status sl_an_opt_real(const sl_analysis_ctx *ctx, const char *key, double def, double *out)
+{
+    const char *v = sl_analysis_opt(ctx, key);
+    *out = def;
+    if (!v) return SL_OK;
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end || !isfinite(x))
+        return sl_fail(SL_EINVAL, "--%s: expected a finite number, got '%s'", key, v);
+    *out = x;
+    return SL_OK;
+}
+
+sl_status sl_an_opt_int(const sl_analysis_ctx *ctx, const char *key, long def, long lo, long hi,
+                        long *out)
+{
+    const char *v = sl_analysis_opt(ctx, key);
+    *out = def;
+    if (!v) return SL_OK;
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (end == v || *end || x < lo || x > hi)
+        return sl_fail(SL_EINVAL, "--%s: expected an integer in [%ld, %ld], got '%s'", key, lo, hi,
+                       v);
+    *out = x;
+    return SL_OK;
+}
+
+sl_status sl_an_opt_list(const sl_analysis_ctx *ctx, const char *key, const char *def,
+                         double *out, int max, int *n)
+{
+    const char *v = sl_analysis_opt(ctx, key);
+    if (!v) v = def;
+    *n = 0;
+    const char *p = v;
+    while (*p) {
+        char *end;
+        double x = strtod(p, &end);
+        if (end == p || !isfinite(x) || (*end && *end != ','))
+            return sl_fail(SL_EINVAL, "--%s: expected comma-separated numbers, got '%s'", key, v);
+        if (*n >= max) return sl_fail(SL_EINVAL, "--%s: at most %d values", key, max);
+        out[(*n)++] = x;
+        p = *end ? end + 1 : end;
+    }
+    if (*n == 0) return sl_fail(SL_EINVAL, "--%s: no values given", key);
+    return SL_OK;
+}
