@@ -87,8 +87,12 @@ const char *fig_quote(const char *s)
     char *o = ring[next++ & 7];
     size_t j = 0;
     o[j++] = '"';
-    for (; *s && j < sizeof ring[0] - 3; s++) {
+    for (; *s && j < sizeof ring[0] - 4; s++) {
         if (*s == '"' || *s == '\\') o[j++] = '\\';
+        if (strchr("_^{}@&~", *s)) { /* literal in enhanced text: \\_ inside "..." */
+            o[j++] = '\\';
+            o[j++] = '\\';
+        }
         o[j++] = *s == '\n' ? ' ' : *s;
     }
     o[j++] = '"';
@@ -140,12 +144,12 @@ static sl_status write_script(const fig *f, const char *path)
         fprintf(o, "set linetype %d lc rgb \"%s\" lw 2 pt 7 ps 0.8 dt solid\n", i + 1, FIG_COLOURS[i]);
     fprintf(o,
             "set linetype cycle 8\n"
-            "# viridis for heat maps\n"
-            "set palette defined (0 '#440154', 1 '#472c7a', 2 '#3b518b', 3 '#2c718e', 4 '#21908d', "
-            "5 '#27ad81', 6 '#5cc863', 7 '#aadc32', 8 '#fde725')\n"
             "\n"
             "do for [fmt in \"png svg\"] {\n"
             "reset\n"
+            "# viridis for heat maps\n"
+            "set palette defined (0 '#440154', 1 '#472c7a', 2 '#3b518b', 3 '#2c718e', 4 '#21908d', "
+            "5 '#27ad81', 6 '#5cc863', 7 '#aadc32', 8 '#fde725')\n"
             "if (fmt eq \"png\") {\n"
             "    set terminal pngcairo size %d,%d enhanced font \"DejaVu Sans,11\" linewidth 1.2\n"
             "    set output \"%s.png\"\n"

@@ -45,8 +45,9 @@ sl_status fig_data_close(FILE *fp, const char *file);
 sl_status fig_render(fig *f, char **warnings);
 void fig_free(fig *f);
 
-/* gnuplot string literal: s with quotes and backslashes escaped, in a static
- * ring of buffers (valid for a few calls). */
+/* gnuplot string literal for text: s with quotes and backslashes escaped and
+ * enhanced-text markup (_ ^ { } @ & ~) made literal, in a static ring of
+ * buffers (valid for a few calls). */
 const char *fig_quote(const char *s);
 
 /* ---- helpers the figures share (figure.c) ---- */

@@ -71,7 +71,7 @@ static const figure FIGURES[] = {
       ANALYZE("activity"), 1200, 620, SL_FIG_GATED},
      {ACT "gate_*.npy"}, fig_draw_gates},
     {{"feature-maps", "one input image and a conv layer's feature map per channel (--layer, --image)",
-      ACT "layer_<i>_<name>.npy, images.npy", "activity", ANALYZE("activity"), 1000, 800, SL_FIG_CNN},
+      ACT "layer_<i>_<name>.npy, images.npy", "activity", ANALYZE("activity"), 1100, 560, SL_FIG_CNN},
      {ACT "layer_*.npy", ACT "images.npy"}, fig_draw_feature_maps},
     {{"preferred", "a unit's preferred stimuli: random images before and after gradient ascent",
       "analysis/tuning/images_before.npy, images_after.npy, activity_before.npy, activity_after.npy", "tuning",

@@ -308,7 +308,10 @@ static void axis_labels(fig *f, const traj *t, const char *stem, int k0, int nd)
 {
     static const char *ax[3] = {"x", "y", "z"};
     for (int k = 0; k < nd; k++) {
-        if (t->evr)
+        if (t->evr && nd == 3)
+            fig_cmd(f, "set %slabel \"%s%d (%.1f%%)\"%s\n", ax[k], stem, k0 + k + 1, 100 * t->evr[k0 + k],
+                    k == 2 ? " rotate parallel" : "");
+        else if (t->evr)
             fig_cmd(f, "set %slabel \"%s%d (%.1f%% variance)\"\n", ax[k], stem, k0 + k + 1, 100 * t->evr[k0 + k]);
         else
             fig_cmd(f, "set %slabel \"%s%d\"\n", ax[k], stem, k0 + k + 1);
@@ -370,8 +373,7 @@ static sl_status draw_pca(fig_job *j, int nd)
         sl_clear_error();
         const cJSON *pr = cJSON_GetObjectItemCaseSensitive(s, "participation_ratio");
         char title[160];
-        snprintf(title, sizeof title, "Population trajectories on the principal components%s",
-                 fp.P ? ", with fixed points" : "");
+        snprintf(title, sizeof title, "PCA trajectories%s", fp.P ? " and fixed points" : "");
         if (cJSON_IsNumber(pr))
             snprintf(title + strlen(title), sizeof title - strlen(title), " (participation ratio %.1f)", pr->valuedouble);
         cJSON_Delete(s);

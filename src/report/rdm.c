@@ -70,9 +70,9 @@ sl_status fig_draw_rdm(fig_job *j)
         snprintf(numbers, sizeof numbers,
                  "RSA Spearman ρ = %.3f    linear CKA = %.3f    mean CCA R² = %.3f    Procrustes distance = %.3f",
                  jnum(c, "rsa_spearman"), jnum(c, "cka_linear"), jnum(c, "cca_mean_r2"), jnum(c, "procrustes"));
-        fig_cmd(f, "set multiplot layout 1,2 title \"Representational dissimilarity: model vs recorded neurons\" font \",13\"\n"
-                   "set label 93 %s at screen 0.5,0.04 center font \",11\"\n",
-                fig_quote(numbers));
+        fig_cmd(f, "set multiplot layout 1,2 title \"Representational dissimilarity: model vs recorded neurons\\n%s\" "
+                   "font \",13\"\n",
+                numbers);
         heat_style(f);
         heatmap(f, fm, nm, "model");
         heatmap(f, fd, ndd, "recorded neurons");

@@ -41,7 +41,8 @@ sl_status fig_draw_selectivity(fig_job *j)
             int b = (int)((dp[i] - lo) / w);
             count[b < 0 ? 0 : b >= BINS ? BINS - 1 : b]++;
         }
-    int top[4], nt = 0;
+    int top[4], nt = 0, maxcount = 0;
+    for (int b = 0; b < BINS; b++) maxcount = count[b] > maxcount ? count[b] : maxcount;
     for (; nt < 4 && nt < finite; nt++) {
         int best = -1;
         for (int i = 0; i < N; i++) {
@@ -77,20 +78,23 @@ sl_status fig_draw_selectivity(fig_job *j)
         fig_cmd(f, "set multiplot title \"Selectivity (d′ of each unit for the split in summary.json)\" font \",13\"\n"
                    "set grid lc rgb \"#eeeeee\"\n"
                    "set style fill solid 0.8 border -1\n"
-                   "set size %g,0.88\nset origin 0,0.02\n"
+                   "set size %g,0.84\nset origin 0,0.02\n"
                    "set xlabel \"selectivity d′\"\nset ylabel \"units\"\nset title \"%d units\"\n"
-                   "set yrange [0:*]\n"
+                   "set yrange [0:*]\n%s"
                    "plot \"%s\" using 1:2 with boxes lt 1 notitle\n"
-                   "set yrange [*:*]\nset style fill empty\n",
-                have_rates ? 0.36 : 1.0, N, fh);
+                   "set yrange [*:*]\nset ytics autofreq\nset style fill empty\n",
+                have_rates ? 0.36 : 1.0, N, maxcount <= 10 ? "set ytics 1\n" : "", fh);
         if (have_rates) {
             fig_zero_marker(f, a.xlabel);
+            fig_colour_legend(f, a.C, a.cond_label, 0.89);
             for (int q = 0; q < nt; q++) {
-                fig_cmd(f, "set size 0.31,0.44\nset origin %g,%g\n", 0.37 + 0.315 * (q % 2), q < 2 ? 0.46 : 0.02);
+                fig_cmd(f, "set size 0.31,0.42\nset origin %g,%g\n", 0.37 + 0.315 * (q % 2), q < 2 ? 0.44 : 0.02);
                 fig_cmd(f, "set title \"unit %d (d′ = %.2f)\"\nset xlabel %s\nset ylabel %s\n", top[q], dp[top[q]],
                         q >= 2 ? fig_quote(a.xlabel) : "\"\"", q % 2 == 0 ? "\"rate (a.u.)\"" : "\"\"");
                 fig_cmd(f, "plot for [c=0:%d] \"%s\" index c using 1:%d with lines lt (c %% 8 + 1) lw 1.5 notitle\n",
                         a.C - 1, fr, 2 + q);
+                if (q == 0)
+                    for (int c = 0; c < a.C && c < 16; c++) fig_cmd(f, "unset label %d\n", 100 + c);
             }
         }
         fig_cmd(f, "unset multiplot\n");

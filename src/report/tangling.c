@@ -63,6 +63,13 @@ sl_status fig_draw_tangling(fig_job *j)
                    "set grid lc rgb \"#eeeeee\"\nset key top right font \",9\"\nset yrange [0:*]\n",
                 fig_quote(title), fig_quote(xlabel));
         fig_zero_marker(f, xlabel);
+        rd_activity a;
+        if (rd_activity_load(j->run, 0, &a) == SL_OK && a.C == C) {
+            fig_cmd(f, "set tmargin 5\n");
+            fig_colour_legend(f, C, a.cond_label, 0.875);
+        }
+        rd_activity_free(&a);
+        sl_clear_error();
         fig_cmd(f, "plot for [c=0:%d] \"%s\" index c using 1:2 with lines lt (c %% 8 + 1) lw 1 notitle, \\\n"
                    "     \"%s\" index %d using 1:2 with lines lc rgb \"#000000\" lw 3 title \"median over conditions\"\n",
                 C - 1, file, file, C);
