@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "silico.h"
 #include "testutil.h"
@@ -568,4 +569,86 @@ Test(report, opens_in_headless_chromium, .timeout = 120)
     tu_rmtree(udd);
     done(a);
     done(b);
+}
+
+/* ---- the command line on a real (tiny) trained run ---- */
+
+static const char *bin(void)
+{
+    const char *b = getenv("SILICO_BIN");
+    return b && *b ? b : "build/silico";
+}
+
+/* Run `silico ARGS` with stdout/stderr into dir/out.txt, dir/err.txt; exit status. */
+static int silico(const char *dir, const char *args)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s > %s/out.txt 2> %s/err.txt", bin(), args, dir, dir);
+    int s = system(cmd);
+    return WIFEXITED(s) ? WEXITSTATUS(s) : 128;
+}
+
+static char *captured(const char *dir, const char *name)
+{
+    char *p = tu_path(dir, name);
+    size_t n;
+    char *s = slurp(p, &n);
+    free(p);
+    return s ? s : strdup("");
+}
+
+Test(report, cli_plot_and_report_on_a_trained_run, .timeout = 120)
+{
+    char *dir = tu_tmpdir(), args[1024];
+    snprintf(args, sizeof args,
+             "train examples/reach.ini task.name=reach_synthetic model.hidden=16 train.epochs=20 --out %s/run --quiet", dir);
+    cr_assert_eq(silico(dir, args), 0, "training failed: %s", captured(dir, "err.txt"));
+    char *run = tu_path(dir, "run");
+    /* no activity analysis yet: task and psth come from the checkpoint */
+    const char *figs[] = {"curves", "task", "psth"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(args, sizeof args, "plot %s %s", run, figs[i]);
+        cr_expect_eq(silico(dir, args), 0, "silico %s: %s", args, captured(dir, "err.txt"));
+        char rel[64];
+        snprintf(rel, sizeof rel, "figures/%s.png", figs[i]);
+        char *png = tu_path(run, rel);
+        int w, h;
+        double var;
+        png_stats(png, &w, &h, &var);
+        cr_expect_eq(w, sl_figure_find(figs[i])->width);
+        cr_expect_gt(var, 100.0, "%s is blank", png);
+        free(png);
+    }
+    char *gp = tu_path(run, "figures/task.gp"), *dat = tu_path(run, "figures/task_c0.dat");
+    size_t n;
+    char *s = slurp(gp, &n), *d = slurp(dat, &n);
+    cr_expect(s && strstr(s, "time from go cue (s)"), "task.gp: no go-cue time axis");
+    cr_expect(d != NULL, "task_c0.dat missing");
+    free(s);
+    free(d);
+    free(gp);
+    free(dat);
+    /* a figure whose analysis is missing names the command */
+    snprintf(args, sizeof args, "plot %s pca", run);
+    cr_expect_eq(silico(dir, args), 1);
+    char *err = captured(dir, "err.txt"), cmd[1024];
+    snprintf(cmd, sizeof cmd, "silico analyze %s --only pca", run);
+    cr_expect(strstr(err, cmd), "%s", err);
+    free(err);
+    /* --help lists every figure with what it reads */
+    cr_expect_eq(silico(dir, "plot --help"), 0);
+    char *help = captured(dir, "out.txt");
+    int nf;
+    const sl_figure_def *defs = sl_figure_list(&nf);
+    for (int i = 0; i < nf; i++) cr_expect(strstr(help, defs[i].name), "plot --help lacks %s", defs[i].name);
+    free(help);
+    /* the report: its path on stdout */
+    snprintf(args, sizeof args, "report %s", run);
+    cr_expect_eq(silico(dir, args), 0, "%s", captured(dir, "err.txt"));
+    char *out = captured(dir, "out.txt"), want[1024];
+    snprintf(want, sizeof want, "%s/report.html\n", run);
+    cr_expect_str_eq(out, want);
+    free(out);
+    free(run);
+    done(dir);
 }

@@ -37,6 +37,18 @@ static void usage(FILE *f)
     fprintf(f, "\nExample:  silico plot runs/reach-20260101-120000 perturb --with runs/reach-unregularized-20260101-121500\n");
 }
 
+/* A figure's producing command with RUN replaced by the run's path. */
+static void print_command(FILE *f, const char *cmd, const char *run)
+{
+    for (const char *s = cmd; *s;) {
+        if (!strncmp(s, "RUN", 3) && (s[3] == 0 || s[3] == ' ')) {
+            fputs(run, f);
+            s += 3;
+        } else
+            fputc(*s++, f);
+    }
+}
+
 /* "0,2,5" into a malloc'd array. */
 static int parse_list(const char *opt, const char *s, int **out, int *n)
 {
@@ -83,7 +95,11 @@ static int list_figures(const char *run)
         if (sl_figure_ready(run, &d[i], &missing))
             printf("  %-13s ready\n", d[i].name);
         else if (sl_figure_applies(run, &d[i]))
-            printf("  %-13s missing %s — run: %s\n", d[i].name, missing, d[i].command);
+        {
+            printf("  %-13s missing %s — run: ", d[i].name, missing);
+            print_command(stdout, d[i].command, run);
+            printf("\n");
+        }
     }
     return 0;
 }
@@ -156,7 +172,11 @@ int cli_plot(int argc, char **argv)
         const sl_figure_def *d = sl_figure_find(pos[1]);
         const char *missing;
         if (!sl_figure_ready(pos[0], d, &missing) && sl_figure_applies(pos[0], d))
-            fprintf(stderr, "  it reads %s; to write it: %s\n", d->needs, d->command);
+        {
+            fprintf(stderr, "  it reads %s; to write it: ", d->needs);
+            print_command(stderr, d->command, pos[0]);
+            fprintf(stderr, "\n");
+        }
         rc = 1;
         goto out;
     }
