@@ -316,7 +316,7 @@ int fig_top_variance(const double *x, size_t M, int N, int k, int *out)
 
 void fig_zero_marker(fig *f, const char *xlabel)
 {
-    if (strncmp(xlabel, "time from ", 10) != 0) return;
+    if (strncmp(xlabel, "time from ", 10) != 0 || !strncmp(xlabel, "time from trial start", 21)) return;
     char what[64];
     snprintf(what, sizeof what, "%s", xlabel + 10);
     char *paren = strstr(what, " (s)");
@@ -343,14 +343,25 @@ sl_status fig_matrix(fig *f, const char *part, const double *m, int rows, int co
     return st;
 }
 
+const char *fig_margins(const fig *f, int left, int right, int bottom, int top, int xgap, int ygap)
+{
+    static _Thread_local char buf[128];
+    snprintf(buf, sizeof buf, "margins %.4f,%.4f,%.4f,%.4f spacing %.4f,%.4f", (double)left / f->width,
+             1 - (double)right / f->width, (double)bottom / f->height, 1 - (double)top / f->height,
+             (double)xgap / f->width, (double)ygap / f->height);
+    return buf;
+}
+
 void fig_colour_legend(fig *f, int n, char *const *labels, double y)
 {
     const int shown = n < 16 ? n : 16;
-    const double x0 = 0.5 - 0.035 * shown;
+    double step = 80.0 / f->width; /* 80 px per label, fewer when they do not fit */
+    if (step * shown > 0.9) step = 0.9 / shown;
+    const double x0 = 0.5 - 0.5 * step * shown;
     for (int i = 0; i < shown; i++) {
         char text[96];
         snprintf(text, sizeof text, "— %s", labels[i]);
         fig_cmd(f, "set label %d %s at screen %.4f,%.4f center font \",10\" tc lt %d\n", 100 + i,
-                fig_quote(text), x0 + 0.07 * (i + 0.5), y, i % 8 + 1);
+                fig_quote(text), x0 + step * (i + 0.5), y, i % 8 + 1);
     }
 }

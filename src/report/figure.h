@@ -59,9 +59,14 @@ int fig_pick(const int *sel, int nsel, int C, int max, int *out, const char *wha
 /* The k rows/units (of N) with the largest variance of x (M×N, M samples),
  * largest first, into out; returns min(k, N). */
 int fig_top_variance(const double *x, size_t M, int N, int k, int *out);
-/* A dashed vertical line at x = 0 labelled `what` (the alignment event),
- * when the time axis is relative to one (xlabel "time from ..."). */
+/* A dashed vertical line at x = 0 labelled with the alignment event, when
+ * the time axis is relative to one (xlabel "time from <event> (s)", not the
+ * trial start). */
 void fig_zero_marker(fig *f, const char *xlabel);
+/* "margins l,r,b,t spacing x,y" for `set multiplot layout` from distances in
+ * pixels (left, right, bottom and top margins; horizontal and vertical gaps),
+ * so the layout keeps room for labels at any canvas size. Static buffer. */
+const char *fig_margins(const fig *f, int left, int right, int bottom, int top, int xgap, int ygap);
 /* A one-line legend of n labels (up to 16), each in the colour of linetype
  * i % 8 + 1, centred at screen height y (labels 100..115). */
 void fig_colour_legend(fig *f, int n, char *const *labels, double y);

@@ -222,10 +222,14 @@ static void embed(FILE *o, const char *png, const char *alt, int *n_fig)
     (*n_fig)++;
 }
 
+/* Figure width in pixels in a two-run page's columns (the page is at most
+ * 1600 px wide). */
+enum { PAIR_WIDTH = 760 };
+
 /* Render figure def for runs (both in one chart when combined) and embed it
  * or the note saying what is missing. */
-static void figure_cell(FILE *o, const sl_figure_def *def, const char *run, const char *other, int *n_fig,
-                        int *n_missing)
+static void figure_cell(FILE *o, const sl_figure_def *def, const char *run, const char *other, int narrow,
+                        int *n_fig, int *n_missing)
 {
     const char *missing;
     char lab[128];
@@ -246,6 +250,10 @@ static void figure_cell(FILE *o, const sl_figure_def *def, const char *run, cons
     sl_figure_opts opts;
     sl_figure_opts_init(&opts);
     opts.other_run = other;
+    if (narrow && def->width > PAIR_WIDTH) { /* drawn for its column at 1:1, so the text stays readable */
+        opts.width = PAIR_WIDTH;
+        opts.height = (int)(def->height * 1.2 * PAIR_WIDTH / def->width);
+    }
     char *warn = NULL;
     if (sl_figure_render(run, def->name, &opts, &warn)) {
         fputs("<p class=\"missing\">This figure could not be drawn for <b>", o);
@@ -272,7 +280,7 @@ static void figure_cell(FILE *o, const sl_figure_def *def, const char *run, cons
 }
 
 static const char *CSS =
-    "body{font-family:'DejaVu Sans',Arial,sans-serif;margin:24px auto;padding:0 24px;max-width:1500px;color:#222;line-height:1.4}"
+    "body{font-family:'DejaVu Sans',Arial,sans-serif;margin:24px auto;padding:0 24px;max-width:1600px;color:#222;line-height:1.4}"
     "h1{font-size:1.6em;margin-bottom:0}h2{border-bottom:2px solid #0072B2;padding-bottom:4px;margin-top:2em}"
     "h3{margin-bottom:0.3em}img{max-width:100%;height:auto;border:1px solid #ddd}"
     ".pair{display:grid;grid-template-columns:1fr 1fr;gap:16px}.one{display:block}"
@@ -383,14 +391,14 @@ sl_status sl_report_write(const char *const *runs, int n_runs, const char *html_
         const int combined = n_runs == 2 && (!strcmp(d->name, "curves") || !strcmp(d->name, "perturb"));
         if (combined) {
             fputs("<div class=\"one\">\n", o);
-            figure_cell(o, d, runs[0], runs[1], &nf, &nm);
+            figure_cell(o, d, runs[0], runs[1], 0, &nf, &nm);
             fputs("</div>\n", o);
         } else {
             fprintf(o, "<div class=\"%s\">\n", n_runs == 2 ? "pair" : "one");
             for (int k = 0; k < n_runs; k++) {
                 fputs("<div>\n", o);
                 if (sl_figure_applies(runs[k], d))
-                    figure_cell(o, d, runs[k], NULL, &nf, &nm);
+                    figure_cell(o, d, runs[k], NULL, n_runs == 2, &nf, &nm);
                 else
                     fputs("<p class=\"cap\">(not for this kind of network)</p>\n", o);
                 fputs("</div>\n", o);

@@ -1,6 +1,7 @@
 /* psth.c — peri-stimulus time histograms.
  *
- * psth: the condition-averaged rate r_i(t) of 8 model units (default: the
+ * psth: the condition-averaged rate r_i(t) of 8 model units (4 on a canvas
+ * narrower than 900 px; default: the
  * units whose rates vary most over conditions and time; opts.units to
  * choose), one panel per unit, one line per condition, on the task's time
  * axis (0 = go cue). Reads analysis/activity/r.npy (or runs the checkpoint).
@@ -44,7 +45,7 @@ static void grid(fig *f, const char *file, int rows, int cols, int n, int C, cha
         fig_cmd(f, "set title %s\n", fig_quote(titles[q]));
         fig_cmd(f, "set ylabel %s\n", c == 0 ? fig_quote(ylabel) : "\"\"");
         fig_cmd(f, "set xlabel %s\n", r == rows - 1 ? fig_quote(xlabel) : "\"\"");
-        if (q == 0 && cond_label) fig_colour_legend(f, C, cond_label, 0.915);
+        if (q == 0 && cond_label) fig_colour_legend(f, C, cond_label, 1 - 50.0 / f->height);
         fig_cmd(f, "plot for [c=0:%d] \"%s\" index c using 1:%d with lines lt (c %% 8 + 1) lw 1.5 notitle\n", C - 1,
                 file, 2 + q);
         if (q == 0 && cond_label)
@@ -61,7 +62,7 @@ sl_status fig_draw_psth(fig_job *j)
     int units[8];
     int n = j->o->units && j->o->n_units > 0
                 ? fig_pick(j->o->units, j->o->n_units, a.N, 8, units, "unit")
-                : fig_top_variance(a.r, (size_t)a.C * a.T, a.N, 8, units);
+                : fig_top_variance(a.r, (size_t)a.C * a.T, a.N, f->width < 900 ? 4 : 8, units);
     char *file = NULL;
     if (n == 0) st = sl_last_error()[0] ? SL_EINVAL : sl_fail(SL_EINVAL, "psth: no units");
     if (!st) st = write_blocks(f, "rates", a.r, a.time, a.T, a.C, a.T, a.N, units, n, &file);
@@ -72,11 +73,11 @@ sl_status fig_draw_psth(fig_job *j)
             snprintf(titles[q], sizeof titles[q], "unit %d", units[q]);
             tp[q] = titles[q];
         }
-        int cols = n < 4 ? n : 4, rows = (n + cols - 1) / cols;
-        fig_cmd(f, "set multiplot layout %d,%d margins 0.07,0.98,0.1,0.85 spacing 0.06,0.12 "
-                   "title \"Model units: condition-averaged rates (colour = condition)\" font \",13\"\n"
+        int cols = n < 4 ? n : f->width < 900 ? 2 : 4, rows = (n + cols - 1) / cols;
+        fig_cmd(f, "set multiplot layout %d,%d %s title \"Model units: condition-averaged rates (colour = condition)\" "
+                   "font \",13\"\n"
                    "set grid lc rgb \"#eeeeee\"\n",
-                rows, cols);
+                rows, cols, fig_margins(f, 75, 20, 60, 95, 50, 75));
         fig_zero_marker(f, a.xlabel);
         grid(f, file, rows, cols, n, a.C, a.cond_label, tp, "rate (a.u.)", a.xlabel, 0);
         fig_cmd(f, "unset multiplot\n");

@@ -20,7 +20,8 @@ sl_status fig_draw_task(fig_job *j)
     sl_status st = rd_activity_load(j->run, 0, &a);
     if (st) return st;
     int conds[8], chans[8];
-    int nc = fig_pick(j->o->conditions, j->o->n_conditions, a.C, 4, conds, "condition");
+    /* 4 conditions, 2 on a narrow canvas */
+    int nc = fig_pick(j->o->conditions, j->o->n_conditions, a.C, f->width < 900 ? 2 : 4, conds, "condition");
     int no = 0;
     const double *tgt = a.y;
     double *onehot = NULL, *prob = NULL;
@@ -70,11 +71,10 @@ sl_status fig_draw_task(fig_job *j)
         double umin = INFINITY, umax = -INFINITY;
         for (size_t i = 0; i < CT * a.n_in; i++) umin = fmin(umin, a.u[i]), umax = fmax(umax, a.u[i]);
         double pad = umax > umin ? 0.08 * (umax - umin) : 0.5;
-        fig_cmd(f, "set multiplot layout 2,%d margins 0.06,0.86,0.1,0.88 spacing 0.05,0.14 "
-                   "title \"Task: inputs, targets and network outputs\" font \",13\"\n"
+        fig_cmd(f, "set multiplot layout 2,%d %s title \"Task: inputs, targets and network outputs\" font \",13\"\n"
                    "set grid lc rgb \"#eeeeee\"\n"
-                   "set key at screen 0.875,0.86 left top font \",9\" samplen 2 spacing 1.1\n",
-                nc);
+                   "set key at screen %.4f,%.4f left top font \",9\" samplen 2 spacing 1.1\n",
+                nc, fig_margins(f, 75, 165, 60, 70, 58, 75), 1 - 155.0 / f->width, 1 - 75.0 / f->height);
         fig_zero_marker(f, a.xlabel);
         fig_cmd(f, "set yrange [%g:%g]\nset ylabel \"input (a.u.)\"\nunset xlabel\n", umin - pad, umax + pad);
         for (int k = 0; k < nc; k++) {
@@ -89,8 +89,9 @@ sl_status fig_draw_task(fig_job *j)
             }
             fig_cmd(f, "\n");
         }
-        fig_cmd(f, "set key at screen 0.875,0.42 left top\nset autoscale y\nset xlabel %s\nset ylabel %s\n",
-                fig_quote(a.xlabel), a.labels ? "\"p(class)\"" : "\"output (a.u.)\"");
+        fig_cmd(f, "set key at screen %.4f,%.4f left top\nset autoscale y\nset xlabel %s\nset ylabel %s\n",
+                1 - 155.0 / f->width, 0.5 - 25.0 / f->height, fig_quote(a.xlabel),
+                a.labels ? "\"p(class)\"" : "\"output (a.u.)\"");
         if (a.labels) fig_cmd(f, "set yrange [-0.05:1.05]\n");
         for (int k = 0; k < nc; k++) {
             fig_cmd(f, "set title %s\n%s", fig_quote(a.cond_label[conds[k]]), k ? "unset key\n" : "");
