@@ -166,8 +166,15 @@ static char *fixture_rnn(const char *kind, const char *perturb)
     npy(d, "analysis/activity/r.npy", SL_F32, 3, ctn, f_r);
     npy(d, "analysis/activity/time.npy", SL_F64, 1, t1, f_time);
     text(d, "analysis/activity/summary.json", "{\"time_zero\": \"go cue\"}");
-    text(d, "analysis/activity/conditions.json",
-         "[{\"label\":\"0°\"},{\"label\":\"90°\"},{\"label\":\"180°\"},{\"label\":\"270°\"}]");
+    /* as the activity analysis writes them: every trial variable and a long label */
+    char conds[1024] = "[";
+    for (int c = 0; c < C; c++)
+        snprintf(conds + strlen(conds), sizeof conds - strlen(conds),
+                 "%s{\"condition\":%d,\"angle_deg\":%d,\"delay_ms\":700,\"go_step\":10,"
+                 "\"label\":\"condition=%d angle_deg=%d delay_ms=700 go_step=10\"}",
+                 c ? "," : "", c, 90 * c, c, 90 * c);
+    strcat(conds, "]");
+    text(d, "analysis/activity/conditions.json", conds);
     if (!strcmp(kind, "lstm")) {
         const char *g[] = {"gate_i", "gate_f", "gate_g", "gate_o", "cell"};
         for (int k = 0; k < 5; k++) {
@@ -358,6 +365,14 @@ Test(report, every_recurrent_figure_renders)
         cr_assert(sl_figure_ready(run, d, &missing), "%s not ready: %s", names[i], missing);
         render_and_check(run, names[i], NULL);
     }
+    /* legends name conditions by what differs between them */
+    char *gp = tu_path(run, "figures/psth.gp");
+    size_t ng;
+    char *g = slurp(gp, &ng);
+    cr_expect(g && strstr(g, "\"— 270°\""), "psth.gp: no short condition label");
+    cr_expect(g && !strstr(g, "delay\\_ms"), "psth.gp: a variable common to every condition in a label");
+    free(g);
+    free(gp);
     /* the fixed points were placed in the PCA space (offset recovered from x.npy) */
     char *fp = tu_path(run, "figures/pca_fixedpoints.dat");
     size_t n;

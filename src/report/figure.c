@@ -355,13 +355,19 @@ const char *fig_margins(const fig *f, int left, int right, int bottom, int top, 
 void fig_colour_legend(fig *f, int n, char *const *labels, double y)
 {
     const int shown = n < 16 ? n : 16;
-    double step = 80.0 / f->width; /* 80 px per label, fewer when they do not fit */
-    if (step * shown > 0.9) step = 0.9 / shown;
-    const double x0 = 0.5 - 0.5 * step * shown;
+    size_t longest = 0;
+    for (int i = 0; i < shown; i++) longest = strlen(labels[i]) > longest ? strlen(labels[i]) : longest;
+    /* ~7 px per character at 10 pt; wrap onto a second row when one does not fit */
+    const double step = (40.0 + 7.0 * longest) / f->width;
+    int per_row = (int)(0.95 / step);
+    if (per_row < 1) per_row = 1;
+    if (per_row > shown) per_row = shown;
     for (int i = 0; i < shown; i++) {
+        int row = i / per_row, col = i % per_row;
+        int in_row = shown - row * per_row < per_row ? shown - row * per_row : per_row;
         char text[96];
         snprintf(text, sizeof text, "— %s", labels[i]);
         fig_cmd(f, "set label %d %s at screen %.4f,%.4f center font \",10\" tc lt %d\n", 100 + i,
-                fig_quote(text), x0 + step * (i + 0.5), y, i % 8 + 1);
+                fig_quote(text), 0.5 + step * (col + 0.5 - 0.5 * in_row), y - row * 16.0 / f->height, i % 8 + 1);
     }
 }

@@ -67,8 +67,9 @@ void fig_zero_marker(fig *f, const char *xlabel);
  * pixels (left, right, bottom and top margins; horizontal and vertical gaps),
  * so the layout keeps room for labels at any canvas size. Static buffer. */
 const char *fig_margins(const fig *f, int left, int right, int bottom, int top, int xgap, int ygap);
-/* A one-line legend of n labels (up to 16), each in the colour of linetype
- * i % 8 + 1, centred at screen height y (labels 100..115). */
+/* A legend of n labels (up to 16), each in the colour of linetype i % 8 + 1,
+ * centred at screen height y, wrapping onto rows below when one row does not
+ * fit (gnuplot labels 100..115). */
 void fig_colour_legend(fig *f, int n, char *const *labels, double y);
 /* Write a matrix (rows×cols) as gnuplot `matrix` data into OUT/<name>_<part>.dat. */
 sl_status fig_matrix(fig *f, const char *part, const double *m, int rows, int cols, char **file);

@@ -8,11 +8,14 @@
  * stable ones filled, unstable ones hollow, each unstable mode (the real
  * part v of one of the top-3 eigenvectors in unstable_modes.npy, n_unstable
  * of them) as a short line p ± L·(components·v)/‖v‖ with L = 8% of the
- * plot's span. The offset o is components·mean: pca/mean.npy when written,
- * else recovered from the activity the PCA was fitted on (activity x.npy or
- * r.npy: o = mean over c,t of components·a(c,t) − proj(c,t), accepted only
- * when that reproduces proj to 1e-3 of its range; otherwise the fixed points
- * are left out and the figure says so).
+ * plot's span. The offset o is components·mean: pca/mean.npy when written
+ * (the PCA of condition-averaged rates), else recovered from the activity
+ * the PCA was fitted on (activity x.npy or r.npy: o = mean over c,t of
+ * components·a(c,t) − proj(c,t), accepted only when that reproduces proj to
+ * 1e-3 of its range; otherwise the fixed points are left out and the figure
+ * says so). A CT-RNN's fixed points are states x*; in a space of rates they
+ * are drawn at r* = φ(x*) with modes φ′(x*)⊙v (φ = model.activation). An
+ * LSTM's points are (h, c): the h half is drawn.
  *
  * jpca: analysis/jpca/proj.npy (C×T×6): the first two jPC planes with the
  * rotational strength of analysis/jpca/summary.json. */
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/act.h"
 #include "report/figure.h"
 
 typedef struct {
@@ -86,9 +90,11 @@ typedef struct {
     const char *why; /* reason they are not shown, or NULL */
 } fpts;
 
-/* Offset o (K) of the PCA space, or why it cannot be found. */
-static const char *pca_offset(const char *run, const traj *t, const double *comp, int N, double *o)
+/* Offset o (K) of the PCA space and whether it is a space of rates
+ * (*rates), or why it cannot be found. */
+static const char *pca_offset(const char *run, const traj *t, const double *comp, int N, double *o, int *rates)
 {
+    *rates = 1;
     double *mean = NULL;
     int64_t sh[8];
     int nd;
@@ -126,6 +132,7 @@ static const char *pca_offset(const char *run, const traj *t, const double *comp
                 for (int i = 0; i < N; i++) s += comp[(size_t)k * N + i] * a[m * N + i];
                 pa[m * t->K + k] = s;
             }
+        *rates = q == 1;
         double worst = 0;
         for (int k = 0; k < t->K; k++) {
             double s = 0;
@@ -138,7 +145,7 @@ static const char *pca_offset(const char *run, const traj *t, const double *comp
         free(a);
         if (worst <= 1e-3 * fmax(range, 1e-12)) return NULL;
     }
-    return "fixed points not shown: the PCA's space (states x or rates r) could not be identified";
+    return "fixed points not shown: no analysis/pca/mean.npy, and the activity does not reproduce the PCA";
 }
 
 /* Project the fixed points into the trajectories' space (fp->why when not). */
@@ -153,7 +160,12 @@ static void load_fixed_points(const char *run, const traj *t, fpts *fp)
     if (rd_npy_dims(run, "analysis/fixedpoints/points.npy", 2, &pts, sp) ||
         rd_npy(run, "analysis/pca/components.npy", &comp, &nd, sc) || nd != 2)
         goto done;
-    const int P = (int)sp[0], N = (int)sp[1];
+    const int P = (int)sp[0], D = (int)sp[1];
+    char kind[32];
+    int cnn;
+    rd_model_kind(run, kind, sizeof kind, &cnn);
+    /* an LSTM's points are (h, c): keep h */
+    const int N = (!strcmp(kind, "lstm") && (sc[1] * 2 == D || sc[0] * 2 == D)) ? D / 2 : D;
     if (sc[0] < t->K || sc[1] != N) {
         if (sc[1] >= t->K && sc[0] == N) { /* stored N×K: transpose */
             double *tr = malloc((size_t)N * t->K * sizeof(double));
@@ -166,8 +178,21 @@ static void load_fixed_points(const char *run, const traj *t, fpts *fp)
             goto done;
     }
     double o[64];
+    int rates = 0;
     if (t->K > 64) goto done;
-    if ((fp->why = pca_offset(run, t, comp, N, o))) goto done;
+    if ((fp->why = pca_offset(run, t, comp, N, o, &rates))) goto done;
+    /* a CT-RNN in a space of rates: r* = φ(x*) */
+    sl_activation act = SL_ACT_RECT_TANH;
+    const int phi = rates && !strcmp(kind, "ctrnn");
+    if (phi) {
+        char *cp = rd_path(run, "config.ini");
+        sl_config *c = NULL;
+        if (cp && !sl_config_new(&c) && !sl_config_load(c, cp))
+            sl_activation_parse(sl_config_str(c, "model.activation"), &act);
+        sl_config_free(c);
+        free(cp);
+        sl_clear_error();
+    }
     fp->P = P;
     fp->p = malloc((size_t)P * t->K * sizeof(double));
     fp->seg = malloc((size_t)P * 3 * 2 * t->K * sizeof(double));
@@ -180,7 +205,7 @@ static void load_fixed_points(const char *run, const traj *t, fpts *fp)
         rd_npy_dims(run, "analysis/fixedpoints/stable.npy", 1, &stab, sh) == SL_OK && sh[0] == P)
         for (int p = 0; p < P; p++) fp->stable[p] = stab[p] != 0;
     if (rd_exists(run, "analysis/fixedpoints/unstable_modes.npy") &&
-        (rd_npy_dims(run, "analysis/fixedpoints/unstable_modes.npy", 3, &modes, sh) || sh[0] != P || sh[2] != N)) {
+        (rd_npy_dims(run, "analysis/fixedpoints/unstable_modes.npy", 3, &modes, sh) || sh[0] != P || sh[2] != D)) {
         free(modes);
         modes = NULL;
     }
@@ -197,10 +222,20 @@ static void load_fixed_points(const char *run, const traj *t, fpts *fp)
             lo[k] = fmin(lo[k], t->proj[m * t->K + k]), hi[k] = fmax(hi[k], t->proj[m * t->K + k]);
     for (int k = 0; k < t->K && k < 3; k++) span = fmax(span, hi[k] - lo[k]);
     const double L = 0.08 * span;
+    double *pt = malloc((size_t)N * 2 * sizeof(double)), *gain = pt ? pt + N : NULL;
+    if (!pt) {
+        fp->why = "out of memory";
+        goto done;
+    }
     for (int p = 0; p < P; p++) {
+        for (int i = 0; i < N; i++) {
+            double x = pts[(size_t)p * D + i];
+            pt[i] = phi ? sl_act_value(act, (sl_real)x) : x;
+            gain[i] = phi ? sl_act_deriv(act, (sl_real)x, (sl_real)pt[i]) : 1;
+        }
         for (int k = 0; k < t->K; k++) {
             double s = 0;
-            for (int i = 0; i < N; i++) s += comp[(size_t)k * N + i] * pts[(size_t)p * N + i];
+            for (int i = 0; i < N; i++) s += comp[(size_t)k * N + i] * pt[i];
             fp->p[(size_t)p * t->K + k] = s - o[k];
         }
         int nu = nun ? (int)nun[p] : (fp->stable[p] ? 0 : nm);
@@ -210,19 +245,20 @@ static void load_fixed_points(const char *run, const traj *t, fpts *fp)
                 for (int k = 0; k < t->K; k++) s0[k] = s1[k] = NAN;
                 continue;
             }
-            const double *v = modes + ((size_t)p * sh[1] + q) * N;
+            const double *v = modes + ((size_t)p * sh[1] + q) * D;
             double nv = 0;
-            for (int i = 0; i < N; i++) nv += v[i] * v[i];
+            for (int i = 0; i < N; i++) nv += v[i] * v[i] * gain[i] * gain[i];
             nv = sqrt(nv) > 0 ? sqrt(nv) : 1;
             for (int k = 0; k < t->K; k++) {
                 double d = 0;
-                for (int i = 0; i < N; i++) d += comp[(size_t)k * N + i] * v[i];
+                for (int i = 0; i < N; i++) d += comp[(size_t)k * N + i] * gain[i] * v[i];
                 d *= L / nv;
                 s0[k] = fp->p[(size_t)p * t->K + k] - d;
                 s1[k] = fp->p[(size_t)p * t->K + k] + d;
             }
         }
     }
+    free(pt);
     fp->why = NULL;
 done:
     if (fp->why) {

@@ -220,6 +220,54 @@ static sl_status check_shape(const char *run, const char *rel, const int64_t *sh
     return SL_OK;
 }
 
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), m = strlen(tail);
+    return n >= m && !strcmp(s + n - m, tail);
+}
+
+/* A short legend label per condition from conditions.json: the numeric
+ * trial variables whose values differ between conditions, angle_deg as
+ * "45°", delay_ms as "400 ms", others as name=value; step indices and
+ * condition indices left out. When none differ: the entry's "label", else
+ * "condition c". */
+static void short_labels(const cJSON *list, rd_activity *a)
+{
+    const cJSON *first = cJSON_GetArrayItem(list, 0);
+    int has_angle = cJSON_GetObjectItemCaseSensitive(first, "angle_deg") != NULL;
+    for (int c = 0; c < a->C; c++) {
+        const cJSON *e = cJSON_GetArrayItem(list, c);
+        char *out = a->cond_label[c];
+        size_t used = 0;
+        out[0] = 0;
+        for (const cJSON *v = e ? e->child : NULL; v && used < 48; v = v->next) {
+            if (!cJSON_IsNumber(v) || ends_with(v->string, "_step") || !strcmp(v->string, "condition_index") ||
+                (has_angle && !strcmp(v->string, "condition")))
+                continue;
+            int differs = 0;
+            for (int q = 0; q < a->C && !differs; q++) {
+                const cJSON *w = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(list, q), v->string);
+                differs = !cJSON_IsNumber(w) || w->valuedouble != v->valuedouble;
+            }
+            if (!differs) continue;
+            const char *sep = used ? " " : "";
+            if (!strcmp(v->string, "angle_deg"))
+                used += (size_t)snprintf(out + used, 64 - used, "%s%g°", sep, v->valuedouble);
+            else if (ends_with(v->string, "_ms"))
+                used += (size_t)snprintf(out + used, 64 - used, "%s%g ms", sep, v->valuedouble);
+            else
+                used += (size_t)snprintf(out + used, 64 - used, "%s%s=%g", sep, v->string, v->valuedouble);
+        }
+        if (!out[0]) {
+            const cJSON *l = cJSON_GetObjectItemCaseSensitive(e, "label");
+            if (cJSON_IsString(l) && l->valuestring[0])
+                snprintf(out, 64, "%s", l->valuestring);
+            else
+                snprintf(out, 64, "condition %d", c);
+        }
+    }
+}
+
 static sl_status activity_from_analysis(const char *run, int need_rates, rd_activity *a)
 {
     int64_t sh[8];
@@ -272,14 +320,7 @@ static sl_status activity_from_analysis(const char *run, int need_rates, rd_acti
                     : NULL;
     sl_clear_error();
     const cJSON *list = cJSON_IsArray(cj) ? cj : cJSON_GetObjectItemCaseSensitive(cj, "conditions");
-    for (int c = 0; c < a->C; c++) {
-        const cJSON *e = cJSON_IsArray(list) ? cJSON_GetArrayItem(list, c) : NULL;
-        const cJSON *l = cJSON_GetObjectItemCaseSensitive(e, "label");
-        if (cJSON_IsString(l))
-            snprintf(a->cond_label[c], 64, "%s", l->valuestring);
-        else
-            snprintf(a->cond_label[c], 64, "condition %d", c);
-    }
+    short_labels(cJSON_IsArray(list) ? list : NULL, a);
     cJSON_Delete(cj);
     a->from_activity = 1;
     return SL_OK;

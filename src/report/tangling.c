@@ -1,8 +1,9 @@
 /* tangling.c — trajectory tangling over time (Russo et al. 2018):
  *   Q(t) = max_t′ ‖ẋ_t − ẋ_t′‖² / (‖x_t − x_t′‖² + ε),  ε = 0.1 × total variance
  * analysis/tangling/q.npy (C×T), one line per condition (colour =
- * condition) and the median over conditions in black, on the activity's
- * time axis when it has T steps; the median over everything
+ * condition) and the median over conditions in black, on the analysis's own
+ * time axis (analysis/tangling/time.npy, s from movement onset) or else the
+ * activity's when it has T steps; the median over everything
  * (summary.json tangling_median) in the title. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -26,7 +27,19 @@ sl_status fig_draw_tangling(fig_job *j)
     if (st) return st;
     const int C = (int)sh[0], T = (int)sh[1];
     char xlabel[96];
-    if ((st = rd_time_axis(j->run, T, &time, xlabel, sizeof xlabel))) {
+    int64_t ts[8];
+    int own = 0; /* the analysis's own time axis */
+    if (rd_exists(j->run, "analysis/tangling/time.npy")) {
+        own = rd_npy_dims(j->run, "analysis/tangling/time.npy", 1, &time, ts) == SL_OK && ts[0] == T;
+        if (!own) {
+            free(time);
+            time = NULL;
+            sl_clear_error();
+        }
+    }
+    if (own) {
+        snprintf(xlabel, sizeof xlabel, "time from movement onset (s)");
+    } else if ((st = rd_time_axis(j->run, T, &time, xlabel, sizeof xlabel))) {
         /* an activity time axis of another length: plot against steps */
         sl_clear_error();
         st = SL_OK;
