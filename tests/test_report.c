@@ -667,3 +667,26 @@ Test(report, cli_plot_and_report_on_a_trained_run, .timeout = 120)
     free(run);
     done(dir);
 }
+
+static double f_xmean(const int64_t *i) { return xmean((int)i[0]); }
+
+Test(report, pca_fixed_points_with_the_pca_mean)
+{
+    char *run = fixture_rnn("ctrnn", PERTURB_REG);
+    const int64_t n1[1] = {N};
+    npy(run, "analysis/pca/mean.npy", SL_F64, 1, n1, f_xmean);
+    char *x = tu_path(run, "analysis/activity/x.npy");
+    remove(x); /* the mean alone places them */
+    free(x);
+    render_and_check(run, "pca", NULL);
+    char *gp = tu_path(run, "figures/pca.gp"), *dat = tu_path(run, "figures/pca_fixedpoints.dat");
+    size_t n;
+    char *g = slurp(gp, &n), *d = slurp(dat, &n);
+    cr_expect(g && !strstr(g, "not shown"), "pca.gp says the fixed points are not shown");
+    cr_expect(d && strstr(d, "index 0: stable"), "pca_fixedpoints.dat missing");
+    free(g);
+    free(d);
+    free(gp);
+    free(dat);
+    done(run);
+}

@@ -385,7 +385,7 @@ sl_status sl_report_write(const char *const *runs, int n_runs, const char *html_
         int applies = 0;
         for (int k = 0; k < n_runs; k++) applies |= sl_figure_applies(runs[k], d);
         if (!applies) continue;
-        fprintf(o, "<h3>%s</h3>\n<p>", d->name);
+        fprintf(o, "<h3 id=\"fig-%s\">%s</h3>\n<p>", d->name, d->name);
         esc(o, d->what);
         fputs("</p>\n", o);
         const int combined = n_runs == 2 && (!strcmp(d->name, "curves") || !strcmp(d->name, "perturb"));
