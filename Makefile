@@ -4,7 +4,7 @@
 #   make           build build/silico, build/libsilico.{a,so}
 #   make test      deps + build + the whole Criterion suite (+ float64 gradient checks)
 #   make test-ref  regenerate the PyTorch golden tensors in a temp dir and compare
-#   make demo      deps + build + train the regularised reach network
+#   make demo      deps + build + both reach networks, their analyses and the comparison report
 #   make examples  train every examples/*.ini at full size and tabulate the results
 #   make bench     silico vs the PyTorch peer, one JSON line per comparison
 #   make asan      the test suite under ASan+UBSan (clang)
@@ -26,6 +26,9 @@ CLI_SRC  = $(sort $(wildcard src/cli/*.c))
 TEST_SRC = $(sort $(wildcard tests/test_*.c))
 F64_TEST_SRC = $(sort $(wildcard tests/f64/*.c))
 HDR      = include/silico.h $(wildcard src/*/*.h)
+# tests only: libpng and libxml2 check the figures' PNG and SVG (test_report.c)
+TEST_LIBS = -lpng16 -lxml2
+TEST_INC  = -I/usr/include/libxml2
 
 OBJ      = $(SRC:%.c=$(BUILD)/obj/%.o)
 PIC_OBJ  = $(SRC:%.c=$(BUILD)/pic/%.o)
@@ -85,7 +88,7 @@ $(BUILD)/silico: $(CLI_OBJ) $(BUILD)/libsilico.a
 # --- tests -----------------------------------------------------------------
 $(BUILD)/tests/run: $(TEST_SRC) $(wildcard tests/*.h) $(BUILD)/libsilico.a
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -Itests -o $@ $(TEST_SRC) $(BUILD)/libsilico.a -lcriterion $(LIBS)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -Itests $(TEST_INC) -o $@ $(TEST_SRC) $(BUILD)/libsilico.a -lcriterion $(LIBS) $(TEST_LIBS)
 
 $(BUILD)/tests/run_f64: $(F64_TEST_SRC) $(wildcard tests/*.h) $(BUILD)/libsilico_f64.a
 	@mkdir -p $(dir $@)
@@ -102,7 +105,7 @@ test-ref: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/silico train examples/reach.ini
+	@scripts/demo.sh $(BUILD)
 
 # every example experiment at full size, with a table of what each reached
 examples: deps

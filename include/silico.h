@@ -884,6 +884,69 @@ sl_status sl_condition_rates(sl_model *m, sl_task *t, double delay_ms, double **
 
 /* ------------------------------------------ figures and report (src/report/) */
 
+/* A figure reads a run directory's files (metrics.jsonl, analysis/<name>/...)
+ * and writes OUT/<name>.png, OUT/<name>.svg, the gnuplot script OUT/<name>.gp
+ * that draws both, and the data it plots as OUT/<name>_<part>.dat (OUT =
+ * RUN/figures by default). gnuplot (Debian's gnuplot-nox) must be on PATH.
+ * The same inputs give byte-identical files. */
+typedef enum {
+    SL_FIG_ANY = 0,   /* every run */
+    SL_FIG_RECURRENT, /* recurrent networks (ctrnn, rnn, gru, lightgru, lstm) */
+    SL_FIG_GATED,     /* gated cells (gru, lstm) */
+    SL_FIG_CNN        /* convolutional networks */
+} sl_figure_scope;
+
+typedef struct {
+    const char *name;     /* "curves", "task", "pca", ... */
+    const char *what;     /* one line: what it shows */
+    const char *needs;    /* the files it reads, relative to RUN */
+    const char *analysis; /* the analysis folder that holds them, or NULL (training output) */
+    const char *command;  /* the command that writes them, RUN standing for the run */
+    int width, height;    /* default size in pixels */
+    sl_figure_scope scope;
+} sl_figure_def;
+
+/* Every figure, in the order the report shows them. */
+const sl_figure_def *sl_figure_list(int *n);
+const sl_figure_def *sl_figure_find(const char *name);
+
+typedef struct {
+    const char *out_dir;   /* NULL: RUN/figures (created) */
+    const char *other_run; /* a second run drawn with the first (curves, perturb), or NULL */
+    int width, height;     /* pixels; 0: the figure's default */
+    const int *conditions; /* conditions to show (NULL: the figure's default choice) */
+    int n_conditions;
+    const int *units;      /* units / channels to show (NULL: default) */
+    int n_units;
+    int layer, image;      /* CNN layer and image index; -1: default */
+} sl_figure_opts;
+/* Defaults: everything NULL/0 and layer = image = -1. */
+void sl_figure_opts_init(sl_figure_opts *o);
+
+/* Whether RUN has what figure `name` reads: 1, or 0 with *missing (if not
+ * NULL) set to a static description of the first missing file. A figure
+ * whose scope excludes the run's network also reads 0 ("not for ..."). */
+int sl_figure_ready(const char *run, const sl_figure_def *def, const char **missing);
+/* Whether the figure applies to RUN's network kind at all (its scope). */
+int sl_figure_applies(const char *run, const sl_figure_def *def);
+
+/* Render figure `name` of RUN. warnings (may be NULL) receives gnuplot's
+ * stderr when it succeeded but printed warnings (malloc'd), else NULL.
+ * SL_EINVAL for an unknown figure, SL_EIO naming a missing input file or
+ * gnuplot's error. */
+sl_status sl_figure_render(const char *run, const char *name, const sl_figure_opts *o,
+                           char **warnings);
+
+/* RUN/report.html (or html_path when not NULL): one self-contained page (PNG
+ * figures embedded as base64 data: URIs, no JavaScript, no network) with
+ * runs[0]'s config, summary numbers and every figure its files support,
+ * rendered into RUN/figures/; for each analysis that applies but is missing,
+ * a note with the command that produces it. With n_runs = 2 the runs are
+ * compared side by side (perturbation bars of both runs in one chart).
+ * n_figures / n_missing (may be NULL) receive the counts. */
+sl_status sl_report_write(const char *const *runs, int n_runs, const char *html_path,
+                          int *n_figures, int *n_missing);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,10 +2,12 @@
 # Install the Debian packages silico needs, only those missing. Idempotent.
 # Uses sudo when not root. Set SILICO_DEPS_EXTRA to add packages (CI adds python3-torch).
 # dataset-fashion-mnist: the IDX files under /usr/share/datasets/fashion-mnist/ (vision, issue 6).
+# gnuplot-nox renders the figures (pngcairo and svg terminals); libpng-dev and libxml2-dev
+# (tests only) check their PNG and SVG; chromium (tests only) opens the report headless.
 set -e
 PKGS="build-essential pkg-config libopenblas-dev liblapacke-dev libinih-dev libcjson-dev
 libmatio-dev zlib1g-dev libcriterion-dev libxsmm-dev python3 python3-numpy
-dataset-fashion-mnist $SILICO_DEPS_EXTRA"
+dataset-fashion-mnist gnuplot-nox libpng-dev libxml2-dev chromium $SILICO_DEPS_EXTRA"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
