@@ -47,6 +47,12 @@ struct sl_model {
     /* the fixed connectivity mask of the recurrent matrix (spec.rec_mask's copy,
      * N×N), or NULL; the CT-RNN keeps J ⊙ M = J and masks ∂J */
     sl_real *rec_mask;
+    /* ctrnn Dale reparam: J_eff = |J ⊙ M|·diag(sign), rebuilt before each forward, and
+     * ∂L/∂J_eff before it is mapped onto ∂J (N×N each, in cblob; NULL otherwise) */
+    sl_real *Jeff, *gJeff;
+    /* the plasticity mask of the recurrent matrix (spec.plastic_mask's copy, N×N: 0 =
+     * frozen), or NULL; sl_model_mask_frozen zeroes the frozen entries' gradients */
+    sl_real *plastic;
 };
 
 /* Time-major buffers (but U), all carved from one arena sized for (Bmax, Tmax). */
@@ -92,6 +98,13 @@ sl_status sl_cellnet_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
  * the n_out rows: O(rows·NO²)). */
 void sl_fa_accumulate(const sl_real *DZ, size_t rows, int NO, int N, const sl_real *W,
                       const sl_real *Bfa, double acc[3]);
+/* Zero the gradient of every entry the plasticity mask freezes (ctrnn: J;
+ * cells: the recurrent matrix, each gate block). Called at the end of every
+ * backward, and by the trainer after gradients added outside the model (the
+ * wiring cost). */
+void sl_model_mask_frozen(sl_model *m);
+/* Copy an N×N mask given in a spec (NULL stays NULL); SL_ENOMEM. */
+sl_status sl_mask_copy(const sl_real *src, int N, sl_real **out);
 /* Forward/backward on the buffers already in ws (U in, DZ in). */
 sl_status sl_ctrnn_forward_tm(sl_model *m, sl_workspace *ws, int B, int T, sl_rng *noise);
 /* rate_coef: + rate_coef Σ r² (∂ 2·rate_coef·r); l1_coef: + l1_coef Σ |r| (∂ l1_coef·sgn r) */

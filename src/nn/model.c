@@ -128,6 +128,33 @@ sl_status sl_dale_mode_parse(const char *name, sl_dale_mode *out)
                    name ? name : "(null)");
 }
 
+static const char *const FORM_NAMES[] = {"current", "rate"};
+
+const char *sl_ctrnn_form_name(sl_ctrnn_form f)
+{
+    return (f >= SL_CTRNN_CURRENT && f <= SL_CTRNN_RATE) ? FORM_NAMES[f] : "?";
+}
+
+sl_status sl_ctrnn_form_parse(const char *name, sl_ctrnn_form *out)
+{
+    for (int i = 0; i <= SL_CTRNN_RATE; i++)
+        if (name && strcmp(name, FORM_NAMES[i]) == 0) {
+            *out = (sl_ctrnn_form)i;
+            return SL_OK;
+        }
+    return sl_fail(SL_EINVAL, "unknown ctrnn form '%s' (current, rate)", name ? name : "(null)");
+}
+
+sl_status sl_mask_copy(const sl_real *src, int N, sl_real **out)
+{
+    *out = NULL;
+    if (!src) return SL_OK;
+    const size_t nn = (size_t)N * N;
+    if (!(*out = malloc(nn * sizeof(sl_real)))) return sl_fail(SL_ENOMEM, "out of memory");
+    memcpy(*out, src, nn * sizeof(sl_real));
+    return SL_OK;
+}
+
 const sl_cell_ops *sl_cell_ops_of(sl_cell_kind k)
 {
     switch (k) {
@@ -271,6 +298,13 @@ sl_status sl_cellnet_alloc(const sl_model_spec *spec, sl_model **out)
     if (!(spec->exc_fraction >= 0 && spec->exc_fraction <= 1))
         return sl_fail(SL_EINVAL, "%s: exc_fraction (%g) must be in [0, 1] (0 = 0.8)", kind,
                        spec->exc_fraction);
+    if (spec->form != SL_CTRNN_CURRENT)
+        return sl_fail(SL_EINVAL, "%s: the rate form (model.ctrnn_form = rate) is a ctrnn option",
+                       kind);
+    if (!(spec->sigma_rec >= 0) || !isfinite(spec->sigma_rec) || !(spec->sigma_in >= 0) ||
+        !isfinite(spec->sigma_in))
+        return sl_fail(SL_EINVAL, "%s: sigma_rec (%g) and sigma_in (%g) must be >= 0", kind,
+                       spec->sigma_rec, spec->sigma_in);
     const int n_pre = spec->enu_k > 0 ? 2 : 0;
     if (n_pre + ops->n_tensors + 2 > SL_MODEL_MAX_TENSORS || ops->n_buffers > SL_MODEL_MAX_BUFFERS)
         return sl_fail(SL_EINVAL, "%s: too many tensors", kind);
@@ -283,14 +317,11 @@ sl_status sl_cellnet_alloc(const sl_model_spec *spec, sl_model **out)
     if (m->spec.exc_fraction == 0) m->spec.exc_fraction = 0.8;
     m->cell = ops;
     m->n_pre = n_pre;
-    m->spec.rec_mask = NULL;
-    if (spec->rec_mask) {
-        const size_t nn = (size_t)spec->n_hidden * spec->n_hidden;
-        if (!(m->rec_mask = malloc(nn * sizeof(sl_real)))) {
-            free(m);
-            return sl_fail(SL_ENOMEM, "%s: out of memory", kind);
-        }
-        memcpy(m->rec_mask, spec->rec_mask, nn * sizeof(sl_real));
+    m->spec.rec_mask = m->spec.plastic_mask = NULL;
+    if (sl_mask_copy(spec->rec_mask, spec->n_hidden, &m->rec_mask) ||
+        sl_mask_copy(spec->plastic_mask, spec->n_hidden, &m->plastic)) {
+        sl_model_free(m);
+        return sl_fail(SL_ENOMEM, "%s: out of memory", kind);
     }
     m->dims.n_in = n_pre ? spec->n_hidden * spec->enu_k : spec->n_in;
     m->dims.n_hidden = spec->n_hidden;
@@ -423,6 +454,10 @@ sl_status sl_model_effective(const sl_model *m, const char *name, sl_real *out)
 {
     const sl_param_info *p = sl_model_find(m, name);
     if (!p) return sl_fail(SL_EINVAL, "model: no tensor named '%s'", name ? name : "(null)");
+    if (!m->cell && m->Jeff && p == &m->info[0]) { /* ctrnn Dale reparam: |J ⊙ M|·diag(sign) */
+        sl_dale_reparam(m->J, m->rec_mask, m->sign, m->spec.n_hidden, m->spec.n_hidden, out);
+        return SL_OK;
+    }
     if (m->cell && p >= &m->info[m->n_pre] && p < &m->info[m->n_pre + m->cell->n_tensors]) {
         int i = (int)(p - &m->info[m->n_pre]);
         if (m->effk[i]) {
@@ -436,7 +471,12 @@ sl_status sl_model_effective(const sl_model *m, const char *name, sl_real *out)
 
 void sl_model_constrain(sl_model *m)
 {
-    if (!m->cell || m->dale_t < 0 || m->spec.dale != SL_DALE_PROJECT) return;
+    if (m->spec.dale != SL_DALE_PROJECT) return;
+    if (!m->cell) {
+        sl_dale_project(m->J, m->rec_mask, m->sign, m->spec.n_hidden, m->spec.n_hidden);
+        return;
+    }
+    if (m->dale_t < 0) return;
     const sl_param_info *p = cinfo(m, m->dale_t);
     sl_dale_project(m->p[m->dale_t], m->mask[m->dale_t], m->sign, (int)p->shape[0],
                     (int)p->shape[1]);
@@ -444,10 +484,21 @@ void sl_model_constrain(sl_model *m)
 
 sl_status sl_model_check_invariants(const sl_model *m)
 {
-    if (!m->cell)
-        return m->rec_mask ? sl_check_mask("J (connectivity mask)", m->J, m->rec_mask,
-                                           m->spec.n_hidden, m->spec.n_hidden)
-                           : SL_OK;
+    if (!m->cell) {
+        const int N = m->spec.n_hidden;
+        sl_status st = m->rec_mask ? sl_check_mask("J (connectivity mask)", m->J, m->rec_mask, N, N)
+                                   : SL_OK;
+        if (st || !m->sign) return st;
+        sl_real *e = malloc((size_t)N * N * sizeof(sl_real));
+        if (!e) return sl_fail(SL_ENOMEM, "out of memory");
+        sl_model_effective(m, "J", e);
+        char what[64];
+        snprintf(what, sizeof what, "J (effective, Dale %s)", sl_dale_mode_name(m->spec.dale));
+        st = sl_check_dale(what, e, m->sign, N, N);
+        if (!st && m->rec_mask) st = sl_check_mask(what, e, m->rec_mask, N, N);
+        free(e);
+        return st;
+    }
     for (int i = 0; i < m->cell->n_tensors; i++) {
         const sl_param_info *p = cinfo(m, i);
         const int rows = (int)p->shape[0], cols = (int)p->shape[1];
@@ -469,6 +520,16 @@ sl_status sl_model_check_invariants(const sl_model *m)
         if (st) return st;
     }
     return SL_OK;
+}
+
+void sl_model_mask_frozen(sl_model *m)
+{
+    if (!m->plastic) return;
+    const int N = m->spec.n_hidden;
+    const sl_param_info *p = m->cell ? sl_model_find(m, dale_tensor_name(m->spec.cell)) : &m->info[0];
+    sl_real *g = m->grads + p->offset;
+    for (size_t e = 0; e < p->numel; e++)
+        if (m->plastic[e % ((size_t)N * N)] == 0) g[e] = 0;
 }
 
 /* ----------------------------------------------------- feedback alignment */
@@ -674,6 +735,7 @@ static void run_backward(sl_model *m, sl_workspace *ws, double rate_coef, double
         sl_enu_backward(&ed, m->enu_W, ws->U, (int)R, ws->E, ws->dE,
                         m->grads + m->info[0].offset, m->grads + m->info[1].offset, NULL);
     }
+    sl_model_mask_frozen(m);
     ftz_restore(csr);
 }
 
