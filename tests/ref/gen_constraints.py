@@ -6,10 +6,11 @@ whole model (cell + linear readout + task loss) as sl_model_loss runs it.
 Usage:  /usr/bin/python3 tests/ref/gen_constraints.py OUTDIR
 
 Writes OUTDIR/<case>/ (tests/golden/constraints/<case>/ when committed):
-  config.json        cell ("rnn", "lightgru"), act, N, n_in, n_out, B, T,
-                     dale ("off", "reparam"), exc_fraction, no_autapses,
+  config.json        cell ("rnn", "lightgru", "ctrnn"), act, N, n_in, n_out, B,
+                     T, dale ("off", "reparam"), exc_fraction, no_autapses,
                      rec_mask (1 = mask.npy is the connectivity mask), loss
-                     ("mse", "ce"), params (the free parameters, in order)
+                     ("mse", "ce"), params (the free parameters, in order);
+                     ctrnn also tau, dt (ms) and form ("current", "rate")
   u.npy              inputs (B, T, n_in), batch-major as sl_batch.u
   <param>.npy        the free parameters as silico stores them (for the
                      constrained matrix: the raw R, signed, with nonzero
@@ -33,6 +34,10 @@ and torch autograd supplies every gradient. The cells, h_0 = 0:
             statistics over all T*B rows, biased variance, eps 1e-5)
             z = sigmoid(a_z + h U_z^T); hc = relu(a_h + h R_eff^T), R = U_h
             h = z * h + (1 - z) * hc
+  ctrnn     (alpha = dt/tau, R = J, x_0 = r_0 = 0)
+            current: x <- x + alpha(-x + phi(x) R_eff^T + u B^T + b), h = phi(x)
+            rate:    h <- (1 - alpha) h + alpha phi(h R_eff^T + u B^T + b)
+            (Yang et al. 2019's LeakyRNN: r integrated)
   readout   z_t = W h_t + c
 Loss: mse = sum m (z - y)^2 / sum m; ce = sum m (logsumexp(z) - z_y) / sum m.
 Float64 from fixed numpy seeds; draws are redone until no ReLU input and no
@@ -67,14 +72,25 @@ CASES = [
          dale="reparam", exc_fraction=0.8, no_autapses=0, rec_mask=0, loss="ce", seed=102),
     dict(name="rnn_mask", cell="rnn", N=6, n_in=2, n_out=2, B=2, T=7,
          dale="off", exc_fraction=0.0, no_autapses=0, rec_mask=1, loss="mse", seed=103),
+    dict(name="ctrnn_dale_noautapse", cell="ctrnn", N=8, n_in=3, n_out=2, B=3, T=9,
+         dale="reparam", exc_fraction=0.75, no_autapses=1, rec_mask=0, loss="mse", seed=104,
+         act="tanh", form="current", tau=50.0, dt=20.0),
+    dict(name="ctrnn_rate", cell="ctrnn", N=7, n_in=3, n_out=3, B=4, T=8,
+         dale="off", exc_fraction=0.0, no_autapses=0, rec_mask=0, loss="ce", seed=105,
+         act="softplus", form="rate", tau=100.0, dt=20.0),
+    dict(name="ctrnn_rate_dale_mask", cell="ctrnn", N=6, n_in=2, n_out=2, B=3, T=7,
+         dale="reparam", exc_fraction=0.5, no_autapses=0, rec_mask=1, loss="mse", seed=106,
+         act="tanh", form="rate", tau=50.0, dt=10.0),
 ]
 
 PARAMS = {
     "rnn": ["weight_ih", "weight_hh", "bias_ih", "bias_hh", "W", "c"],
     "lightgru": ["W_z", "W_h", "U_z", "U_h", "bn_z.weight", "bn_z.bias",
                  "bn_h.weight", "bn_h.bias", "W", "c"],
+    "ctrnn": ["J", "B", "b", "W", "c"],
 }
-REC = {"rnn": "weight_hh", "lightgru": "U_h"}
+REC = {"rnn": "weight_hh", "lightgru": "U_h", "ctrnn": "J"}
+PHI = {"tanh": torch.tanh, "softplus": F.softplus}
 
 
 def draw(case, attempt):
@@ -84,6 +100,9 @@ def draw(case, attempt):
     un = lambda *shape: rng.uniform(-s, s, size=shape)
     if case["cell"] == "rnn":
         p = dict(weight_ih=un(N, ni), weight_hh=un(N, N) * 1.5, bias_ih=un(N), bias_hh=un(N))
+    elif case["cell"] == "ctrnn":
+        p = dict(J=rng.standard_normal((N, N)) * 1.5 / math.sqrt(N),
+                 B=rng.standard_normal((N, ni)) / math.sqrt(ni), b=un(N))
     else:
         p = {"W_z": un(N, ni), "W_h": un(N, ni), "U_z": un(N, N), "U_h": un(N, N) * 1.5,
              "bn_z.weight": rng.uniform(0.5, 1.5, N), "bn_z.bias": rng.uniform(-0.3, 0.3, N),
@@ -136,8 +155,17 @@ def forward(case, P, d):
             return ((a2 - mu) / torch.sqrt(var + EPS) * g + b).reshape(T, B, N)
         az = bn(x @ P["W_z"].T, P["bn_z.weight"], P["bn_z.bias"])
         ah = bn(x @ P["W_h"].T, P["bn_h.weight"], P["bn_h.bias"])
+    if case["cell"] == "ctrnn":
+        alpha = case["dt"] / case["tau"]
+        phi = PHI[case["act"]]
+        xs = torch.zeros(B, N)
     for t in range(T):
-        if case["cell"] == "rnn":
+        if case["cell"] == "ctrnn" and case["form"] == "current":
+            xs = xs + alpha * (-xs + phi(xs) @ Reff.T + x[t] @ P["B"].T + P["b"])
+            h = phi(xs)
+        elif case["cell"] == "ctrnn":
+            h = (1 - alpha) * h + alpha * phi(h @ Reff.T + x[t] @ P["B"].T + P["b"])
+        elif case["cell"] == "rnn":
             h = torch.tanh(x[t] @ P["weight_ih"].T + P["bias_ih"] + h @ Reff.T + P["bias_hh"])
         else:
             z = torch.sigmoid(az[t] + h @ P["U_z"].T)
@@ -188,7 +216,10 @@ def main():
         os.makedirs(dd, exist_ok=True)
         cfg = {k: case[k] for k in ("cell", "N", "n_in", "n_out", "B", "T", "dale",
                                     "exc_fraction", "no_autapses", "rec_mask", "loss")}
-        cfg["act"] = "tanh"
+        cfg["act"] = case.get("act", "tanh")
+        for k in ("form", "tau", "dt"):
+            if k in case:
+                cfg[k] = case[k]
         cfg["params"] = PARAMS[case["cell"]]
         with open(os.path.join(dd, "config.json"), "w") as f:
             json.dump(cfg, f, indent=1, sort_keys=True)
