@@ -373,7 +373,8 @@ sl_status sl_workspace_create(const sl_model *m, int batch, int T, sl_workspace 
 void sl_workspace_free(sl_workspace *ws);
 
 /* Run the network on u (B×T×n_in) from x₀. noise: NULL for a deterministic
- * run, else the generator for σ_rec noise (CT-RNN; the cells ignore it).
+ * run (evaluation), else the generator for the σ_rec recurrent and σ_in
+ * input noise of the spec (every kind; none is drawn when both are 0).
  * z (B×T×n_out) may be NULL. The states are kept in ws for backward and for
  * inspection. Batch norm (lightgru) runs in evaluation mode here: it
  * normalises with the running statistics and leaves them unchanged. */

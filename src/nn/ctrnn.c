@@ -644,7 +644,7 @@ sl_status sl_model_forward(sl_model *m, sl_workspace *ws, const sl_real *u, int 
 {
     sl_status st = check_batch(ws, B, T);
     if (st) return st;
-    if (m->cell) return sl_cellnet_forward(m, ws, u, B, T, z);
+    if (m->cell) return sl_cellnet_forward(m, ws, u, B, T, noise, z);
     memcpy(ws->U, u, (size_t)B * T * m->spec.n_in * sizeof(sl_real)); /* batch-major, as given */
     sl_ctrnn_forward_tm(m, ws, B, T, noise);
     if (z) to_batch_major(ws->Z, z, B, T, m->spec.n_out);
@@ -816,7 +816,7 @@ sl_status sl_model_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
     const int B = batch->B, T = batch->T, NO = s->n_out, N = s->n_hidden;
     sl_status st = check_batch(ws, B, T);
     if (st) return st;
-    if (m->cell) return sl_cellnet_loss(m, ws, batch, spec, backward, out, z_out);
+    if (m->cell) return sl_cellnet_loss(m, ws, batch, spec, noise, backward, out, z_out);
     if (spec && spec->l2_activation != 0)
         return sl_fail(SL_EINVAL, "ctrnn: the activation-norm penalty (train.l2_activation) is "
                                   "available for the cells only");

@@ -87,12 +87,12 @@ sl_status sl_cellnet_alloc(const sl_model_spec *spec, sl_model **out);
 void sl_cellnet_init(sl_model *m, sl_rng *rng);
 sl_status sl_cellnet_workspace(const sl_model *m, int batch, int T, sl_workspace **out);
 sl_status sl_cellnet_forward(sl_model *m, sl_workspace *ws, const sl_real *u, int B, int T,
-                             sl_real *z);
+                             sl_rng *noise, sl_real *z);
 void sl_cellnet_states(const sl_workspace *ws, sl_real *x, sl_real *r);
 sl_status sl_cellnet_backward(sl_model *m, sl_workspace *ws, const sl_real *dz, double rate_coef);
 sl_status sl_cellnet_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
-                          const sl_loss_spec *spec, int backward, sl_loss_terms *out,
-                          sl_real *z_out);
+                          const sl_loss_spec *spec, sl_rng *noise, int backward,
+                          sl_loss_terms *out, sl_real *z_out);
 /* Feedback alignment's error signals over rows of DZ (rows×NO): adds
  * Σ⟨dz·Bfa, dz·W⟩, Σ‖dz·Bfa‖², Σ‖dz·W‖² into acc[0..2] (Gram matrices of
  * the n_out rows: O(rows·NO²)). */

@@ -460,14 +460,20 @@ static void lgru_forward(const sl_cell_dims *d, sl_real *const *p, const sl_real
     const sl_real *gz = p[SL_LGRU_BNZ_W], *bz = p[SL_LGRU_BNZ_B];
     const sl_real *gh = p[SL_LGRU_BNH_W], *bh = p[SL_LGRU_BNH_B];
 
+    /* recurrent noise joins the recurrent term G (B×C) of each step, after batch norm */
+    const int noisy = d->noise && d->noise_sd > 0;
     if (SL_REAL_IS_FLOAT) { /* per step: one NN product (libxsmm) and the vector pass */
         sl_transpose(w.UC, C, N, w.UCt);
         const sl_mm step = sl_mm_make(0, 0, B, C, N, N, C, C, 0);
         for (int t = 0; t < T; t++) {
             const sl_real *hp = t ? H + (size_t)(t - 1) * BN : NULL;
-            if (hp) sl_mm_run(&step, hp, w.UCt, w.G);
+            if (hp)
+                sl_mm_run(&step, hp, w.UCt, w.G);
+            else if (noisy)
+                memset(w.G, 0, (size_t)B * C * sizeof(sl_real));
+            sl_cell_noise(d, w.G, (size_t)B * C);
             const size_t r0 = (size_t)t * B;
-            lgru_step_f32(F32(w.X + r0 * C), hp ? F32(w.G) : NULL, F32W(w.Z + r0 * C),
+            lgru_step_f32(F32(w.X + r0 * C), hp || noisy ? F32(w.G) : NULL, F32W(w.Z + r0 * C),
                           F32W(H + r0 * N), hp ? F32(hp) : NULL, F32(gz), F32(bz), F32(gh),
                           F32(bh), (size_t)B, (size_t)N);
         }
@@ -475,15 +481,20 @@ static void lgru_forward(const sl_cell_dims *d, sl_real *const *p, const sl_real
     }
     for (int t = 0; t < T; t++) {
         const sl_real *hp = t ? H + (size_t)(t - 1) * BN : NULL;
-        if (hp) sl_gemm(0, 1, B, C, N, 1, hp, N, w.UC, N, 0, w.G, C);
+        if (hp)
+            sl_gemm(0, 1, B, C, N, 1, hp, N, w.UC, N, 0, w.G, C);
+        else if (noisy)
+            memset(w.G, 0, (size_t)B * C * sizeof(sl_real));
+        sl_cell_noise(d, w.G, (size_t)B * C);
+        const int use_g = hp || noisy;
         for (int b = 0; b < B; b++) {
             size_t r = (size_t)t * B + b;
             const sl_real *x = w.X + r * C, *gr = w.G + (size_t)b * C;
             sl_real *zr = w.Z + r * C, *h = H + r * N;
             const sl_real *hpr = hp ? hp + (size_t)b * N : NULL;
             for (int j = 0; j < N; j++) {
-                sl_real pz = gz[j] * x[j] + bz[j] + (hpr ? gr[j] : 0);
-                sl_real ph = gh[j] * x[N + j] + bh[j] + (hpr ? gr[N + j] : 0);
+                sl_real pz = gz[j] * x[j] + bz[j] + (use_g ? gr[j] : 0);
+                sl_real ph = gh[j] * x[N + j] + bh[j] + (use_g ? gr[N + j] : 0);
                 sl_real z = sigmoid(pz), hc = ph > 0 ? ph : 0;
                 zr[j] = z, zr[N + j] = hc;
                 h[j] = (hpr ? z * hpr[j] : 0) + (1 - z) * hc;

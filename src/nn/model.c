@@ -651,8 +651,10 @@ static sl_status check_ws(const sl_model *m, const sl_workspace *ws)
 
 /* ---------------------------------------------------------------- forward */
 
-/* The cell over ws->U (time-major, already filled), then Z = H Wᵀ + c. */
-static void run_forward(sl_model *m, sl_workspace *ws, int B, int T, int training)
+/* The cell over ws->U (time-major, already filled), then Z = H Wᵀ + c.
+ * noise (or NULL): input noise σ_in on ws->U, and the cell's recurrent noise
+ * √2·σ_rec on every gate's pre-activation (the CT-RNN's √(2α)σ_rec, α = 1). */
+static void run_forward(sl_model *m, sl_workspace *ws, int B, int T, int training, sl_rng *noise)
 {
     const int N = m->spec.n_hidden, NO = m->spec.n_out;
     const size_t R = (size_t)B * T;
@@ -660,6 +662,11 @@ static void run_forward(sl_model *m, sl_workspace *ws, int B, int T, int trainin
     ws->T = T;
     ws->training = training;
     m->dims.training = training;
+    if (noise && m->spec.sigma_in > 0)
+        for (size_t i = 0; i < R * (size_t)m->spec.n_in; i++)
+            ws->U[i] += (sl_real)(m->spec.sigma_in * sl_rng_normal(noise));
+    m->dims.noise = noise && m->spec.sigma_rec > 0 ? noise : NULL;
+    m->dims.noise_sd = sqrt(2.0) * m->spec.sigma_rec;
     unsigned csr = ftz_on();
     refresh_effective(m);
     const sl_real *cu = ws->U;
@@ -669,18 +676,19 @@ static void run_forward(sl_model *m, sl_workspace *ws, int B, int T, int trainin
         cu = ws->E;
     }
     m->cell->forward(&m->dims, m->pc, cu, B, T, ws->H, ws->cws);
+    m->dims.noise = NULL;
     for (size_t r = 0; r < R; r++) memcpy(ws->Z + r * NO, m->c, NO * sizeof(sl_real));
     sl_gemm(0, 1, (int)R, NO, N, 1.0, ws->H, N, m->W, N, 1.0, ws->Z, NO);
     ftz_restore(csr);
 }
 
 sl_status sl_cellnet_forward(sl_model *m, sl_workspace *ws, const sl_real *u, int B, int T,
-                             sl_real *z)
+                             sl_rng *noise, sl_real *z)
 {
     sl_status st = check_ws(m, ws);
     if (st) return st;
     to_tm(u, ws->U, B, T, m->spec.n_in);
-    run_forward(m, ws, B, T, 0);
+    run_forward(m, ws, B, T, 0, noise);
     if (z) to_bm(ws->Z, z, B, T, m->spec.n_out);
     return SL_OK;
 }
@@ -751,8 +759,8 @@ sl_status sl_cellnet_backward(sl_model *m, sl_workspace *ws, const sl_real *dz, 
 /* ------------------------------------------------------------- batch loss */
 
 sl_status sl_cellnet_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
-                          const sl_loss_spec *spec, int backward, sl_loss_terms *out,
-                          sl_real *z_out)
+                          const sl_loss_spec *spec, sl_rng *noise, int backward,
+                          sl_loss_terms *out, sl_real *z_out)
 {
     const sl_model_spec *s = &m->spec;
     const char *kind = m->cell->name;
@@ -765,7 +773,7 @@ sl_status sl_cellnet_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
     if (!batch->labels && !batch->y)
         return sl_fail(SL_EINVAL, "%s: the batch has neither targets nor labels", kind);
     to_tm(batch->u, ws->U, B, T, s->n_in);
-    run_forward(m, ws, B, T, 1);
+    run_forward(m, ws, B, T, 1, noise);
 
     double task = batch->labels
                       ? sl_loss_ce_tm(ws->Z, batch, spec ? spec->class_weights : NULL, ws->DZ)
