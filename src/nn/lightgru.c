@@ -466,19 +466,27 @@ static void lgru_step_f32(const float *x, const float *G, float *Z, float *h, co
 /* One backward step, float32, B rows: dh = δ_t (B×N), Z the step's [z | h̃];
  * D ← [∂p_z | ∂p_h], dhp (NULL at t = 0) += δ ⊙ z. */
 static void lgru_back_f32(const float *Z, const float *dh, const float *hp, float *D, float *dhp,
-                          size_t B, size_t N)
+                          const float *X, float *sb, float *sg, size_t B, size_t N)
 {
     for (size_t b = 0; b < B; b++) {
         const float *zr = Z + b * 2 * N, *dhr = dh + b * N, *hpr = hp ? hp + b * N : NULL;
         float *dr = D + b * 2 * N, *dhpr = dhp ? dhp + b * N : NULL;
+        const float *xr = X ? X + b * 2 * N : NULL;
         for (size_t j = 0; j < N; j += 16) {
             const size_t w = N - j < 16 ? N - j : 16;
             const vf16 z = vld(zr + j, w), hc = vld(zr + N + j, w), del = vld(dhr + j, w);
             const vf16 hpv = hpr ? vld(hpr + j, w) : VF(0);
-            vst(dr + j, del * (hpv - hc) * z * (1 - z), w);
-            const vf16 dph = del * (1 - z);
-            vst(dr + N + j, (vf16)((vi16)dph & (hc > VF(0))), w);
+            const vf16 dpz = del * (hpv - hc) * z * (1 - z);
+            vst(dr + j, dpz, w);
+            const vf16 dph = (vf16)((vi16)(del * (1 - z)) & (hc > VF(0)));
+            vst(dr + N + j, dph, w);
             if (dhpr) vst(dhpr + j, vfma(del, z, vld(dhpr + j, w)), w);
+            if (xr) { /* batch norm's column sums Σ ∂p, Σ ∂p ⊙ x̂ (fused backward) */
+                vst(sb + j, vld(sb + j, w) + dpz, w);
+                vst(sb + N + j, vld(sb + N + j, w) + dph, w);
+                vst(sg + j, vfma(dpz, vld(xr + j, w), vld(sg + j, w)), w);
+                vst(sg + N + j, vfma(dph, vld(xr + N + j, w), vld(sg + N + j, w)), w);
+            }
         }
     }
 }
@@ -572,17 +580,18 @@ static void lgru_backward(const sl_cell_dims *d, sl_real *const *p, sl_real *con
             if (t < T - 1) sl_mm_run(&back, Dt + (size_t)B * C, w.UC, dh);
             const sl_real *hp = t ? H + (size_t)(t - 1) * BN : NULL;
             sl_real *dhp = t ? dH + (size_t)(t - 1) * BN : NULL;
+            float *sb = fused ? (float *)(void *)(w.bsum + 2 * C) : NULL, *sg = sb ? sb + C : NULL;
+            if (sb) memset(sb, 0, 2 * (size_t)C * sizeof(float));
             lgru_back_f32(F32(w.Z + (size_t)t * B * C), F32(dh), hp ? F32(hp) : NULL, F32W(Dt),
-                          dhp ? F32W(dhp) : NULL, (size_t)B, (size_t)N);
+                          dhp ? F32W(dhp) : NULL, fused ? F32(w.X + (size_t)t * B * C) : NULL, sb,
+                          sg, (size_t)B, (size_t)N);
             if (hp) {
                 sl_mm_run(&dU1, Dt, hp, g[SL_LGRU_U_Z]);
                 sl_mm_run(&dU1, Dt + N, hp, g[SL_LGRU_U_H]);
             }
             if (fused) {
                 const sl_real *Xt = w.X + (size_t)t * B * C, *Ut = U + (size_t)t * B * n_in;
-                bn_colsums_f32(F32(Xt), F32(Dt), (size_t)B, (size_t)C, 0, (size_t)C, NULL,
-                               w.bsum + 2 * C, w.bsum + 3 * C); /* this step's, into scratch */
-                for (int j = 0; j < C; j++) w.bsum[j] += w.bsum[2 * C + j], w.bsum[C + j] += w.bsum[3 * C + j];
+                for (int j = 0; j < C; j++) w.bsum[j] += sb[j], w.bsum[C + j] += sg[j];
                 sl_mm_run(&du, Dt, Ut, w.DU);
                 sl_mm_run(&du, Xt, Ut, w.XU);
             }
