@@ -197,7 +197,8 @@ static size_t lgru_ws_size(const sl_cell_dims *d, int B, int T)
 #define BN_BLOCK 128 /* columns summed together (double accumulators on the stack) */
 
 /* float32 column sums for batch norm (nc ≤ BN_BLOCK columns from c0 of the
- * R×C block X): out = Σ_rows x, or Σ_rows (x − m)² when m is not NULL, and
+ * R×C block X): with m: out = Σ_rows (x − m), out2 = Σ_rows (x − m)² (one
+ * pass; m a shift near the mean keeps the variance from cancelling), and
  * with D: out = Σ_rows d, out2 = Σ_rows d·x. Over chunks of BN_ROWS rows (in
  * L1), one 16-column strip at a time with its sums in registers (16-lane
  * float sums per chunk, added into doubles: as accurate as the double loops
@@ -219,16 +220,15 @@ static void bn_colsums_f32(const float *X, const float *D, size_t R, size_t C, s
                     s += dv;
                     s2 = vfma(dv, vld(X + r * C + col, w), s2);
                 }
-            } else if (m) {
+            } else {
                 float mf[16] = {0};
                 for (size_t l = 0; l < w; l++) mf[l] = (float)m[16 * v + l];
                 const vf16 mv = vload(mf);
                 for (size_t r = r0; r < r1; r++) {
                     const vf16 e = vld(X + r * C + col, w) - mv;
-                    s = vfma(e, e, s);
+                    s += e;
+                    s2 = vfma(e, e, s2);
                 }
-            } else {
-                for (size_t r = r0; r < r1; r++) s += vld(X + r * C + col, w);
             }
             float t1[16], t2[16]; /* lanes out through memory once, so s, s2 stay in registers */
             vstore(t1, s);
@@ -290,11 +290,16 @@ static void bn_forward(const sl_cell_dims *d, sl_real *const *p, sl_real *X, siz
             mean[c] = rm[j - hpart * N];
             ist[c] = 1.0 / sqrt((double)rv[j - hpart * N] + eps);
         }
-        if (d->training && SL_REAL_IS_FLOAT) {
-            double var[BN_BLOCK];
-            bn_colsums_f32(F32(X), NULL, R, (size_t)C, (size_t)c0, (size_t)nc, NULL, mean, NULL);
-            for (int c = 0; c < nc; c++) mean[c] /= (double)R;
-            bn_colsums_f32(F32(X), NULL, R, (size_t)C, (size_t)c0, (size_t)nc, mean, var, NULL);
+        if (d->training && SL_REAL_IS_FLOAT) { /* one pass, shifted by the first row */
+            double var[BN_BLOCK], shift[BN_BLOCK];
+            for (int c = 0; c < nc; c++) shift[c] = X[c0 + c];
+            bn_colsums_f32(F32(X), NULL, R, (size_t)C, (size_t)c0, (size_t)nc, shift, mean, var);
+            for (int c = 0; c < nc; c++) {
+                const double dm = mean[c] / (double)R;
+                mean[c] = shift[c] + dm;
+                var[c] = var[c] - (double)R * dm * dm; /* Σ (x − mean)² */
+                if (var[c] < 0) var[c] = 0;
+            }
             for (int c = 0; c < nc; c++) {
                 int j = c0 + c, hpart = j >= N;
                 sl_real *rm = p[hpart ? SL_LGRU_BNH_MEAN : SL_LGRU_BNZ_MEAN];
