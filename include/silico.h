@@ -270,9 +270,14 @@ sl_status sl_cell_kind_parse(const char *name, sl_cell_kind *out);
  *   reparam  the forward uses W_eff = |W ⊙ M|·diag(sign) (PsychRNN; the
  *            coursework's eq. 18); W itself stays free
  *   project  the forward uses W ⊙ M, and sl_model_constrain clamps wrong
- *            signs to 0 after each optimiser step (nn4n) */
-typedef enum { SL_DALE_OFF = 0, SL_DALE_REPARAM, SL_DALE_PROJECT } sl_dale_mode;
-/* "off", "reparam", "project" */
+ *            signs to 0 after each optimiser step (nn4n)
+ *   dann     ctrnn only (Cornford et al. 2021's recurrent DANN): the N units are
+ *            excitatory, n_i = max(1, round(N·(1−f)/f)) inhibitory interneurons act
+ *            through J_eff = J − J_EI·J_IE ("J" = J_EE N×N, "J_IE" n_i×N, "J_EI"
+ *            N×n_i, the last two appended to the tensors); sl_model_constrain
+ *            clamps all three at 0 after each step */
+typedef enum { SL_DALE_OFF = 0, SL_DALE_REPARAM, SL_DALE_PROJECT, SL_DALE_DANN } sl_dale_mode;
+/* "off", "reparam", "project", "dann" */
 const char *sl_dale_mode_name(sl_dale_mode d);
 sl_status sl_dale_mode_parse(const char *name, sl_dale_mode *out);
 

@@ -78,13 +78,21 @@ static size_t mc_check(const mc_case *c, sl_model *m, int N, long step)
                               "%s step %ld: autapse (%d,%d) = %g", c->label, step, row, j, (double)v);
                     continue;
                 }
-                if (c->dale)
+                if (c->dale && c->dale != SL_DALE_DANN)
                     cr_assert(j < n_exc ? v >= 0 : v <= 0, "%s step %ld: %s_eff(%d,%d) = %g in %s column",
                               c->label, step, R->name, row, j, (double)v, j < n_exc ? "an E" : "an I");
                 if (v == 0) offdiag_zero++;
             }
         free(e);
     }
+    if (c->dale == SL_DALE_DANN) /* J (J_EE), J_IE, J_EI all ≥ 0 */
+        for (int t = 0; t < 3; t++) {
+            const sl_param_info *q = sl_model_find(m, (const char *[]){"J", "J_IE", "J_EI"}[t]);
+            cr_assert_not_null(q);
+            for (size_t e = 0; e < q->numel; e++)
+                cr_assert(p[q->offset + e] >= 0, "%s step %ld: %s[%zu] = %g < 0", c->label, step,
+                          q->name, e, (double)p[q->offset + e]);
+        }
     if (c->enu_k) {
         const char *names[2] = {c->kind == SL_CELL_LIGHTGRU ? "W_z" : "weight_ih",
                                 c->kind == SL_CELL_LIGHTGRU ? "W_h" : NULL};
@@ -117,6 +125,7 @@ Test(model_constraints, invariants_hold_over_100_adam_steps)
         {"ctrnn dale reparam", SL_CELL_CTRNN, 0, SL_DALE_REPARAM, 0, 0.7, 0},
         {"ctrnn dale reparam, no autapses", SL_CELL_CTRNN, 0, SL_DALE_REPARAM, 1, 0.5, 0},
         {"ctrnn dale project, autapses", SL_CELL_CTRNN, 0, SL_DALE_PROJECT, 0, 0.6, 0},
+        {"ctrnn dale dann", SL_CELL_CTRNN, 0, SL_DALE_DANN, 0, 0.8, 0},
     };
     const int N = 10, n_in = 4, n_out = 3, B = 8, T = 12;
     for (size_t ci = 0; ci < sizeof CASES / sizeof CASES[0]; ci++) {
@@ -174,6 +183,7 @@ Test(model_constraints, save_load_keeps_enu_and_dale)
         {"lstm enu k3", SL_CELL_LSTM, 3, SL_DALE_OFF, 0, 0.8, 0},
         {"ctrnn reparam, no autapses", SL_CELL_CTRNN, 0, SL_DALE_REPARAM, 1, 0.75, 0},
         {"ctrnn project", SL_CELL_CTRNN, 0, SL_DALE_PROJECT, 0, 0.5, 0},
+        {"ctrnn dann", SL_CELL_CTRNN, 0, SL_DALE_DANN, 0, 0.75, 0},
     };
     char *d = tu_tmpdir();
     const int N = 6, n_in = 3, n_out = 2, B = 3, T = 7;

@@ -52,10 +52,12 @@ static const sl_keydef KEYS[] = {
      "cells: k > 0 adds the ENU input stage (embedded neural units, the coursework's eqs. "
      "15-17): each unit gets its own k-dim ReLU embedding of the input, read through "
      "block-diagonal input matrices (lightgru + enu_k = ENU-light-GRU); 0 = none"},
-    {"model.dale", SL_KEY_CHOICE, "off", 0, 0, "off|reparam|project",
+    {"model.dale", SL_KEY_CHOICE, "off", 0, 0, "off|reparam|project|dann",
      "Dale's law on the recurrent matrix (ctrnn: J; lightgru: U_h; rnn, gru, lstm: weight_hh): "
      "reparam = the forward uses |W*M|*diag(sign) (PsychRNN), project = wrong signs clamped "
-     "to 0 after each step (nn4n); columns = presynaptic units"},
+     "to 0 after each step (nn4n); columns = presynaptic units; dann (ctrnn only) = Cornford "
+     "2021's DANN: all N units excitatory, J_eff = J - J_EI*J_IE through n_i = N(1-f)/f "
+     "interneurons, all three >= 0"},
     {"model.exc_fraction", SL_KEY_REAL, "0.8", 1e-9, 1, NULL,
      "Dale: fraction of excitatory units (the first floor(f*N); 0.8 at N = 64: 51 E + 13 I)"},
     {"model.sparsity", SL_KEY_REAL, "0", 0, 0.999999, NULL,

@@ -27,6 +27,13 @@
  *            sl_model_constrain clamps wrong signs to 0 after each step (nn4n)
  * Init: magnitudes |N(0, g²/N)|, inhibitory columns × n_E/n_I (E/I balance:
  * every row sums to 0 in expectation), times sign_j in project mode, times M.
+ *   dann     (Cornford et al. 2021, recurrent) every unit excitatory, n_i
+ *            interneurons: J_eff = J − J_EI·J_IE, J (J_EE), J_IE, J_EI ≥ 0
+ *            (clamped by sl_model_constrain); ∂J = ∂J_eff,
+ *            ∂J_EI = −∂J_eff·J_IEᵀ, ∂J_IE = −J_EIᵀ·∂J_eff; init as
+ *            sl_dann_init (balanced: every row of J_eff has mean 0). Their
+ *            corrected SGD (sl_dann_csgd_scale) rescales whole tensors'
+ *            gradients, which Adam (the trainer's optimiser) is invariant to.
  * A plasticity mask (spec.plastic_mask) zeroes ∂J at the frozen synapses.
  *
  * Backward (g_k = ∂L/∂x_k, row vectors, g_{T+1} = 0, for k = T..0):
@@ -267,8 +274,11 @@ static sl_status check_spec(const sl_model_spec *s)
     if (s->enu_k)
         return sl_fail(SL_EINVAL, "ctrnn: the ENU stage (model.enu_k) is available for the cells "
                                   "(rnn, gru, lightgru, lstm) only");
-    if (s->dale < SL_DALE_OFF || s->dale > SL_DALE_PROJECT)
+    if (s->dale < SL_DALE_OFF || s->dale > SL_DALE_DANN)
         return sl_fail(SL_EINVAL, "ctrnn: unknown Dale mode %d", (int)s->dale);
+    if (s->dale == SL_DALE_DANN && (s->rec_mask || s->no_autapses))
+        return sl_fail(SL_EINVAL, "ctrnn: Dale mode dann takes no connectivity mask and no "
+                                  "autapses = false (its J_eff = J − J_EI·J_IE is dense)");
     if (!(s->exc_fraction >= 0 && s->exc_fraction <= 1))
         return sl_fail(SL_EINVAL, "ctrnn: exc_fraction (%g) must be in [0, 1] (0 = 0.8)",
                        s->exc_fraction);
@@ -317,6 +327,12 @@ sl_status sl_model_alloc(const sl_model_spec *spec, sl_model **out)
     add_tensor(m, "W", 2, spec->n_out, N);
     add_tensor(m, "c", 1, spec->n_out, 0);
     if (spec->learn_x0) add_tensor(m, "x0", 1, N, 0);
+    if (spec->dale == SL_DALE_DANN) { /* n_i = max(1, round(N(1 − f)/f)) interneurons */
+        const double f = spec->exc_fraction > 0 ? spec->exc_fraction : 0.8;
+        const int ni = (int)fmax(1.0, floor(N * (1 - f) / f + 0.5));
+        add_tensor(m, "J_IE", 2, ni, N);
+        add_tensor(m, "J_EI", 2, N, ni);
+    }
     m->params = aligned_zalloc(m->n_params * sizeof(sl_real));
     m->grads = aligned_zalloc(m->n_params * sizeof(sl_real));
     m->spec.rec_mask = m->spec.plastic_mask = NULL;
@@ -330,11 +346,11 @@ sl_status sl_model_alloc(const sl_model_spec *spec, sl_model **out)
         if (m->rec_mask) sl_mask_no_autapses(m->rec_mask, N);
         ok = m->rec_mask != NULL;
     }
-    if (ok && spec->dale) { /* J_eff, ∂J_eff (reparam), then the N signs */
-        const int re = spec->dale == SL_DALE_REPARAM;
+    if (ok && spec->dale) { /* J_eff, ∂J_eff (reparam, dann), then the N signs (not dann) */
+        const int re = spec->dale == SL_DALE_REPARAM || spec->dale == SL_DALE_DANN;
         ok = (m->cblob = aligned_zalloc(((re ? 2 * NN : 0) + (size_t)N) * sizeof(sl_real))) != NULL;
         if (ok && re) m->Jeff = m->cblob, m->gJeff = m->cblob + NN;
-        if (ok) m->sign = m->cblob + (re ? 2 * NN : 0);
+        if (ok && spec->dale != SL_DALE_DANN) m->sign = m->cblob + (re ? 2 * NN : 0);
     }
     if (!ok) {
         size_t n = m->n_params;
@@ -348,6 +364,27 @@ sl_status sl_model_alloc(const sl_model_spec *spec, sl_model **out)
     bind_views(m);
     *out = m;
     return SL_OK;
+}
+
+sl_dann sl_ctrnn_dann_view(const sl_model *m, sl_real *buf)
+{
+    const sl_param_info *ie = sl_model_find(m, "J_IE"), *ei = sl_model_find(m, "J_EI");
+    sl_dann v = {m->spec.n_hidden, m->spec.n_hidden, (int)ie->shape[0], buf + m->info[0].offset,
+                 buf + ie->offset, buf + ei->offset, NULL};
+    return v;
+}
+
+void sl_ctrnn_effective_J(const sl_model *m, sl_real *out)
+{
+    const int N = m->spec.n_hidden;
+    if (m->spec.dale == SL_DALE_DANN) { /* J − J_EI·J_IE */
+        const sl_dann v = sl_ctrnn_dann_view(m, m->params);
+        memcpy(out, v.W_EE, (size_t)N * N * sizeof(sl_real));
+        sl_gemm(0, 0, N, N, v.n_i, -1.0, v.W_EI, v.n_i, v.W_IE, N, 1.0, out, N);
+    } else if (m->spec.dale == SL_DALE_REPARAM)
+        sl_dale_reparam(m->J, m->rec_mask, m->sign, N, N, out);
+    else
+        memcpy(out, m->J, (size_t)N * N * sizeof(sl_real));
 }
 
 sl_status sl_model_create(const sl_model_spec *spec, sl_rng *rng, sl_model **out)
@@ -372,6 +409,16 @@ sl_status sl_model_create(const sl_model_spec *spec, sl_rng *rng, sl_model **out
         }
     }
     if (m->rec_mask) sl_mask_project(m->J, m->rec_mask, (size_t)N * N);
+    if (spec->dale == SL_DALE_DANN) { /* balanced DANN init (b stays 0) */
+        sl_dann v = sl_ctrnn_dann_view(m, m->params);
+        v.b = m->b; /* set to 0, as it is anyway */
+        sl_status st2 = sl_dann_init(&v, 0, rng);
+        if (st2) {
+            sl_model_free(m);
+            *out = NULL;
+            return st2;
+        }
+    }
     for (size_t i = 0; i < (size_t)N * NI; i++) m->Bm[i] = (sl_real)(sb * sl_rng_normal(rng));
     /* b = 0; W, c ~ U(−1/√N, 1/√N) as PyTorch's nn.Linear(N, n_out) */
     double k = 1.0 / sqrt((double)N);
@@ -584,7 +631,7 @@ sl_status sl_ctrnn_forward_tm(sl_model *m, sl_workspace *ws, int B, int T, sl_rn
     /* Jᵀ once, so each step's product r_t·Jᵀ is NN (no transposed operand:
      * OpenBLAS' small-matrix NT path is ~2.5x slower at 20×150×150); J_eff
      * under Dale reparam */
-    if (m->Jeff) sl_dale_reparam(m->J, m->rec_mask, m->sign, N, N, m->Jeff);
+    if (m->Jeff) sl_ctrnn_effective_J(m, m->Jeff);
     const sl_real *Jf = m->Jeff ? m->Jeff : m->J;
     for (int i = 0; i < N; i++)
         for (int j = 0; j < N; j++) ws->Jt[(size_t)j * N + i] = Jf[(size_t)i * N + j];
@@ -792,7 +839,13 @@ sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef, 
                                : keep * ws->G[j] + act_deriv(s->act, ws->X[j], ws->R[j]) * tmp[j];
             }
     }
-    if (m->Jeff) /* ∂J = sgn(J) ⊙ M ⊙ (∂J_eff·diag(sign)) */
+    if (m->Jeff && s->dale == SL_DALE_DANN) { /* ∂J += ∂J_eff, ∂J_EI −= ∂J_eff·J_IEᵀ, ∂J_IE −= J_EIᵀ·∂J_eff */
+        const sl_dann v = sl_ctrnn_dann_view(m, m->params);
+        sl_dann g = sl_ctrnn_dann_view(m, m->grads);
+        for (size_t i = 0; i < (size_t)N * N; i++) g.W_EE[i] += m->gJeff[i];
+        sl_gemm(0, 1, N, v.n_i, N, -1.0, m->gJeff, N, v.W_IE, N, 1.0, g.W_EI, v.n_i);
+        sl_gemm(1, 0, v.n_i, N, N, -1.0, v.W_EI, v.n_i, m->gJeff, N, 1.0, g.W_IE, N);
+    } else if (m->Jeff) /* ∂J = sgn(J) ⊙ M ⊙ (∂J_eff·diag(sign)) */
         sl_dale_reparam_backward(m->J, m->rec_mask, m->sign, N, N, m->gJeff,
                                  m->grads + info[0].offset);
     if (m->plastic) sl_model_mask_frozen(m);

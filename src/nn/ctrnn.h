@@ -6,6 +6,7 @@
 #define SL_NN_CTRNN_H
 
 #include "nn/cell.h"
+#include "nn/constraints.h"
 #include "silico.h"
 
 #define SL_MODEL_MAX_TENSORS 16
@@ -103,6 +104,12 @@ void sl_fa_accumulate(const sl_real *DZ, size_t rows, int NO, int N, const sl_re
  * backward, and by the trainer after gradients added outside the model (the
  * wiring cost). */
 void sl_model_mask_frozen(sl_model *m);
+/* ctrnn Dale mode dann: J, J_IE, J_EI of buf (params or grads) as an sl_dann
+ * view (n_in = n_e = N; b unused, NULL) */
+sl_dann sl_ctrnn_dann_view(const sl_model *m, sl_real *buf);
+/* the J the ctrnn's forward uses (N×N into out): |J ⊙ M|·diag(sign) (reparam),
+ * J − J_EI·J_IE (dann), else J */
+void sl_ctrnn_effective_J(const sl_model *m, sl_real *out);
 /* Copy an N×N mask given in a spec (NULL stays NULL); SL_ENOMEM. */
 sl_status sl_mask_copy(const sl_real *src, int N, sl_real **out);
 /* Forward/backward on the buffers already in ws (U in, DZ in). */

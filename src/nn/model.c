@@ -110,21 +110,21 @@ sl_status sl_cell_kind_parse(const char *name, sl_cell_kind *out)
                    name ? name : "(null)");
 }
 
-static const char *const DALE_NAMES[] = {"off", "reparam", "project"};
+static const char *const DALE_NAMES[] = {"off", "reparam", "project", "dann"};
 
 const char *sl_dale_mode_name(sl_dale_mode d)
 {
-    return (d >= SL_DALE_OFF && d <= SL_DALE_PROJECT) ? DALE_NAMES[d] : "?";
+    return (d >= SL_DALE_OFF && d <= SL_DALE_DANN) ? DALE_NAMES[d] : "?";
 }
 
 sl_status sl_dale_mode_parse(const char *name, sl_dale_mode *out)
 {
-    for (int i = 0; i <= SL_DALE_PROJECT; i++)
+    for (int i = 0; i <= SL_DALE_DANN; i++)
         if (name && strcmp(name, DALE_NAMES[i]) == 0) {
             *out = (sl_dale_mode)i;
             return SL_OK;
         }
-    return sl_fail(SL_EINVAL, "unknown Dale mode '%s' (off, reparam, project)",
+    return sl_fail(SL_EINVAL, "unknown Dale mode '%s' (off, reparam, project, dann)",
                    name ? name : "(null)");
 }
 
@@ -294,7 +294,8 @@ sl_status sl_cellnet_alloc(const sl_model_spec *spec, sl_model **out)
         return sl_fail(SL_EINVAL, "%s: ENU embedding size k = %d must be >= 0 (and N·k sane)", kind,
                        spec->enu_k);
     if (spec->dale < SL_DALE_OFF || spec->dale > SL_DALE_PROJECT)
-        return sl_fail(SL_EINVAL, "%s: unknown Dale mode %d", kind, (int)spec->dale);
+        return sl_fail(SL_EINVAL, "%s: Dale mode %d is not available for the cells (off, reparam, "
+                                  "project; dann is a ctrnn option)", kind, (int)spec->dale);
     if (!(spec->exc_fraction >= 0 && spec->exc_fraction <= 1))
         return sl_fail(SL_EINVAL, "%s: exc_fraction (%g) must be in [0, 1] (0 = 0.8)", kind,
                        spec->exc_fraction);
@@ -454,8 +455,8 @@ sl_status sl_model_effective(const sl_model *m, const char *name, sl_real *out)
 {
     const sl_param_info *p = sl_model_find(m, name);
     if (!p) return sl_fail(SL_EINVAL, "model: no tensor named '%s'", name ? name : "(null)");
-    if (!m->cell && m->Jeff && p == &m->info[0]) { /* ctrnn Dale reparam: |J ⊙ M|·diag(sign) */
-        sl_dale_reparam(m->J, m->rec_mask, m->sign, m->spec.n_hidden, m->spec.n_hidden, out);
+    if (!m->cell && m->Jeff && p == &m->info[0]) { /* ctrnn Dale reparam or DANN */
+        sl_ctrnn_effective_J(m, out);
         return SL_OK;
     }
     if (m->cell && p >= &m->info[m->n_pre] && p < &m->info[m->n_pre + m->cell->n_tensors]) {
@@ -471,6 +472,11 @@ sl_status sl_model_effective(const sl_model *m, const char *name, sl_real *out)
 
 void sl_model_constrain(sl_model *m)
 {
+    if (!m->cell && m->spec.dale == SL_DALE_DANN) { /* J, J_IE, J_EI ≥ 0 */
+        sl_dann v = sl_ctrnn_dann_view(m, m->params);
+        sl_dann_clamp(&v);
+        return;
+    }
     if (m->spec.dale != SL_DALE_PROJECT) return;
     if (!m->cell) {
         sl_dale_project(m->J, m->rec_mask, m->sign, m->spec.n_hidden, m->spec.n_hidden);
@@ -488,6 +494,12 @@ sl_status sl_model_check_invariants(const sl_model *m)
         const int N = m->spec.n_hidden;
         sl_status st = m->rec_mask ? sl_check_mask("J (connectivity mask)", m->J, m->rec_mask, N, N)
                                    : SL_OK;
+        if (!st && m->spec.dale == SL_DALE_DANN) {
+            const sl_dann v = sl_ctrnn_dann_view(m, m->params);
+            st = sl_check_nonneg("J (DANN J_EE)", v.W_EE, N, N);
+            if (!st) st = sl_check_nonneg("J_IE", v.W_IE, v.n_i, N);
+            if (!st) st = sl_check_nonneg("J_EI", v.W_EI, N, v.n_i);
+        }
         if (st || !m->sign) return st;
         sl_real *e = malloc((size_t)N * N * sizeof(sl_real));
         if (!e) return sl_fail(SL_ENOMEM, "out of memory");

@@ -1,6 +1,7 @@
 /* test_ctrnn_options_fd.c — float64 finite-difference checks of the CT-RNN's
  * options through sl_model_loss: Dale's law on J (reparam |J ⊙ M|·diag(sign),
- * project), no autapses, the rate form (Yang et al. 2019: r integrated) with
+ * project; DANN J_eff = J − J_EI·J_IE, gradients of J, J_IE and J_EI), no
+ * autapses, the rate form (Yang et al. 2019: r integrated) with
  * and without a learned r₀, and a plasticity mask (frozen entries get exactly
  * 0). The loss carries the task MSE, λ_w Σ J², λ₁ Σ|J|, λ_r mean r² and
  * λ_r1 mean|r|, so every backward term is exercised. Central differences
@@ -44,6 +45,8 @@ Test(ctrnn_options_fd, dale_rate_form_plasticity)
         {"rate sigmoid + dale reparam", SL_CTRNN_RATE, SL_ACT_SIGMOID, SL_DALE_REPARAM, 1, 0, 0},
         {"rate tanh + plasticity mask", SL_CTRNN_RATE, SL_ACT_TANH, SL_DALE_OFF, 0, 1, 1},
         {"current tanh + plasticity mask", SL_CTRNN_CURRENT, SL_ACT_TANH, SL_DALE_OFF, 0, 0, 1},
+        {"current dann", SL_CTRNN_CURRENT, SL_ACT_TANH, SL_DALE_DANN, 0, 0, 0},
+        {"rate dann softplus r0 + plasticity", SL_CTRNN_RATE, SL_ACT_SOFTPLUS, SL_DALE_DANN, 0, 1, 1},
     };
     const int N = 5, NI = 3, NO = 2, B = 3, T = 6;
     sl_real P[25];

@@ -23,6 +23,8 @@ Writes OUTDIR/<case>/ (tests/golden/constraints/<case>/ when committed):
   loss.npy           [L]
   grad_<param>.npy   dL/d<param> for every free parameter
 
+DANN (ctrnn, dale "dann"): J_eff = J - J_EI J_IE with J (= J_EE), J_IE, J_EI >= 0
+as free parameters (n_i = max(1, round(N (1 - f) / f)) interneurons).
 The effective recurrent matrix is built as src/nn/model.c documents it, with
 columns = presynaptic units, sign_j = +1 for j < floor(f*N), -1 after, and
 M = connectivity mask (or 1) with the diagonal zeroed when no_autapses:
@@ -81,6 +83,9 @@ CASES = [
     dict(name="ctrnn_rate_dale_mask", cell="ctrnn", N=6, n_in=2, n_out=2, B=3, T=7,
          dale="reparam", exc_fraction=0.5, no_autapses=0, rec_mask=1, loss="mse", seed=106,
          act="tanh", form="rate", tau=50.0, dt=10.0),
+    dict(name="ctrnn_dann", cell="ctrnn", N=8, n_in=3, n_out=2, B=3, T=8,
+         dale="dann", exc_fraction=0.75, no_autapses=0, rec_mask=0, loss="ce", seed=107,
+         act="tanh", form="current", tau=50.0, dt=20.0),
 ]
 
 PARAMS = {
@@ -90,6 +95,16 @@ PARAMS = {
     "ctrnn": ["J", "B", "b", "W", "c"],
 }
 REC = {"rnn": "weight_hh", "lightgru": "U_h", "ctrnn": "J"}
+
+
+def params_of(case):
+    return PARAMS[case["cell"]] + (["J_IE", "J_EI"] if case["dale"] == "dann" else [])
+
+
+def n_inhibitory(case):
+    """DANN interneurons: max(1, round(N (1 - f) / f)), as src/nn/ctrnn.c"""
+    f = case["exc_fraction"]
+    return max(1, int(math.floor(case["N"] * (1 - f) / f + 0.5)))
 PHI = {"tanh": torch.tanh, "softplus": F.softplus}
 
 
@@ -103,6 +118,11 @@ def draw(case, attempt):
     elif case["cell"] == "ctrnn":
         p = dict(J=rng.standard_normal((N, N)) * 1.5 / math.sqrt(N),
                  B=rng.standard_normal((N, ni)) / math.sqrt(ni), b=un(N))
+        if case["dale"] == "dann":  # J = J_EE, J_IE, J_EI >= 0
+            k = n_inhibitory(case)
+            p["J"] = np.abs(p["J"])
+            p["J_IE"] = np.abs(rng.standard_normal((k, N))) / math.sqrt(N)
+            p["J_EI"] = np.abs(rng.standard_normal((N, k))) / math.sqrt(k)
     else:
         p = {"W_z": un(N, ni), "W_h": un(N, ni), "U_z": un(N, N), "U_h": un(N, N) * 1.5,
              "bn_z.weight": rng.uniform(0.5, 1.5, N), "bn_z.bias": rng.uniform(-0.3, 0.3, N),
@@ -141,6 +161,8 @@ def forward(case, P, d):
     R = P[REC[case["cell"]]]
     if case["dale"] == "reparam":
         Reff = (R * M).abs() * signs(case)[None, :]
+    elif case["dale"] == "dann":  # Cornford 2021: J_eff = J_EE - J_EI J_IE
+        Reff = R - P["J_EI"] @ P["J_IE"]
     else:
         Reff = R * M
     x = torch.tensor(d["u"]).transpose(0, 1)  # (T, B, n_in)
@@ -189,7 +211,7 @@ def run_case(case):
     for attempt in range(100):
         d = draw(case, attempt)
         R = d["p"][REC[case["cell"]]]
-        if np.abs(R[d["M"] != 0]).min() < KINK_MARGIN:
+        if case["dale"] == "reparam" and np.abs(R[d["M"] != 0]).min() < KINK_MARGIN:
             continue
         P = {k: torch.tensor(v, requires_grad=True) for k, v in d["p"].items()}
         L, Z, kink = forward(case, P, d)
@@ -197,7 +219,7 @@ def run_case(case):
             continue
         L.backward()
         d.update(L=L.item(), z=Z.detach().numpy(), attempt=attempt,
-                 grads={k: P[k].grad.numpy().copy() for k in PARAMS[case["cell"]]})
+                 grads={k: P[k].grad.numpy().copy() for k in params_of(case)})
         return d
     raise RuntimeError("%s: no draw keeps the kinks away from 0" % case["name"])
 
@@ -220,12 +242,12 @@ def main():
         for k in ("form", "tau", "dt"):
             if k in case:
                 cfg[k] = case[k]
-        cfg["params"] = PARAMS[case["cell"]]
+        cfg["params"] = params_of(case)
         with open(os.path.join(dd, "config.json"), "w") as f:
             json.dump(cfg, f, indent=1, sort_keys=True)
             f.write("\n")
         save(os.path.join(dd, "u.npy"), r["u"])
-        for k in PARAMS[case["cell"]]:
+        for k in params_of(case):
             save(os.path.join(dd, k + ".npy"), r["p"][k])
             save(os.path.join(dd, "grad_" + k + ".npy"), r["grads"][k])
         if "mask" in r:
