@@ -270,11 +270,26 @@ sl_status sl_cell_kind_parse(const char *name, sl_cell_kind *out);
  *   reparam  the forward uses W_eff = |W ⊙ M|·diag(sign) (PsychRNN; the
  *            coursework's eq. 18); W itself stays free
  *   project  the forward uses W ⊙ M, and sl_model_constrain clamps wrong
- *            signs to 0 after each optimiser step (nn4n) */
-typedef enum { SL_DALE_OFF = 0, SL_DALE_REPARAM, SL_DALE_PROJECT } sl_dale_mode;
-/* "off", "reparam", "project" */
+ *            signs to 0 after each optimiser step (nn4n)
+ *   dann     ctrnn only (Cornford et al. 2021's recurrent DANN): the N units are
+ *            excitatory, n_i = max(1, round(N·(1−f)/f)) inhibitory interneurons act
+ *            through J_eff = J − J_EI·J_IE ("J" = J_EE N×N, "J_IE" n_i×N, "J_EI"
+ *            N×n_i, the last two appended to the tensors); sl_model_constrain
+ *            clamps all three at 0 after each step */
+typedef enum { SL_DALE_OFF = 0, SL_DALE_REPARAM, SL_DALE_PROJECT, SL_DALE_DANN } sl_dale_mode;
+/* "off", "reparam", "project", "dann" */
 const char *sl_dale_mode_name(sl_dale_mode d);
 sl_status sl_dale_mode_parse(const char *name, sl_dale_mode *out);
+
+/* The CT-RNN's state variable (model.ctrnn_form; src/nn/ctrnn.c):
+ *   current  x integrated (Sussillo 2015), r = φ(x): the equation above
+ *   rate     r integrated (Yang et al. 2019's LeakyRNN):
+ *            r_{t+1} = (1−α) r_t + α φ(J r_t + B u_t + b + √(2/α) σ_rec ξ_t),
+ *            z_t = W r_{t+1} + c; x0 is then r_0 */
+typedef enum { SL_CTRNN_CURRENT = 0, SL_CTRNN_RATE } sl_ctrnn_form;
+/* "current", "rate" */
+const char *sl_ctrnn_form_name(sl_ctrnn_form f);
+sl_status sl_ctrnn_form_parse(const char *name, sl_ctrnn_form *out);
 
 typedef struct {
     int n_in, n_hidden, n_out;
@@ -284,17 +299,21 @@ typedef struct {
     double g;         /* J ~ N(0, g²/N) */
     double h;         /* B ~ N(0, h²/n_in) */
     int learn_x0;     /* x₀ trainable (else x₀ = 0); cells: must be 0 (h₀ = 0) */
-    double sigma_rec; /* recurrent noise during training (0 = none) */
+    double sigma_rec; /* recurrent noise when a noise rng is given (0 = none); cells: N(0, 2σ²)
+                         added to every gate's pre-activation each step (α = 1) */
+    sl_ctrnn_form form; /* ctrnn: current (x integrated, the default) or rate (r integrated) */
+    double sigma_in;  /* input noise: u + σ_in ξ each step when a noise rng is given (0 = none) */
     /* the network kind, and the light GRU's batch norm (0 = the default) */
     sl_cell_kind cell;
     double bn_momentum; /* running = (1 − m)·running + m·batch; 0 = 0.1 (PyTorch) */
     double bn_eps;      /* 0 = 1e-5 */
-    /* cells only (the CT-RNN rejects them; src/nn/model.c has the equations): */
+    /* cells only (the CT-RNN rejects it; src/nn/model.c has the equations): */
     int enu_k;          /* > 0: ENU input stage, each unit its own k-dim ReLU embedding
                            e = ReLU(W_e x + b_e) ("enu.weight" N·k×n_in, "enu.bias"), read
                            by block-diagonally masked input matrices; 0 = none */
-    sl_dale_mode dale;  /* Dale's law on the recurrent matrix (lightgru: U_h; rnn, gru,
-                           lstm: weight_hh, every gate block) */
+    /* every kind: */
+    sl_dale_mode dale;  /* Dale's law on the recurrent matrix (ctrnn: J; lightgru: U_h; rnn,
+                           gru, lstm: weight_hh, every gate block) */
     double exc_fraction;/* Dale: the first ⌊f·N⌋ units excitatory; 0 = 0.8 */
     int no_autapses;    /* Dale: zero the recurrent matrix's diagonal (each gate block's) */
     /* fixed connectivity mask (N×N, 0 = absent synapse, or NULL = dense) on the recurrent
@@ -302,6 +321,10 @@ typedef struct {
      * forward uses W ⊙ M, the masked entries start at 0 and stay there (their gradient is
      * 0); copied at create, not kept in sl_model_get_spec (NULL there) */
     const sl_real *rec_mask;
+    /* per-synapse plasticity mask of the recurrent matrix (N×N, 0 = frozen, 1 = plastic,
+     * or NULL = all plastic; cells: every gate block): the gradient of a frozen entry is
+     * zeroed in every backward, so no optimiser moves it; copied like rec_mask */
+    const sl_real *plastic_mask;
 } sl_model_spec;
 /* The old name of sl_model_spec (CT-RNN only before the cells). */
 typedef sl_model_spec sl_ctrnn_spec;
@@ -355,7 +378,8 @@ sl_status sl_workspace_create(const sl_model *m, int batch, int T, sl_workspace 
 void sl_workspace_free(sl_workspace *ws);
 
 /* Run the network on u (B×T×n_in) from x₀. noise: NULL for a deterministic
- * run, else the generator for σ_rec noise (CT-RNN; the cells ignore it).
+ * run (evaluation), else the generator for the σ_rec recurrent and σ_in
+ * input noise of the spec (every kind; none is drawn when both are 0).
  * z (B×T×n_out) may be NULL. The states are kept in ws for backward and for
  * inspection. Batch norm (lightgru) runs in evaluation mode here: it
  * normalises with the running statistics and leaves them unchanged. */

@@ -13,7 +13,9 @@
  *    bit-identical outputs and effective matrices.
  *  - the trainer with model.dale = project and ENU keeps the invariants, and
  *    logs loss_activation with train.l2_activation.
- *  - clear errors: the CT-RNN with ENU/Dale/l2_activation, bad Dale modes. */
+ *  - the CT-RNN's Dale's law on J (reparam and project, with and without
+ *    autapses) under the same 100 steps and save → load.
+ *  - clear errors: the CT-RNN with ENU/l2_activation, bad Dale modes. */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -40,6 +42,7 @@ static sl_model *mc_make(const mc_case *c, int n_in, int N, int n_out, uint64_t 
     s.n_in = n_in, s.n_hidden = N, s.n_out = n_out, s.cell = c->kind, s.act = SL_ACT_TANH;
     s.enu_k = c->enu_k, s.dale = c->dale, s.no_autapses = c->no_autapses;
     s.exc_fraction = c->exc_fraction;
+    s.tau_ms = 50, s.dt_ms = 25, s.g = 1.5, s.h = 1; /* the CT-RNN's (ignored by the cells) */
     sl_rng r;
     sl_rng_seed(&r, seed);
     sl_model *m = NULL;
@@ -47,7 +50,10 @@ static sl_model *mc_make(const mc_case *c, int n_in, int N, int n_out, uint64_t 
     return m;
 }
 
-static const char *rec_name(sl_cell_kind k) { return k == SL_CELL_LIGHTGRU ? "U_h" : "weight_hh"; }
+static const char *rec_name(sl_cell_kind k)
+{
+    return k == SL_CELL_CTRNN ? "J" : k == SL_CELL_LIGHTGRU ? "U_h" : "weight_hh";
+}
 
 /* Checks the structure directly; returns the number of effective entries
  * that are exactly 0 off the diagonal (projection at work). */
@@ -72,13 +78,21 @@ static size_t mc_check(const mc_case *c, sl_model *m, int N, long step)
                               "%s step %ld: autapse (%d,%d) = %g", c->label, step, row, j, (double)v);
                     continue;
                 }
-                if (c->dale)
+                if (c->dale && c->dale != SL_DALE_DANN)
                     cr_assert(j < n_exc ? v >= 0 : v <= 0, "%s step %ld: %s_eff(%d,%d) = %g in %s column",
                               c->label, step, R->name, row, j, (double)v, j < n_exc ? "an E" : "an I");
                 if (v == 0) offdiag_zero++;
             }
         free(e);
     }
+    if (c->dale == SL_DALE_DANN) /* J (J_EE), J_IE, J_EI all ≥ 0 */
+        for (int t = 0; t < 3; t++) {
+            const sl_param_info *q = sl_model_find(m, (const char *[]){"J", "J_IE", "J_EI"}[t]);
+            cr_assert_not_null(q);
+            for (size_t e = 0; e < q->numel; e++)
+                cr_assert(p[q->offset + e] >= 0, "%s step %ld: %s[%zu] = %g < 0", c->label, step,
+                          q->name, e, (double)p[q->offset + e]);
+        }
     if (c->enu_k) {
         const char *names[2] = {c->kind == SL_CELL_LIGHTGRU ? "W_z" : "weight_ih",
                                 c->kind == SL_CELL_LIGHTGRU ? "W_h" : NULL};
@@ -107,6 +121,11 @@ Test(model_constraints, invariants_hold_over_100_adam_steps)
         {"lightgru enu k2 + reparam, autapses", SL_CELL_LIGHTGRU, 2, SL_DALE_REPARAM, 0, 0.75, 0.05},
         {"gru enu k2 + project", SL_CELL_GRU, 2, SL_DALE_PROJECT, 1, 0.5, 0},
         {"lightgru no autapses alone", SL_CELL_LIGHTGRU, 0, SL_DALE_OFF, 1, 0.8, 0},
+        {"ctrnn dale project", SL_CELL_CTRNN, 0, SL_DALE_PROJECT, 1, 0.8, 0},
+        {"ctrnn dale reparam", SL_CELL_CTRNN, 0, SL_DALE_REPARAM, 0, 0.7, 0},
+        {"ctrnn dale reparam, no autapses", SL_CELL_CTRNN, 0, SL_DALE_REPARAM, 1, 0.5, 0},
+        {"ctrnn dale project, autapses", SL_CELL_CTRNN, 0, SL_DALE_PROJECT, 0, 0.6, 0},
+        {"ctrnn dale dann", SL_CELL_CTRNN, 0, SL_DALE_DANN, 0, 0.8, 0},
     };
     const int N = 10, n_in = 4, n_out = 3, B = 8, T = 12;
     for (size_t ci = 0; ci < sizeof CASES / sizeof CASES[0]; ci++) {
@@ -162,6 +181,9 @@ Test(model_constraints, save_load_keeps_enu_and_dale)
         {"lightgru enu k2 + reparam", SL_CELL_LIGHTGRU, 2, SL_DALE_REPARAM, 1, 0.75, 0},
         {"lightgru project, autapses", SL_CELL_LIGHTGRU, 0, SL_DALE_PROJECT, 0, 0.5, 0},
         {"lstm enu k3", SL_CELL_LSTM, 3, SL_DALE_OFF, 0, 0.8, 0},
+        {"ctrnn reparam, no autapses", SL_CELL_CTRNN, 0, SL_DALE_REPARAM, 1, 0.75, 0},
+        {"ctrnn project", SL_CELL_CTRNN, 0, SL_DALE_PROJECT, 0, 0.5, 0},
+        {"ctrnn dann", SL_CELL_CTRNN, 0, SL_DALE_DANN, 0, 0.75, 0},
     };
     char *d = tu_tmpdir();
     const int N = 6, n_in = 3, n_out = 2, B = 3, T = 7;
@@ -268,17 +290,21 @@ Test(model_constraints, trainer_keeps_the_invariants)
 
 Test(model_constraints, clear_errors)
 {
-    /* the CT-RNN takes none of them (yet) */
+    /* the CT-RNN takes no ENU stage and no activation norm; bad Dale values */
     sl_model_spec s = {0};
     s.n_in = 2, s.n_hidden = 4, s.n_out = 1, s.act = SL_ACT_TANH, s.tau_ms = 50, s.dt_ms = 10;
-    s.g = 1.5, s.h = 1, s.dale = SL_DALE_REPARAM;
+    s.g = 1.5, s.h = 1, s.dale = (sl_dale_mode)5;
     sl_rng r;
     sl_rng_seed(&r, 1);
     sl_model *m = NULL;
     cr_expect_eq(sl_model_create(&s, &r, &m), SL_EINVAL);
     cr_expect(strstr(sl_last_error(), "Dale") != NULL, "%s", sl_last_error());
-    s.dale = SL_DALE_OFF, s.enu_k = 2;
+    s.dale = SL_DALE_REPARAM, s.exc_fraction = -0.5;
     cr_expect_eq(sl_model_create(&s, &r, &m), SL_EINVAL);
+    cr_expect(strstr(sl_last_error(), "exc_fraction") != NULL, "%s", sl_last_error());
+    s.dale = SL_DALE_OFF, s.exc_fraction = 0, s.enu_k = 2;
+    cr_expect_eq(sl_model_create(&s, &r, &m), SL_EINVAL);
+    cr_expect(strstr(sl_last_error(), "ENU") != NULL, "%s", sl_last_error());
     s.enu_k = 0;
     cr_assert_eq(sl_model_create(&s, &r, &m), SL_OK);
     sl_workspace *ws = NULL;
@@ -300,15 +326,15 @@ Test(model_constraints, clear_errors)
     cr_expect(strstr(sl_last_error(), "reparam") != NULL, "%s", sl_last_error());
     cr_expect_eq(sl_dale_mode_parse("project", &dm), SL_OK);
     cr_expect_eq(dm, SL_DALE_PROJECT);
-    /* through the config: model.dale with the ctrnn is refused by the trainer */
+    /* through the config: model.enu_k with the ctrnn is refused by the trainer */
     char *d = tu_tmpdir();
     sl_config *c = NULL;
     cr_assert_eq(sl_config_new(&c), SL_OK);
-    cr_assert_eq(sl_config_set(c, "model.dale", "reparam", "test"), SL_OK);
+    cr_assert_eq(sl_config_set(c, "model.enu_k", "2", "test"), SL_OK);
     cr_assert_eq(sl_config_set(c, "task.name", "ddms", "test"), SL_OK);
     sl_trainer *t = NULL;
     cr_expect_eq(sl_trainer_create(c, d, &t), SL_EINVAL);
-    cr_expect(strstr(sl_last_error(), "model.dale") != NULL, "%s", sl_last_error());
+    cr_expect(strstr(sl_last_error(), "model.enu_k") != NULL, "%s", sl_last_error());
     cr_expect_eq(sl_config_set(c, "model.dale", "sometimes", "test"), SL_EINVAL);
     sl_config_free(c);
     tu_rmtree(d);

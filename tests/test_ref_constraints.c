@@ -1,6 +1,6 @@
 /* test_ref_constraints.c — Dale's law (reparam) and the fixed connectivity
- * mask on a cell's recurrent matrix, through the whole model, against
- * PyTorch golden tensors.
+ * mask on a cell's or the CT-RNN's recurrent matrix (and the CT-RNN's rate
+ * form), through the whole model, against PyTorch golden tensors.
  *
  * tests/ref/gen_constraints.py writes, per case, tests/golden/constraints/
  * <case>/ with the inputs u, the free parameters as silico stores them (the
@@ -103,6 +103,12 @@ static void rc_run(rc_ctx *c)
     if (rc_item(c, cfg, "rec_mask")->valueint)
         rec_mask = rc_load_real(c, "mask", (size_t)N * N);
     s.rec_mask = rec_mask;
+    if (s.cell == SL_CELL_CTRNN) { /* tau, dt, form; J, B are given, g and h unused */
+        s.tau_ms = rc_item(c, cfg, "tau")->valuedouble;
+        s.dt_ms = rc_item(c, cfg, "dt")->valuedouble;
+        s.g = s.h = 1;
+        cr_assert_eq(sl_ctrnn_form_parse(rc_item(c, cfg, "form")->valuestring, &s.form), SL_OK);
+    }
     const int ce = !strcmp(rc_item(c, cfg, "loss")->valuestring, "ce");
 
     sl_rng rng;

@@ -186,6 +186,18 @@ static void lg_run_case(lg_ctx *c)
         lg_check(c, "grad_enu.bias", gbe, (size_t)N * k);
     }
     lg_check(c, "dU", dU, R * n_in);
+    if (k == 0) { /* again without dU: the float32 build then fuses batch norm's backward and
+                     the input weights' gradients into the recurrence (lgru_bn_fused) */
+        sl_real *w2 = lg_load_real(c, "w", nH);
+        for (int i = 0; i < ops->n_tensors; i++) memset(g[i], 0, numel[i] * sizeof(sl_real));
+        ops->backward(&d, peff, g, cu, B, T, H, w2, NULL, ws);
+        for (int i = 0; i < ops->n_tensors; i++) {
+            char stem[96];
+            snprintf(stem, sizeof stem, "grad_%s", names[i]);
+            lg_check(c, stem, g[i], numel[i]);
+        }
+        free(w2);
+    }
 
     for (int i = 0; i < ops->n_tensors + ops->n_buffers; i++) {
         if (peff[i] != p[i]) free(peff[i]);

@@ -38,8 +38,8 @@ static void eval_usage(FILE *f)
             "  accuracy            decision tasks: fraction of scored decisions correct\n"
             "  <score>             the task's own score, e.g. interval_error_pct (ReadySetGo)\n"
             "Nothing is written: RUN_DIR is only read. The evaluation is deterministic: no\n"
-            "recurrent noise, unless the network was trained with model.sigma_rec > 0; then\n"
-            "the run's fixed validation noise seed. With no overrides the validation figures\n"
+            "recurrent or input noise, unless the network was trained with model.sigma_rec > 0\n"
+            "or model.sigma_in > 0; then the run's fixed validation noise seed. With no overrides the validation figures\n"
             "are those of RUN_DIR/summary.json.\n"
             "\n"
             "overrides (the network cannot change, so only these are accepted):\n"
@@ -136,7 +136,7 @@ static void print_text(const char *run, const sl_task *t, const sl_model_spec *s
     else
         snprintf(net, sizeof net, "%s N=%d", sl_cell_kind_name(sp->cell), sp->n_hidden);
     printf("silico eval: %s — %s, %s, %s split%s%s\n", run, t->ops->name, net, split,
-           n_over ? ", with overrides" : "", sp->sigma_rec > 0 ? ", fixed-seed recurrent noise" : "");
+           n_over ? ", with overrides" : "", sp->sigma_rec > 0 || sp->sigma_in > 0 ? ", fixed-seed noise" : "");
     if (isfinite(e->loss))
         printf("  %-18s %11.5g   %s\n", "loss", e->loss,
                t->classification ? "cross-entropy over the masked steps" : "masked MSE");
@@ -306,7 +306,7 @@ int cli_eval(int argc, char **argv, int threads)
     sl_rng noise_rng;
     sl_rng_seed_stream(&noise_rng, (uint64_t)sl_config_int(cfg, "run.seed"), EVAL_NOISE_STREAM);
     sl_eval e;
-    if (sl_evaluate_split(model, task, split, sp->sigma_rec > 0 ? &noise_rng : NULL, &e)) {
+    if (sl_evaluate_split(model, task, split, sp->sigma_rec > 0 || sp->sigma_in > 0 ? &noise_rng : NULL, &e)) {
         fprintf(stderr, "silico eval: %s\n", sl_last_error());
         goto done;
     }

@@ -34,8 +34,16 @@ static const sl_keydef KEYS[] = {
     {"model.learn_x0", SL_KEY_BOOL, "false", 0, 0, NULL,
      "ctrnn only: learn the initial state x0 (else x0 = 0); an error with the cells"},
     {"model.sigma_rec", SL_KEY_REAL, "0", 0, INF, NULL,
-     "ctrnn only: recurrent noise std sigma_rec; per step sqrt(2*alpha)*sigma_rec (training and "
-     "validation)"},
+     "recurrent noise std sigma_rec (training and validation, seeded; off in silico eval unless "
+     "set): ctrnn current form: sqrt(2*alpha)*sigma_rec on x per step; ctrnn rate form: "
+     "sqrt(2/alpha)*sigma_rec in the pre-activation; cells: sqrt(2)*sigma_rec added to every "
+     "gate's pre-activation per step (alpha = 1)"},
+    {"model.sigma_in", SL_KEY_REAL, "0", 0, INF, NULL,
+     "input noise std: u + sigma_in*N(0,1) per step and input channel, every model kind "
+     "(training and validation, like sigma_rec)"},
+    {"model.ctrnn_form", SL_KEY_CHOICE, "current", 0, 0, "current|rate",
+     "ctrnn: current = x integrated, r = phi(x) (Sussillo 2015); rate = r integrated, "
+     "r <- (1-alpha) r + alpha phi(J r + B u + b) (Yang et al. 2019's LeakyRNN; x0 is r0)"},
     {"model.bn_momentum", SL_KEY_REAL, "0.1", 1e-9, 1, NULL,
      "lightgru: batch-norm running-statistics momentum (PyTorch's; running = (1-m)*running + "
      "m*batch); batch statistics in training, running ones in validation"},
@@ -44,10 +52,12 @@ static const sl_keydef KEYS[] = {
      "cells: k > 0 adds the ENU input stage (embedded neural units, the coursework's eqs. "
      "15-17): each unit gets its own k-dim ReLU embedding of the input, read through "
      "block-diagonal input matrices (lightgru + enu_k = ENU-light-GRU); 0 = none"},
-    {"model.dale", SL_KEY_CHOICE, "off", 0, 0, "off|reparam|project",
-     "cells: Dale's law on the recurrent matrix (lightgru: U_h; rnn, gru, lstm: weight_hh): "
+    {"model.dale", SL_KEY_CHOICE, "off", 0, 0, "off|reparam|project|dann",
+     "Dale's law on the recurrent matrix (ctrnn: J; lightgru: U_h; rnn, gru, lstm: weight_hh): "
      "reparam = the forward uses |W*M|*diag(sign) (PsychRNN), project = wrong signs clamped "
-     "to 0 after each step (nn4n); columns = presynaptic units"},
+     "to 0 after each step (nn4n); columns = presynaptic units; dann (ctrnn only) = Cornford "
+     "2021's DANN: all N units excitatory, J_eff = J - J_EI*J_IE through n_i = N(1-f)/f "
+     "interneurons, all three >= 0"},
     {"model.exc_fraction", SL_KEY_REAL, "0.8", 1e-9, 1, NULL,
      "Dale: fraction of excitatory units (the first floor(f*N); 0.8 at N = 64: 51 E + 13 I)"},
     {"model.sparsity", SL_KEY_REAL, "0", 0, 0.999999, NULL,
@@ -61,8 +71,22 @@ static const sl_keydef KEYS[] = {
      "X,Y,Z: the units' places on a 3-D grid for the wiring cost (X*Y*Z = model.hidden; unit "
      "k = (iy*X + ix)*Z + iz as seRNN); empty = no spatial embedding"},
     {"model.autapses", SL_KEY_BOOL, "true", 0, 0, NULL,
-     "cells: false = no self-connections (zero diagonal mask on the recurrent matrix, each "
-     "gate block's; kept at 0 through training)"},
+     "false = no self-connections (zero diagonal mask on the recurrent matrix, each gate "
+     "block's; kept at 0 through training)"},
+    {"model.areas", SL_KEY_INT, "0", 0, 1e6, NULL,
+     "K >= 2: multi-area connectivity mask on the recurrent matrix, K areas of consecutive "
+     "units (N/K each, the last takes the remainder); combined with model.mask/sparsity; "
+     "0 or 1 = one area"},
+    {"model.area_links", SL_KEY_CHOICE, "all", 0, 0, "all|feedforward|feedforward+feedback",
+     "which areas may connect: all pairs, feedforward = only area a -> a+1 (nn4n's chain), or "
+     "a -> a+1 and a+1 -> a"},
+    {"model.area_p_within", SL_KEY_REAL, "1", 0, 1, NULL,
+     "probability a within-area synapse exists (drawn from run.seed)"},
+    {"model.area_p_between", SL_KEY_REAL, "1", 0, 1, NULL,
+     "probability an allowed between-area synapse exists (drawn from run.seed)"},
+    {"model.plastic_mask", SL_KEY_STRING, "", 0, 0, NULL,
+     "per-synapse plasticity mask of the recurrent matrix: N x N .npy of 0/1, 0 = frozen (its "
+     "gradient is zeroed, so it keeps its initial value); empty = all plastic"},
 
     /* ---- task: what the network is trained on */
     {"task.name", SL_KEY_CHOICE, "reach", 0, 0,

@@ -35,7 +35,19 @@ typedef struct {
     int training;      /* batch norm: 1 = batch statistics (and update running ones), 0 = running */
     double bn_momentum;/* running = (1 − m)·running + m·batch (PyTorch, default 0.1) */
     double bn_eps;     /* default 1e-5 */
+    /* recurrent noise: when noise != NULL, N(0, noise_sd²) is added to every gate's
+     * pre-activation at every step (on the input projections, before the step's
+     * nonlinearity; the backward needs nothing more, the gates being stored) */
+    sl_rng *noise;
+    double noise_sd;
 } sl_cell_dims;
+
+/* x_i += sd·ξ_i over n values when noise is on (d->noise, d->noise_sd > 0) */
+static inline void sl_cell_noise(const sl_cell_dims *d, sl_real *x, size_t n)
+{
+    if (!d->noise || !(d->noise_sd > 0)) return;
+    for (size_t i = 0; i < n; i++) x[i] += (sl_real)(d->noise_sd * sl_rng_normal(d->noise));
+}
 
 typedef struct sl_cell_ops {
     const char *name;               /* "rnn", "gru", "lightgru", "lstm" */

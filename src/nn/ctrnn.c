@@ -6,6 +6,36 @@
  * x₀ = 0, or a learned vector tiled over the batch. The output reads the rates
  * after the update, as the seed tutorial's forward() does.
  *
+ * Rate form (spec.form = SL_CTRNN_RATE; Yang et al. 2019's LeakyRNN, r integrated):
+ *   a_t     = J r_t + B u_t + b + √(2/α)·σ_rec·ξ_t     (kept in X[t+1])
+ *   r_{t+1} = (1−α) r_t + α φ(a_t),   z_t = W r_{t+1} + c,   r₀ = x₀ (or 0)
+ * (the noise is in the pre-activation, √(2α)σ_rec on r's update to first order).
+ * Backward, d_k = ∂L/∂r_k (total), g_k = φ'(a_{k−1}) ⊙ d_k (k = T..1):
+ *   d_k  = ∂L/∂r_k|direct + (1−α) d_{k+1} + α g_{k+1} J     (d_{T+1} = g_{T+1} = 0)
+ *   ∂J   = α Σ g_kᵀ r_{k−1}   ∂B = α Σ g_kᵀ u_{k−1}   ∂b = α Σ g_k   ∂r₀ = Σ_batch d_0
+ * — the weight gradients have the current form's shape, so both share that code.
+ *
+ * Input noise (σ_in, both forms): u_t + σ_in·ξ'_t, drawn when a noise rng is
+ * given (training), on the workspace's copy of the inputs (∂B then sees it).
+ *
+ * Dale's law on J (spec.dale; sign_j = +1 for the first ⌊f·N⌋ presynaptic
+ * units, −1 after; M = the connectivity mask with a zero diagonal when
+ * no_autapses):
+ *   reparam  the forward uses J_eff = |J ⊙ M|·diag(sign) (PsychRNN); the
+ *            backward's ∂J_eff becomes ∂J = sgn(J) ⊙ M ⊙ (∂J_eff·diag(sign))
+ *   project  the forward uses J (J ⊙ M = J is kept, ∂J masked);
+ *            sl_model_constrain clamps wrong signs to 0 after each step (nn4n)
+ * Init: magnitudes |N(0, g²/N)|, inhibitory columns × n_E/n_I (E/I balance:
+ * every row sums to 0 in expectation), times sign_j in project mode, times M.
+ *   dann     (Cornford et al. 2021, recurrent) every unit excitatory, n_i
+ *            interneurons: J_eff = J − J_EI·J_IE, J (J_EE), J_IE, J_EI ≥ 0
+ *            (clamped by sl_model_constrain); ∂J = ∂J_eff,
+ *            ∂J_EI = −∂J_eff·J_IEᵀ, ∂J_IE = −J_EIᵀ·∂J_eff; init as
+ *            sl_dann_init (balanced: every row of J_eff has mean 0). Their
+ *            corrected SGD (sl_dann_csgd_scale) rescales whole tensors'
+ *            gradients, which Adam (the trainer's optimiser) is invariant to.
+ * A plasticity mask (spec.plastic_mask) zeroes ∂J at the frozen synapses.
+ *
  * Backward (g_k = ∂L/∂x_k, row vectors, g_{T+1} = 0, for k = T..0):
  *   g_k  = (1−α) g_{k+1} + φ'(x_k) ⊙ ( α g_{k+1} J  +  dz_{k−1} W  +  ∂L/∂r_k )
  *   ∂J   = α Σ_{k=1..T} g_kᵀ r_{k−1}     ∂B = α Σ g_kᵀ u_{k−1}     ∂b = α Σ g_k
@@ -241,9 +271,21 @@ static sl_status check_spec(const sl_model_spec *s)
         return sl_fail(SL_EINVAL, "ctrnn: unknown activation %d", (int)s->act);
     if (!(s->sigma_rec >= 0) || !(s->g >= 0) || !(s->h >= 0))
         return sl_fail(SL_EINVAL, "ctrnn: g, h and sigma_rec must be non-negative");
-    if (s->enu_k || s->dale)
-        return sl_fail(SL_EINVAL, "ctrnn: the ENU stage (model.enu_k) and Dale's law (model.dale) "
-                                  "are available for the cells (rnn, gru, lightgru, lstm) only");
+    if (s->enu_k)
+        return sl_fail(SL_EINVAL, "ctrnn: the ENU stage (model.enu_k) is available for the cells "
+                                  "(rnn, gru, lightgru, lstm) only");
+    if (s->dale < SL_DALE_OFF || s->dale > SL_DALE_DANN)
+        return sl_fail(SL_EINVAL, "ctrnn: unknown Dale mode %d", (int)s->dale);
+    if (s->dale == SL_DALE_DANN && (s->rec_mask || s->no_autapses))
+        return sl_fail(SL_EINVAL, "ctrnn: Dale mode dann takes no connectivity mask and no "
+                                  "autapses = false (its J_eff = J − J_EI·J_IE is dense)");
+    if (!(s->exc_fraction >= 0 && s->exc_fraction <= 1))
+        return sl_fail(SL_EINVAL, "ctrnn: exc_fraction (%g) must be in [0, 1] (0 = 0.8)",
+                       s->exc_fraction);
+    if (s->form != SL_CTRNN_CURRENT && s->form != SL_CTRNN_RATE)
+        return sl_fail(SL_EINVAL, "ctrnn: unknown form %d (current, rate)", (int)s->form);
+    if (!(s->sigma_in >= 0) || !isfinite(s->sigma_in))
+        return sl_fail(SL_EINVAL, "ctrnn: sigma_in (%g) must be >= 0", s->sigma_in);
     return SL_OK;
 }
 
@@ -285,19 +327,64 @@ sl_status sl_model_alloc(const sl_model_spec *spec, sl_model **out)
     add_tensor(m, "W", 2, spec->n_out, N);
     add_tensor(m, "c", 1, spec->n_out, 0);
     if (spec->learn_x0) add_tensor(m, "x0", 1, N, 0);
+    if (spec->dale == SL_DALE_DANN) { /* n_i = max(1, round(N(1 − f)/f)) interneurons */
+        const double f = spec->exc_fraction > 0 ? spec->exc_fraction : 0.8;
+        const int ni = (int)fmax(1.0, floor(N * (1 - f) / f + 0.5));
+        add_tensor(m, "J_IE", 2, ni, N);
+        add_tensor(m, "J_EI", 2, N, ni);
+    }
     m->params = aligned_zalloc(m->n_params * sizeof(sl_real));
     m->grads = aligned_zalloc(m->n_params * sizeof(sl_real));
-    m->spec.rec_mask = NULL;
-    if (spec->rec_mask && (m->rec_mask = malloc((size_t)N * N * sizeof(sl_real))))
-        memcpy(m->rec_mask, spec->rec_mask, (size_t)N * N * sizeof(sl_real));
-    if (!m->params || !m->grads || (spec->rec_mask && !m->rec_mask)) {
+    m->spec.rec_mask = m->spec.plastic_mask = NULL;
+    if (m->spec.exc_fraction == 0) m->spec.exc_fraction = 0.8;
+    const size_t NN = (size_t)N * N;
+    int ok = m->params && m->grads && !sl_mask_copy(spec->rec_mask, N, &m->rec_mask) &&
+             !sl_mask_copy(spec->plastic_mask, N, &m->plastic);
+    if (ok && spec->no_autapses) { /* folded into the connectivity mask */
+        if (!m->rec_mask && (m->rec_mask = malloc(NN * sizeof(sl_real))))
+            for (size_t i = 0; i < NN; i++) m->rec_mask[i] = 1;
+        if (m->rec_mask) sl_mask_no_autapses(m->rec_mask, N);
+        ok = m->rec_mask != NULL;
+    }
+    if (ok && spec->dale) { /* J_eff, ∂J_eff (reparam, dann), then the N signs (not dann) */
+        const int re = spec->dale == SL_DALE_REPARAM || spec->dale == SL_DALE_DANN;
+        ok = (m->cblob = aligned_zalloc(((re ? 2 * NN : 0) + (size_t)N) * sizeof(sl_real))) != NULL;
+        if (ok && re) m->Jeff = m->cblob, m->gJeff = m->cblob + NN;
+        if (ok && spec->dale != SL_DALE_DANN) m->sign = m->cblob + (re ? 2 * NN : 0);
+    }
+    if (!ok) {
         size_t n = m->n_params;
         sl_model_free(m);
         return sl_fail(SL_ENOMEM, "ctrnn: cannot allocate %zu parameters", n);
     }
+    if (m->sign && (st = sl_dale_signs(m->sign, N, m->spec.exc_fraction, &m->n_exc))) {
+        sl_model_free(m);
+        return st;
+    }
     bind_views(m);
     *out = m;
     return SL_OK;
+}
+
+sl_dann sl_ctrnn_dann_view(const sl_model *m, sl_real *buf)
+{
+    const sl_param_info *ie = sl_model_find(m, "J_IE"), *ei = sl_model_find(m, "J_EI");
+    sl_dann v = {m->spec.n_hidden, m->spec.n_hidden, (int)ie->shape[0], buf + m->info[0].offset,
+                 buf + ie->offset, buf + ei->offset, NULL};
+    return v;
+}
+
+void sl_ctrnn_effective_J(const sl_model *m, sl_real *out)
+{
+    const int N = m->spec.n_hidden;
+    if (m->spec.dale == SL_DALE_DANN) { /* J − J_EI·J_IE */
+        const sl_dann v = sl_ctrnn_dann_view(m, m->params);
+        memcpy(out, v.W_EE, (size_t)N * N * sizeof(sl_real));
+        sl_gemm(0, 0, N, N, v.n_i, -1.0, v.W_EI, v.n_i, v.W_IE, N, 1.0, out, N);
+    } else if (m->spec.dale == SL_DALE_REPARAM)
+        sl_dale_reparam(m->J, m->rec_mask, m->sign, N, N, out);
+    else
+        memcpy(out, m->J, (size_t)N * N * sizeof(sl_real));
 }
 
 sl_status sl_model_create(const sl_model_spec *spec, sl_rng *rng, sl_model **out)
@@ -312,7 +399,26 @@ sl_status sl_model_create(const sl_model_spec *spec, sl_rng *rng, sl_model **out
     int N = spec->n_hidden, NI = spec->n_in, NO = spec->n_out;
     double sj = spec->g / sqrt((double)N), sb = spec->h / sqrt((double)NI);
     for (size_t i = 0; i < (size_t)N * N; i++) m->J[i] = (sl_real)(sj * sl_rng_normal(rng));
+    if (m->sign) { /* Dale: E/I-balanced magnitudes, signed in project mode */
+        const int ne = m->n_exc, ni = N - ne;
+        const double inh = (ne > 0 && ni > 0) ? (double)ne / ni : 1.0;
+        for (size_t i = 0; i < (size_t)N * N; i++) {
+            const int j = (int)(i % (size_t)N);
+            double v = fabs((double)m->J[i]) * (j < ne ? 1.0 : inh);
+            m->J[i] = (sl_real)(spec->dale == SL_DALE_PROJECT ? v * m->sign[j] : v);
+        }
+    }
     if (m->rec_mask) sl_mask_project(m->J, m->rec_mask, (size_t)N * N);
+    if (spec->dale == SL_DALE_DANN) { /* balanced DANN init (b stays 0) */
+        sl_dann v = sl_ctrnn_dann_view(m, m->params);
+        v.b = m->b; /* set to 0, as it is anyway */
+        sl_status st2 = sl_dann_init(&v, 0, rng);
+        if (st2) {
+            sl_model_free(m);
+            *out = NULL;
+            return st2;
+        }
+    }
     for (size_t i = 0; i < (size_t)N * NI; i++) m->Bm[i] = (sl_real)(sb * sl_rng_normal(rng));
     /* b = 0; W, c ~ U(−1/√N, 1/√N) as PyTorch's nn.Linear(N, n_out) */
     double k = 1.0 / sqrt((double)N);
@@ -332,6 +438,7 @@ void sl_model_free(sl_model *m)
     free(m->fa_W);
     free(m->fa_R);
     free(m->rec_mask);
+    free(m->plastic);
     free(m);
 }
 
@@ -499,27 +606,39 @@ sl_status sl_ctrnn_forward_tm(sl_model *m, sl_workspace *ws, int B, int T, sl_rn
     const int N = s->n_hidden, NI = s->n_in, NO = s->n_out;
     const size_t BN = (size_t)B * N;
     const sl_real alpha = (sl_real)(s->dt_ms / s->tau_ms), keep = 1 - alpha;
+    const int rate = s->form == SL_CTRNN_RATE;
     const double noise_sd = (noise && s->sigma_rec > 0) ? sqrt(2.0 * alpha) * s->sigma_rec : 0;
+    /* rate form: the noise enters the pre-activation, √(2/α)σ_rec */
+    const double pre_sd = rate && noise_sd > 0 ? sqrt(2.0 / alpha) * s->sigma_rec : 0;
     ws->B = B;
     ws->T = T;
+    if (noise && s->sigma_in > 0) /* input noise on the workspace's copy of u */
+        for (size_t i = 0; i < (size_t)B * T * NI; i++)
+            ws->U[i] += (sl_real)(s->sigma_in * sl_rng_normal(noise));
 
-    /* x_0, r_0 */
+    /* x_0, r_0 (rate form: r_0 = x0) */
     for (int b = 0; b < B; b++) {
         if (m->x0)
             memcpy(ws->X + (size_t)b * N, m->x0, N * sizeof(sl_real));
         else
             memset(ws->X + (size_t)b * N, 0, N * sizeof(sl_real));
     }
-    act_forward_fast(s->act, ws->X, ws->R, BN);
+    if (rate)
+        memcpy(ws->R, ws->X, BN * sizeof(sl_real));
+    else
+        act_forward_fast(s->act, ws->X, ws->R, BN);
 
     /* Jᵀ once, so each step's product r_t·Jᵀ is NN (no transposed operand:
-     * OpenBLAS' small-matrix NT path is ~2.5x slower at 20×150×150) */
+     * OpenBLAS' small-matrix NT path is ~2.5x slower at 20×150×150); J_eff
+     * under Dale reparam */
+    if (m->Jeff) sl_ctrnn_effective_J(m, m->Jeff);
+    const sl_real *Jf = m->Jeff ? m->Jeff : m->J;
     for (int i = 0; i < N; i++)
-        for (int j = 0; j < N; j++) ws->Jt[(size_t)j * N + i] = m->J[(size_t)i * N + j];
+        for (int j = 0; j < N; j++) ws->Jt[(size_t)j * N + i] = Jf[(size_t)i * N + j];
     for (int i = 0; i < N; i++) /* and Bᵀ */
         for (int j = 0; j < NI; j++) ws->Bt[(size_t)j * N + i] = m->Bm[(size_t)i * NI + j];
     const int tanh_like = s->act == SL_ACT_RECT_TANH || s->act == SL_ACT_TANH;
-    const int fast = SL_F32_FAST && tanh_like && noise_sd == 0;
+    const int fast = SL_F32_FAST && tanh_like && noise_sd == 0 && !rate;
     const step_gemm kern = step_gemm_make(B, N, NI, T);
 
     for (int t = 0; t < T; t++) {
@@ -533,6 +652,13 @@ sl_status sl_ctrnn_forward_tm(sl_model *m, sl_workspace *ws, int B, int T, sl_rn
                            (size_t)B, (size_t)N, s->act == SL_ACT_RECT_TANH);
             readout_f32(F32W(ws->Z + (size_t)t * B * NO), F32(rn), F32(m->W), F32(m->c), (size_t)B,
                         (size_t)N, (size_t)NO);
+            continue;
+        }
+        if (rate) { /* a_t = xn + b (+ noise); r_{t+1} = (1−α) r_t + α φ(a_t) */
+            for (size_t i = 0; i < BN; i++)
+                xn[i] += m->b[i % N] + (pre_sd > 0 ? (sl_real)(pre_sd * sl_rng_normal(noise)) : 0);
+            act_forward_fast(s->act, xn, rn, BN);
+            for (size_t i = 0; i < BN; i++) rn[i] = keep * rt[i] + alpha * rn[i];
             continue;
         }
         if (noise_sd > 0) {
@@ -565,7 +691,7 @@ sl_status sl_model_forward(sl_model *m, sl_workspace *ws, const sl_real *u, int 
 {
     sl_status st = check_batch(ws, B, T);
     if (st) return st;
-    if (m->cell) return sl_cellnet_forward(m, ws, u, B, T, z);
+    if (m->cell) return sl_cellnet_forward(m, ws, u, B, T, noise, z);
     memcpy(ws->U, u, (size_t)B * T * m->spec.n_in * sizeof(sl_real)); /* batch-major, as given */
     sl_ctrnn_forward_tm(m, ws, B, T, noise);
     if (z) to_batch_major(ws->Z, z, B, T, m->spec.n_out);
@@ -593,14 +719,46 @@ sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef, 
     const sl_real alpha = (sl_real)(s->dt_ms / s->tau_ms), keep = 1 - alpha;
     const sl_real rc2 = (sl_real)(2 * rate_coef), l1c = (sl_real)l1_coef;
     const sl_param_info *info = m->info;
-    sl_real *gJ = m->grads + info[0].offset, *gB = m->grads + info[1].offset;
+    const int rate = s->form == SL_CTRNN_RATE;
+    /* Dale reparam: ∂J_eff first (mapped onto ∂J at the end) */
+    sl_real *gJ = m->Jeff ? m->gJeff : m->grads + info[0].offset, *gB = m->grads + info[1].offset;
     sl_real *gb = m->grads + info[2].offset, *gW = m->grads + info[3].offset;
     sl_real *gc = m->grads + info[4].offset;
-    /* feedback alignment: the matrices the error travels back through */
-    const sl_real *Wb = m->fa_W ? m->fa_W : m->W, *Jb = m->fa_R ? m->fa_R : m->J;
+    if (m->Jeff) memset(m->gJeff, 0, (size_t)N * N * sizeof(sl_real));
+    /* feedback alignment: the matrices the error travels back through (J_eff as
+     * the last forward built it) */
+    const sl_real *Wb = m->fa_W ? m->fa_W : m->W;
+    const sl_real *Jb = m->fa_R ? m->fa_R : m->Jeff ? m->Jeff : m->J;
 
     int weights_done = 0; /* ∂J, ∂B already summed step by step */
-    if (SL_F32_FAST && (s->act == SL_ACT_RECT_TANH || s->act == SL_ACT_TANH)) {
+    if (rate) {
+        /* D ← ∂L/∂r_k from the readout and the rate penalties, then d_k in place;
+         * G[k−1] = g_k = φ'(a_{k−1}) ⊙ d_k, a_{k−1} in X[k] */
+        sl_real *DR = ws->D;
+        sl_gemm(0, 0, T * B, N, NO, 1.0, ws->DZ, NO, Wb, N, 0.0, DR, N);
+        for (int k = T; k >= 1; k--) {
+            const sl_real *ak = ws->X + (size_t)k * BN, *rk = ws->R + (size_t)k * BN;
+            sl_real *dk = DR + (size_t)(k - 1) * BN, *gk = ws->G + (size_t)(k - 1) * BN;
+            for (size_t i = 0; i < BN; i++)
+                dk[i] += rc2 * rk[i] + (rk[i] > 0 ? l1c : rk[i] < 0 ? -l1c : 0);
+            if (k < T) { /* + (1−α) d_{k+1} + α g_{k+1} J */
+                sl_gemm(0, 0, B, N, N, alpha, ws->G + (size_t)k * BN, N, Jb, N, 0.0, ws->tmp, N);
+                const sl_real *dn = DR + (size_t)k * BN;
+                for (size_t i = 0; i < BN; i++) dk[i] += keep * dn[i] + ws->tmp[i];
+            }
+            for (size_t i = 0; i < BN; i++) {
+                sl_real ph;
+                act_forward(s->act, &ak[i], &ph, 1);
+                gk[i] = act_deriv(s->act, ak[i], ph) * dk[i];
+            }
+        }
+        sl_gemm(1, 0, NO, N, T * B, 1.0, ws->DZ, NO, ws->R + BN, N, 1.0, gW, N); /* Σ dzᵀ r */
+        for (size_t row = 0; row < (size_t)T * B; row++) {
+            const sl_real *g = ws->G + row * N, *dz = ws->DZ + row * NO;
+            for (int i = 0; i < N; i++) gb[i] += alpha * g[i];
+            for (int o = 0; o < NO; o++) gc[o] += dz[o];
+        }
+    } else if (SL_F32_FAST && (s->act == SL_ACT_RECT_TANH || s->act == SL_ACT_TANH)) {
         const step_gemm kern = step_gemm_make(B, N, NI, T);
         const wgrad_kernels wk = wgrad_make(B, N, NI, T);
         if (wk.dJ) {
@@ -670,15 +828,27 @@ sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef, 
     if (m->rec_mask) /* fixed connectivity: absent synapses get no gradient */
         for (size_t i = 0; i < (size_t)N * N; i++) gJ[i] *= m->rec_mask[i];
 
-    if (m->x0) { /* g_0 = (1−α) g_1 + φ'(x_0) ⊙ α g_1 J, summed over the batch */
+    if (m->x0) { /* g_0 = (1−α) g_1 + φ'(x_0) ⊙ α g_1 J, summed over the batch;
+                    rate form: d_0 = (1−α) d_1 + α g_1 J */
         sl_real *gx0 = m->grads + info[5].offset, *tmp = ws->tmp;
         sl_gemm(0, 0, B, N, N, alpha, ws->G, N, Jb, N, 0.0, tmp, N);
         for (int b = 0; b < B; b++)
             for (int i = 0; i < N; i++) {
                 size_t j = (size_t)b * N + i;
-                gx0[i] += keep * ws->G[j] + act_deriv(s->act, ws->X[j], ws->R[j]) * tmp[j];
+                gx0[i] += rate ? keep * ws->D[j] + tmp[j]
+                               : keep * ws->G[j] + act_deriv(s->act, ws->X[j], ws->R[j]) * tmp[j];
             }
     }
+    if (m->Jeff && s->dale == SL_DALE_DANN) { /* ∂J += ∂J_eff, ∂J_EI −= ∂J_eff·J_IEᵀ, ∂J_IE −= J_EIᵀ·∂J_eff */
+        const sl_dann v = sl_ctrnn_dann_view(m, m->params);
+        sl_dann g = sl_ctrnn_dann_view(m, m->grads);
+        for (size_t i = 0; i < (size_t)N * N; i++) g.W_EE[i] += m->gJeff[i];
+        sl_gemm(0, 1, N, v.n_i, N, -1.0, m->gJeff, N, v.W_IE, N, 1.0, g.W_EI, v.n_i);
+        sl_gemm(1, 0, v.n_i, N, N, -1.0, v.W_EI, v.n_i, m->gJeff, N, 1.0, g.W_IE, N);
+    } else if (m->Jeff) /* ∂J = sgn(J) ⊙ M ⊙ (∂J_eff·diag(sign)) */
+        sl_dale_reparam_backward(m->J, m->rec_mask, m->sign, N, N, m->gJeff,
+                                 m->grads + info[0].offset);
+    if (m->plastic) sl_model_mask_frozen(m);
     return SL_OK;
 }
 
@@ -699,7 +869,7 @@ sl_status sl_model_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
     const int B = batch->B, T = batch->T, NO = s->n_out, N = s->n_hidden;
     sl_status st = check_batch(ws, B, T);
     if (st) return st;
-    if (m->cell) return sl_cellnet_loss(m, ws, batch, spec, backward, out, z_out);
+    if (m->cell) return sl_cellnet_loss(m, ws, batch, spec, noise, backward, out, z_out);
     if (spec && spec->l2_activation != 0)
         return sl_fail(SL_EINVAL, "ctrnn: the activation-norm penalty (train.l2_activation) is "
                                   "available for the cells only");

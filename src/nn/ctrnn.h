@@ -6,6 +6,7 @@
 #define SL_NN_CTRNN_H
 
 #include "nn/cell.h"
+#include "nn/constraints.h"
 #include "silico.h"
 
 #define SL_MODEL_MAX_TENSORS 16
@@ -47,6 +48,12 @@ struct sl_model {
     /* the fixed connectivity mask of the recurrent matrix (spec.rec_mask's copy,
      * N×N), or NULL; the CT-RNN keeps J ⊙ M = J and masks ∂J */
     sl_real *rec_mask;
+    /* ctrnn Dale reparam: J_eff = |J ⊙ M|·diag(sign), rebuilt before each forward, and
+     * ∂L/∂J_eff before it is mapped onto ∂J (N×N each, in cblob; NULL otherwise) */
+    sl_real *Jeff, *gJeff;
+    /* the plasticity mask of the recurrent matrix (spec.plastic_mask's copy, N×N: 0 =
+     * frozen), or NULL; sl_model_mask_frozen zeroes the frozen entries' gradients */
+    sl_real *plastic;
 };
 
 /* Time-major buffers (but U), all carved from one arena sized for (Bmax, Tmax). */
@@ -81,17 +88,30 @@ sl_status sl_cellnet_alloc(const sl_model_spec *spec, sl_model **out);
 void sl_cellnet_init(sl_model *m, sl_rng *rng);
 sl_status sl_cellnet_workspace(const sl_model *m, int batch, int T, sl_workspace **out);
 sl_status sl_cellnet_forward(sl_model *m, sl_workspace *ws, const sl_real *u, int B, int T,
-                             sl_real *z);
+                             sl_rng *noise, sl_real *z);
 void sl_cellnet_states(const sl_workspace *ws, sl_real *x, sl_real *r);
 sl_status sl_cellnet_backward(sl_model *m, sl_workspace *ws, const sl_real *dz, double rate_coef);
 sl_status sl_cellnet_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
-                          const sl_loss_spec *spec, int backward, sl_loss_terms *out,
-                          sl_real *z_out);
+                          const sl_loss_spec *spec, sl_rng *noise, int backward,
+                          sl_loss_terms *out, sl_real *z_out);
 /* Feedback alignment's error signals over rows of DZ (rows×NO): adds
  * Σ⟨dz·Bfa, dz·W⟩, Σ‖dz·Bfa‖², Σ‖dz·W‖² into acc[0..2] (Gram matrices of
  * the n_out rows: O(rows·NO²)). */
 void sl_fa_accumulate(const sl_real *DZ, size_t rows, int NO, int N, const sl_real *W,
                       const sl_real *Bfa, double acc[3]);
+/* Zero the gradient of every entry the plasticity mask freezes (ctrnn: J;
+ * cells: the recurrent matrix, each gate block). Called at the end of every
+ * backward, and by the trainer after gradients added outside the model (the
+ * wiring cost). */
+void sl_model_mask_frozen(sl_model *m);
+/* ctrnn Dale mode dann: J, J_IE, J_EI of buf (params or grads) as an sl_dann
+ * view (n_in = n_e = N; b unused, NULL) */
+sl_dann sl_ctrnn_dann_view(const sl_model *m, sl_real *buf);
+/* the J the ctrnn's forward uses (N×N into out): |J ⊙ M|·diag(sign) (reparam),
+ * J − J_EI·J_IE (dann), else J */
+void sl_ctrnn_effective_J(const sl_model *m, sl_real *out);
+/* Copy an N×N mask given in a spec (NULL stays NULL); SL_ENOMEM. */
+sl_status sl_mask_copy(const sl_real *src, int N, sl_real **out);
 /* Forward/backward on the buffers already in ws (U in, DZ in). */
 sl_status sl_ctrnn_forward_tm(sl_model *m, sl_workspace *ws, int B, int T, sl_rng *noise);
 /* rate_coef: + rate_coef Σ r² (∂ 2·rate_coef·r); l1_coef: + l1_coef Σ |r| (∂ l1_coef·sgn r) */

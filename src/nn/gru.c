@@ -104,6 +104,7 @@ static void gru_forward(const sl_cell_dims *d, sl_real *const *p, const sl_real 
         for (int j = 0; j < N3; j++) GH[j] = bih[j] + (j < 2 * N ? bhh[j] : 0); /* scratch */
         for (size_t r = 0; r < (size_t)T * B; r++) memcpy(GI + r * N3, GH, N3 * sizeof(sl_real));
         sl_gemm(0, 1, T * B, N3, NI, 1.0, U, NI, Wih, NI, 1.0, GI, N3);
+        sl_cell_noise(d, GI, (size_t)T * BN3);
         const sl_mm step = sl_mm_make(0, 0, B, N3, N, N, N3, N3, 0);
         for (int t = 0; t < T; t++) {
             const sl_real *hp = t > 0 ? H + (size_t)(t - 1) * BN : NULL;
@@ -116,6 +117,7 @@ static void gru_forward(const sl_cell_dims *d, sl_real *const *p, const sl_real 
     }
 
     sl_gemm(0, 1, T * B, N3, NI, 1.0, U, NI, Wih, NI, 0.0, GI, N3);
+    sl_cell_noise(d, GI, (size_t)T * BN3);
     for (int t = 0; t < T; t++) {
         sl_real *gi = GI + (size_t)t * BN3, *q = Q + (size_t)t * BN, *h = H + (size_t)t * BN;
         const sl_real *hp = t > 0 ? H + (size_t)(t - 1) * BN : NULL;

@@ -163,6 +163,9 @@ static void lgru_init(const sl_cell_dims *d, sl_real *const *p, sl_rng *rng)
 
 typedef struct {
     sl_real *X, *Z, *D, *UC, *S, *G, *UCt;
+    double *bsum;        /* 4·C: Σ ∂p, Σ ∂p ⊙ x̂ over rows, then one step's (float32 backward,
+                            fused batch norm) */
+    sl_real *DU, *XU;    /* C×n_in each: Σ_t ∂p_tᵀ u_t, Σ_t x̂_tᵀ u_t (likewise) */
 } lgru_ws;
 
 static lgru_ws lgru_carve(const sl_cell_dims *d, int B, int T, sl_real *ws)
@@ -176,88 +179,97 @@ static lgru_ws lgru_carve(const sl_cell_dims *d, int B, int T, sl_real *ws)
     w.S = w.UC + 2 * N * N;
     w.G = w.S + 2 * N;
     w.UCt = w.G + (size_t)B * 2 * N;
+    w.bsum = (double *)(void *)(w.UCt + 2 * N * N); /* an even float offset: 8-byte aligned */
+    w.DU = (sl_real *)(void *)(w.bsum + 8 * N);
+    w.XU = w.DU + 2 * N * (size_t)d->n_in;
     return w;
 }
 
 static size_t lgru_ws_size(const sl_cell_dims *d, int B, int T)
 {
     size_t N = (size_t)d->n_hidden, R = (size_t)B * T;
-    return 3 * R * 2 * N + 4 * N * N + 2 * N + (size_t)B * 2 * N;
+    return 3 * R * 2 * N + 4 * N * N + 2 * N + (size_t)B * 2 * N +
+           8 * N * (sizeof(double) / sizeof(sl_real)) + 4 * N * (size_t)d->n_in;
 }
 
 /* ------------------------------------------------------------ batch norm */
 
 #define BN_BLOCK 128 /* columns summed together (double accumulators on the stack) */
-#define BN_VEC (BN_BLOCK / 16)
 
 /* float32 column sums for batch norm (nc ≤ BN_BLOCK columns from c0 of the
- * R×C block X): out = Σ_rows x, or Σ_rows (x − m)² when m is not NULL, and
- * with D: out = Σ_rows d, out2 = Σ_rows d·x. Row by row (contiguous reads),
- * 16-lane float sums over chunks of 64 rows, added into doubles (as accurate
- * as the double loops here, and vectorised). */
+ * R×C block X): with m: out = Σ_rows (x − m), out2 = Σ_rows (x − m)² (one
+ * pass; m a shift near the mean keeps the variance from cancelling), and
+ * with D: out = Σ_rows d, out2 = Σ_rows d·x. Over chunks of BN_ROWS rows (in
+ * L1), one 16-column strip at a time with its sums in registers (16-lane
+ * float sums per chunk, added into doubles: as accurate as the double loops
+ * here, and vectorised). */
+#define BN_ROWS 64
 static void bn_colsums_f32(const float *X, const float *D, size_t R, size_t C, size_t c0,
                            size_t nc, const double *m, double *out, double *out2)
 {
-    const size_t nv = (nc + 15) / 16, wl = nc - 16 * (nv - 1); /* last vector's width */
-    vf16 mv[BN_VEC], s[BN_VEC], s2[BN_VEC];
+    const size_t nv = (nc + 15) / 16;
     for (size_t c = 0; c < nc; c++) out[c] = 0, out2 ? out2[c] = 0 : 0;
-    for (size_t v = 0; v < nv; v++) {
-        float mf[16] = {0};
-        for (size_t l = 0; m && l < (v + 1 < nv ? 16 : wl); l++) mf[l] = (float)m[16 * v + l];
-        mv[v] = vload(mf);
-    }
-    for (size_t r0 = 0; r0 < R; r0 += 64) {
-        const size_t r1 = R - r0 < 64 ? R : r0 + 64;
-        for (size_t v = 0; v < nv; v++) s[v] = s2[v] = VF(0);
-        for (size_t r = r0; r < r1; r++) {
-            const float *x = X + r * C + c0, *dd = D ? D + r * C + c0 : NULL;
-            for (size_t v = 0; v < nv; v++) {
-                const size_t w = v + 1 < nv ? 16 : wl;
-                const vf16 xv = vld(x + 16 * v, w);
-                if (dd) {
-                    const vf16 dv = vld(dd + 16 * v, w);
-                    s[v] += dv;
-                    s2[v] = vfma(dv, xv, s2[v]);
-                } else if (m) {
-                    const vf16 e = xv - mv[v];
-                    s[v] = vfma(e, e, s[v]);
-                } else {
-                    s[v] += xv;
+    for (size_t r0 = 0; r0 < R; r0 += BN_ROWS) {
+        const size_t r1 = R - r0 < BN_ROWS ? R : r0 + BN_ROWS;
+        for (size_t v = 0; v < nv; v++) {
+            const size_t w = v + 1 < nv ? 16 : nc - 16 * v, col = c0 + 16 * v;
+            vf16 s = VF(0), s2 = VF(0);
+            if (D) {
+                for (size_t r = r0; r < r1; r++) {
+                    const vf16 dv = vld(D + r * C + col, w);
+                    s += dv;
+                    s2 = vfma(dv, vld(X + r * C + col, w), s2);
+                }
+            } else {
+                float mf[16] = {0};
+                for (size_t l = 0; l < w; l++) mf[l] = (float)m[16 * v + l];
+                const vf16 mv = vload(mf);
+                for (size_t r = r0; r < r1; r++) {
+                    const vf16 e = vld(X + r * C + col, w) - mv;
+                    s += e;
+                    s2 = vfma(e, e, s2);
                 }
             }
-        }
-        for (size_t v = 0; v < nv; v++)
-            for (size_t l = 0; l < (v + 1 < nv ? 16 : wl); l++) {
-                out[16 * v + l] += s[v][l];
-                if (out2) out2[16 * v + l] += s2[v][l];
+            float t1[16], t2[16]; /* lanes out through memory once, so s, s2 stay in registers */
+            vstore(t1, s);
+            vstore(t2, s2);
+            for (size_t l = 0; l < w; l++) {
+                out[16 * v + l] += t1[l];
+                if (out2) out2[16 * v + l] += t2[l];
             }
+        }
     }
 }
 
 /* x ← a·x + b·y + c over columns [c0, c0+nc) of the R×C blocks X (and Y,
- * NULL for none), per-column a, b, c (float32), row by row */
+ * NULL for none), per-column a, b, c (float32); chunks of BN_ROWS rows, one
+ * 16-column strip at a time with its coefficients in registers */
 static void bn_affine_f32(float *X, const float *Y, size_t R, size_t C, size_t c0, size_t nc,
                           const double *a, const double *b, const double *c)
 {
-    const size_t nv = (nc + 15) / 16, wl = nc - 16 * (nv - 1);
-    vf16 av[BN_VEC], bv[BN_VEC], cv[BN_VEC];
-    for (size_t v = 0; v < nv; v++) {
-        float af[16] = {0}, bf[16] = {0}, cf[16] = {0};
-        for (size_t l = 0; l < (v + 1 < nv ? 16 : wl); l++) {
-            af[l] = (float)a[16 * v + l];
-            bf[l] = b ? (float)b[16 * v + l] : 0;
-            cf[l] = (float)c[16 * v + l];
-        }
-        av[v] = vload(af), bv[v] = vload(bf), cv[v] = vload(cf);
-    }
-    for (size_t r = 0; r < R; r++) {
-        float *x = X + r * C + c0;
-        const float *y = Y ? Y + r * C + c0 : NULL;
+    const size_t nv = (nc + 15) / 16;
+    for (size_t r0 = 0; r0 < R; r0 += BN_ROWS) {
+        const size_t r1 = R - r0 < BN_ROWS ? R : r0 + BN_ROWS;
         for (size_t v = 0; v < nv; v++) {
-            const size_t w = v + 1 < nv ? 16 : wl;
-            vf16 o = vfma(av[v], vld(x + 16 * v, w), cv[v]);
-            if (y) o = vfma(bv[v], vld(y + 16 * v, w), o);
-            vst(x + 16 * v, o, w);
+            const size_t w = v + 1 < nv ? 16 : nc - 16 * v, col = c0 + 16 * v;
+            float af[16] = {0}, bf[16] = {0}, cf[16] = {0};
+            for (size_t l = 0; l < w; l++) {
+                af[l] = (float)a[16 * v + l];
+                bf[l] = b ? (float)b[16 * v + l] : 0;
+                cf[l] = (float)c[16 * v + l];
+            }
+            const vf16 av = vload(af), bv = vload(bf), cv = vload(cf);
+            if (Y) {
+                for (size_t r = r0; r < r1; r++) {
+                    float *x = X + r * C + col;
+                    vst(x, vfma(bv, vld(Y + r * C + col, w), vfma(av, vld(x, w), cv)), w);
+                }
+            } else {
+                for (size_t r = r0; r < r1; r++) {
+                    float *x = X + r * C + col;
+                    vst(x, vfma(av, vld(x, w), cv), w);
+                }
+            }
         }
     }
 }
@@ -278,11 +290,16 @@ static void bn_forward(const sl_cell_dims *d, sl_real *const *p, sl_real *X, siz
             mean[c] = rm[j - hpart * N];
             ist[c] = 1.0 / sqrt((double)rv[j - hpart * N] + eps);
         }
-        if (d->training && SL_REAL_IS_FLOAT) {
-            double var[BN_BLOCK];
-            bn_colsums_f32(F32(X), NULL, R, (size_t)C, (size_t)c0, (size_t)nc, NULL, mean, NULL);
-            for (int c = 0; c < nc; c++) mean[c] /= (double)R;
-            bn_colsums_f32(F32(X), NULL, R, (size_t)C, (size_t)c0, (size_t)nc, mean, var, NULL);
+        if (d->training && SL_REAL_IS_FLOAT) { /* one pass, shifted by the first row */
+            double var[BN_BLOCK], shift[BN_BLOCK];
+            for (int c = 0; c < nc; c++) shift[c] = X[c0 + c];
+            bn_colsums_f32(F32(X), NULL, R, (size_t)C, (size_t)c0, (size_t)nc, shift, mean, var);
+            for (int c = 0; c < nc; c++) {
+                const double dm = mean[c] / (double)R;
+                mean[c] = shift[c] + dm;
+                var[c] = var[c] - (double)R * dm * dm; /* Σ (x − mean)² */
+                if (var[c] < 0) var[c] = 0;
+            }
             for (int c = 0; c < nc; c++) {
                 int j = c0 + c, hpart = j >= N;
                 sl_real *rm = p[hpart ? SL_LGRU_BNH_MEAN : SL_LGRU_BNZ_MEAN];
@@ -387,6 +404,35 @@ static void bn_backward(const sl_cell_dims *d, sl_real *const *p, sl_real *const
     }
 }
 
+/* Batch norm's backward and ∂W_z, ∂W_h without another pass over the T·B
+ * rows (float32, no dU): bn_backward maps ∂p to ∂(Wx) = a ⊙ ∂p + b ⊙ x̂ + c
+ * per column (a = k·R, b = −k·∂γ, c = −k·∂β in training; a = k, b = c = 0 in
+ * evaluation; k = γ·S (/R in training)), so
+ *   ∂W[j,:] = Σ_r ∂(Wx)_rj u_r = a_j (∂pᵀU)_j + b_j (x̂ᵀU)_j + c_j Σ_r u_r,
+ * and ∂β = Σ ∂p, ∂γ = Σ ∂p ⊙ x̂: all summed step by step in the recurrence
+ * (w->bsum, w->DU, w->XU), ∂(Wx) itself never formed. */
+static void lgru_bn_fused(const sl_cell_dims *d, sl_real *const *p, sl_real *const *g,
+                          const sl_real *U, size_t R, const lgru_ws *w)
+{
+    const int N = d->n_hidden, n_in = d->n_in, C = 2 * N, tr = d->training;
+    double usum[n_in > 0 ? n_in : 1];
+    for (int i = 0; i < n_in; i++) usum[i] = 0;
+    for (size_t r = 0; r < R; r++)
+        for (int i = 0; i < n_in; i++) usum[i] += U[r * n_in + i];
+    for (int j = 0; j < C; j++) {
+        const int hpart = j >= N, jj = j - hpart * N;
+        const double dbeta = w->bsum[j], dgamma = w->bsum[C + j];
+        g[hpart ? SL_LGRU_BNH_B : SL_LGRU_BNZ_B][jj] += (sl_real)dbeta;
+        g[hpart ? SL_LGRU_BNH_W : SL_LGRU_BNZ_W][jj] += (sl_real)dgamma;
+        double k = (double)p[hpart ? SL_LGRU_BNH_W : SL_LGRU_BNZ_W][jj] * w->S[j];
+        if (tr) k /= (double)R;
+        const double a = tr ? k * (double)R : k, b = tr ? -k * dgamma : 0, c = tr ? -k * dbeta : 0;
+        sl_real *gw = g[hpart ? SL_LGRU_W_H : SL_LGRU_W_Z] + (size_t)jj * n_in;
+        const sl_real *du = w->DU + (size_t)j * n_in, *xu = w->XU + (size_t)j * n_in;
+        for (int i = 0; i < n_in; i++) gw[i] += (sl_real)(a * du[i] + b * xu[i] + c * usum[i]);
+    }
+}
+
 /* --------------------------------------------------------------- forward */
 
 static inline sl_real sigmoid(sl_real x)
@@ -425,19 +471,27 @@ static void lgru_step_f32(const float *x, const float *G, float *Z, float *h, co
 /* One backward step, float32, B rows: dh = δ_t (B×N), Z the step's [z | h̃];
  * D ← [∂p_z | ∂p_h], dhp (NULL at t = 0) += δ ⊙ z. */
 static void lgru_back_f32(const float *Z, const float *dh, const float *hp, float *D, float *dhp,
-                          size_t B, size_t N)
+                          const float *X, float *sb, float *sg, size_t B, size_t N)
 {
     for (size_t b = 0; b < B; b++) {
         const float *zr = Z + b * 2 * N, *dhr = dh + b * N, *hpr = hp ? hp + b * N : NULL;
         float *dr = D + b * 2 * N, *dhpr = dhp ? dhp + b * N : NULL;
+        const float *xr = X ? X + b * 2 * N : NULL;
         for (size_t j = 0; j < N; j += 16) {
             const size_t w = N - j < 16 ? N - j : 16;
             const vf16 z = vld(zr + j, w), hc = vld(zr + N + j, w), del = vld(dhr + j, w);
             const vf16 hpv = hpr ? vld(hpr + j, w) : VF(0);
-            vst(dr + j, del * (hpv - hc) * z * (1 - z), w);
-            const vf16 dph = del * (1 - z);
-            vst(dr + N + j, (vf16)((vi16)dph & (hc > VF(0))), w);
+            const vf16 dpz = del * (hpv - hc) * z * (1 - z);
+            vst(dr + j, dpz, w);
+            const vf16 dph = (vf16)((vi16)(del * (1 - z)) & (hc > VF(0)));
+            vst(dr + N + j, dph, w);
             if (dhpr) vst(dhpr + j, vfma(del, z, vld(dhpr + j, w)), w);
+            if (xr) { /* batch norm's column sums Σ ∂p, Σ ∂p ⊙ x̂ (fused backward) */
+                vst(sb + j, vld(sb + j, w) + dpz, w);
+                vst(sb + N + j, vld(sb + N + j, w) + dph, w);
+                vst(sg + j, vfma(dpz, vld(xr + j, w), vld(sg + j, w)), w);
+                vst(sg + N + j, vfma(dph, vld(xr + N + j, w), vld(sg + N + j, w)), w);
+            }
         }
     }
 }
@@ -460,14 +514,20 @@ static void lgru_forward(const sl_cell_dims *d, sl_real *const *p, const sl_real
     const sl_real *gz = p[SL_LGRU_BNZ_W], *bz = p[SL_LGRU_BNZ_B];
     const sl_real *gh = p[SL_LGRU_BNH_W], *bh = p[SL_LGRU_BNH_B];
 
+    /* recurrent noise joins the recurrent term G (B×C) of each step, after batch norm */
+    const int noisy = d->noise && d->noise_sd > 0;
     if (SL_REAL_IS_FLOAT) { /* per step: one NN product (libxsmm) and the vector pass */
         sl_transpose(w.UC, C, N, w.UCt);
         const sl_mm step = sl_mm_make(0, 0, B, C, N, N, C, C, 0);
         for (int t = 0; t < T; t++) {
             const sl_real *hp = t ? H + (size_t)(t - 1) * BN : NULL;
-            if (hp) sl_mm_run(&step, hp, w.UCt, w.G);
+            if (hp)
+                sl_mm_run(&step, hp, w.UCt, w.G);
+            else if (noisy)
+                memset(w.G, 0, (size_t)B * C * sizeof(sl_real));
+            sl_cell_noise(d, w.G, (size_t)B * C);
             const size_t r0 = (size_t)t * B;
-            lgru_step_f32(F32(w.X + r0 * C), hp ? F32(w.G) : NULL, F32W(w.Z + r0 * C),
+            lgru_step_f32(F32(w.X + r0 * C), hp || noisy ? F32(w.G) : NULL, F32W(w.Z + r0 * C),
                           F32W(H + r0 * N), hp ? F32(hp) : NULL, F32(gz), F32(bz), F32(gh),
                           F32(bh), (size_t)B, (size_t)N);
         }
@@ -475,15 +535,20 @@ static void lgru_forward(const sl_cell_dims *d, sl_real *const *p, const sl_real
     }
     for (int t = 0; t < T; t++) {
         const sl_real *hp = t ? H + (size_t)(t - 1) * BN : NULL;
-        if (hp) sl_gemm(0, 1, B, C, N, 1, hp, N, w.UC, N, 0, w.G, C);
+        if (hp)
+            sl_gemm(0, 1, B, C, N, 1, hp, N, w.UC, N, 0, w.G, C);
+        else if (noisy)
+            memset(w.G, 0, (size_t)B * C * sizeof(sl_real));
+        sl_cell_noise(d, w.G, (size_t)B * C);
+        const int use_g = hp || noisy;
         for (int b = 0; b < B; b++) {
             size_t r = (size_t)t * B + b;
             const sl_real *x = w.X + r * C, *gr = w.G + (size_t)b * C;
             sl_real *zr = w.Z + r * C, *h = H + r * N;
             const sl_real *hpr = hp ? hp + (size_t)b * N : NULL;
             for (int j = 0; j < N; j++) {
-                sl_real pz = gz[j] * x[j] + bz[j] + (hpr ? gr[j] : 0);
-                sl_real ph = gh[j] * x[N + j] + bh[j] + (hpr ? gr[N + j] : 0);
+                sl_real pz = gz[j] * x[j] + bz[j] + (use_g ? gr[j] : 0);
+                sl_real ph = gh[j] * x[N + j] + bh[j] + (use_g ? gr[N + j] : 0);
                 sl_real z = sigmoid(pz), hc = ph > 0 ? ph : 0;
                 zr[j] = z, zr[N + j] = hc;
                 h[j] = (hpr ? z * hpr[j] : 0) + (1 - z) * hc;
@@ -503,20 +568,37 @@ static void lgru_backward(const sl_cell_dims *d, sl_real *const *p, sl_real *con
     if (R == 0 || N <= 0) return;
     lgru_ws w = lgru_carve(d, B, T, ws);
 
+    /* float32 without dU: batch norm's backward and the input weights' gradients
+     * are fused into the recurrence (see lgru_bn_fused) */
+    const int fused = SL_REAL_IS_FLOAT && !dU;
+    if (fused) {
+        memset(w.bsum, 0, 2 * (size_t)C * sizeof(double));
+        memset(w.DU, 0, 2 * (size_t)C * n_in * sizeof(sl_real));
+    }
     /* the recurrence, backwards: dH[t] becomes δ_t = ∂L/∂h_t in place */
     if (SL_REAL_IS_FLOAT) { /* libxsmm per step; ∂U_z, ∂U_h summed while ∂p_t is in L1 */
         const sl_mm back = sl_mm_make(0, 0, B, N, C, C, N, N, 1);
         const sl_mm dU1 = sl_mm_make(1, 0, N, N, B, C, N, N, 1);
+        const sl_mm du = sl_mm_make(1, 0, C, n_in, B, C, n_in, n_in, 1);
         for (int t = T - 1; t >= 0; t--) {
             sl_real *dh = dH + (size_t)t * BN, *Dt = w.D + (size_t)t * B * C;
             if (t < T - 1) sl_mm_run(&back, Dt + (size_t)B * C, w.UC, dh);
             const sl_real *hp = t ? H + (size_t)(t - 1) * BN : NULL;
             sl_real *dhp = t ? dH + (size_t)(t - 1) * BN : NULL;
+            float *sb = fused ? (float *)(void *)(w.bsum + 2 * C) : NULL, *sg = sb ? sb + C : NULL;
+            if (sb) memset(sb, 0, 2 * (size_t)C * sizeof(float));
             lgru_back_f32(F32(w.Z + (size_t)t * B * C), F32(dh), hp ? F32(hp) : NULL, F32W(Dt),
-                          dhp ? F32W(dhp) : NULL, (size_t)B, (size_t)N);
+                          dhp ? F32W(dhp) : NULL, fused ? F32(w.X + (size_t)t * B * C) : NULL, sb,
+                          sg, (size_t)B, (size_t)N);
             if (hp) {
                 sl_mm_run(&dU1, Dt, hp, g[SL_LGRU_U_Z]);
                 sl_mm_run(&dU1, Dt + N, hp, g[SL_LGRU_U_H]);
+            }
+            if (fused) {
+                const sl_real *Xt = w.X + (size_t)t * B * C, *Ut = U + (size_t)t * B * n_in;
+                for (int j = 0; j < C; j++) w.bsum[j] += sb[j], w.bsum[C + j] += sg[j];
+                sl_mm_run(&du, Dt, Ut, w.DU);
+                sl_mm_run(&du, Xt, Ut, w.XU);
             }
         }
     } else for (int t = T - 1; t >= 0; t--) {
@@ -544,6 +626,10 @@ static void lgru_backward(const sl_cell_dims *d, sl_real *const *p, sl_real *con
         int Rm = (int)(R - (size_t)B);
         sl_gemm(1, 0, N, N, Rm, 1, w.D + (size_t)B * C, C, H, N, 1, g[SL_LGRU_U_Z], N);
         sl_gemm(1, 0, N, N, Rm, 1, w.D + (size_t)B * C + N, C, H, N, 1, g[SL_LGRU_U_H], N);
+    }
+    if (fused) {
+        lgru_bn_fused(d, p, g, U, R, &w);
+        return;
     }
     /* batch norm: D = ∂a → ∂(Wx); then the input weights and inputs */
     bn_backward(d, p, g, w.X, w.S, w.D, R);

@@ -103,6 +103,7 @@ static void lstm_forward(const sl_cell_dims *d, sl_real *const *p, const sl_real
                 memcpy(g, G, N4 * sizeof(sl_real));
         }
         sl_gemm(0, 1, T * B, N4, NI, 1.0, U, NI, Wih, NI, 1.0, G, N4);
+        sl_cell_noise(d, G, (size_t)T * BN4);
         const sl_mm step = sl_mm_make(0, 0, B, N4, N, N, N4, N4, 1);
         for (int t = 0; t < T; t++) {
             sl_real *gt = G + (size_t)t * BN4;
@@ -115,6 +116,7 @@ static void lstm_forward(const sl_cell_dims *d, sl_real *const *p, const sl_real
     }
 
     sl_gemm(0, 1, T * B, N4, NI, 1.0, U, NI, Wih, NI, 0.0, G, N4);
+    sl_cell_noise(d, G, (size_t)T * BN4);
     for (int t = 0; t < T; t++) {
         sl_real *gt = G + (size_t)t * BN4;
         if (t > 0) sl_gemm(0, 1, B, N4, N, 1.0, H + (size_t)(t - 1) * BN, N, Whh, N, 1.0, gt, N4);

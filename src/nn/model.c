@@ -110,22 +110,49 @@ sl_status sl_cell_kind_parse(const char *name, sl_cell_kind *out)
                    name ? name : "(null)");
 }
 
-static const char *const DALE_NAMES[] = {"off", "reparam", "project"};
+static const char *const DALE_NAMES[] = {"off", "reparam", "project", "dann"};
 
 const char *sl_dale_mode_name(sl_dale_mode d)
 {
-    return (d >= SL_DALE_OFF && d <= SL_DALE_PROJECT) ? DALE_NAMES[d] : "?";
+    return (d >= SL_DALE_OFF && d <= SL_DALE_DANN) ? DALE_NAMES[d] : "?";
 }
 
 sl_status sl_dale_mode_parse(const char *name, sl_dale_mode *out)
 {
-    for (int i = 0; i <= SL_DALE_PROJECT; i++)
+    for (int i = 0; i <= SL_DALE_DANN; i++)
         if (name && strcmp(name, DALE_NAMES[i]) == 0) {
             *out = (sl_dale_mode)i;
             return SL_OK;
         }
-    return sl_fail(SL_EINVAL, "unknown Dale mode '%s' (off, reparam, project)",
+    return sl_fail(SL_EINVAL, "unknown Dale mode '%s' (off, reparam, project, dann)",
                    name ? name : "(null)");
+}
+
+static const char *const FORM_NAMES[] = {"current", "rate"};
+
+const char *sl_ctrnn_form_name(sl_ctrnn_form f)
+{
+    return (f >= SL_CTRNN_CURRENT && f <= SL_CTRNN_RATE) ? FORM_NAMES[f] : "?";
+}
+
+sl_status sl_ctrnn_form_parse(const char *name, sl_ctrnn_form *out)
+{
+    for (int i = 0; i <= SL_CTRNN_RATE; i++)
+        if (name && strcmp(name, FORM_NAMES[i]) == 0) {
+            *out = (sl_ctrnn_form)i;
+            return SL_OK;
+        }
+    return sl_fail(SL_EINVAL, "unknown ctrnn form '%s' (current, rate)", name ? name : "(null)");
+}
+
+sl_status sl_mask_copy(const sl_real *src, int N, sl_real **out)
+{
+    *out = NULL;
+    if (!src) return SL_OK;
+    const size_t nn = (size_t)N * N;
+    if (!(*out = malloc(nn * sizeof(sl_real)))) return sl_fail(SL_ENOMEM, "out of memory");
+    memcpy(*out, src, nn * sizeof(sl_real));
+    return SL_OK;
 }
 
 const sl_cell_ops *sl_cell_ops_of(sl_cell_kind k)
@@ -267,10 +294,18 @@ sl_status sl_cellnet_alloc(const sl_model_spec *spec, sl_model **out)
         return sl_fail(SL_EINVAL, "%s: ENU embedding size k = %d must be >= 0 (and N·k sane)", kind,
                        spec->enu_k);
     if (spec->dale < SL_DALE_OFF || spec->dale > SL_DALE_PROJECT)
-        return sl_fail(SL_EINVAL, "%s: unknown Dale mode %d", kind, (int)spec->dale);
+        return sl_fail(SL_EINVAL, "%s: Dale mode %d is not available for the cells (off, reparam, "
+                                  "project; dann is a ctrnn option)", kind, (int)spec->dale);
     if (!(spec->exc_fraction >= 0 && spec->exc_fraction <= 1))
         return sl_fail(SL_EINVAL, "%s: exc_fraction (%g) must be in [0, 1] (0 = 0.8)", kind,
                        spec->exc_fraction);
+    if (spec->form != SL_CTRNN_CURRENT)
+        return sl_fail(SL_EINVAL, "%s: the rate form (model.ctrnn_form = rate) is a ctrnn option",
+                       kind);
+    if (!(spec->sigma_rec >= 0) || !isfinite(spec->sigma_rec) || !(spec->sigma_in >= 0) ||
+        !isfinite(spec->sigma_in))
+        return sl_fail(SL_EINVAL, "%s: sigma_rec (%g) and sigma_in (%g) must be >= 0", kind,
+                       spec->sigma_rec, spec->sigma_in);
     const int n_pre = spec->enu_k > 0 ? 2 : 0;
     if (n_pre + ops->n_tensors + 2 > SL_MODEL_MAX_TENSORS || ops->n_buffers > SL_MODEL_MAX_BUFFERS)
         return sl_fail(SL_EINVAL, "%s: too many tensors", kind);
@@ -283,14 +318,11 @@ sl_status sl_cellnet_alloc(const sl_model_spec *spec, sl_model **out)
     if (m->spec.exc_fraction == 0) m->spec.exc_fraction = 0.8;
     m->cell = ops;
     m->n_pre = n_pre;
-    m->spec.rec_mask = NULL;
-    if (spec->rec_mask) {
-        const size_t nn = (size_t)spec->n_hidden * spec->n_hidden;
-        if (!(m->rec_mask = malloc(nn * sizeof(sl_real)))) {
-            free(m);
-            return sl_fail(SL_ENOMEM, "%s: out of memory", kind);
-        }
-        memcpy(m->rec_mask, spec->rec_mask, nn * sizeof(sl_real));
+    m->spec.rec_mask = m->spec.plastic_mask = NULL;
+    if (sl_mask_copy(spec->rec_mask, spec->n_hidden, &m->rec_mask) ||
+        sl_mask_copy(spec->plastic_mask, spec->n_hidden, &m->plastic)) {
+        sl_model_free(m);
+        return sl_fail(SL_ENOMEM, "%s: out of memory", kind);
     }
     m->dims.n_in = n_pre ? spec->n_hidden * spec->enu_k : spec->n_in;
     m->dims.n_hidden = spec->n_hidden;
@@ -423,6 +455,10 @@ sl_status sl_model_effective(const sl_model *m, const char *name, sl_real *out)
 {
     const sl_param_info *p = sl_model_find(m, name);
     if (!p) return sl_fail(SL_EINVAL, "model: no tensor named '%s'", name ? name : "(null)");
+    if (!m->cell && m->Jeff && p == &m->info[0]) { /* ctrnn Dale reparam or DANN */
+        sl_ctrnn_effective_J(m, out);
+        return SL_OK;
+    }
     if (m->cell && p >= &m->info[m->n_pre] && p < &m->info[m->n_pre + m->cell->n_tensors]) {
         int i = (int)(p - &m->info[m->n_pre]);
         if (m->effk[i]) {
@@ -436,7 +472,17 @@ sl_status sl_model_effective(const sl_model *m, const char *name, sl_real *out)
 
 void sl_model_constrain(sl_model *m)
 {
-    if (!m->cell || m->dale_t < 0 || m->spec.dale != SL_DALE_PROJECT) return;
+    if (!m->cell && m->spec.dale == SL_DALE_DANN) { /* J, J_IE, J_EI ≥ 0 */
+        sl_dann v = sl_ctrnn_dann_view(m, m->params);
+        sl_dann_clamp(&v);
+        return;
+    }
+    if (m->spec.dale != SL_DALE_PROJECT) return;
+    if (!m->cell) {
+        sl_dale_project(m->J, m->rec_mask, m->sign, m->spec.n_hidden, m->spec.n_hidden);
+        return;
+    }
+    if (m->dale_t < 0) return;
     const sl_param_info *p = cinfo(m, m->dale_t);
     sl_dale_project(m->p[m->dale_t], m->mask[m->dale_t], m->sign, (int)p->shape[0],
                     (int)p->shape[1]);
@@ -444,10 +490,27 @@ void sl_model_constrain(sl_model *m)
 
 sl_status sl_model_check_invariants(const sl_model *m)
 {
-    if (!m->cell)
-        return m->rec_mask ? sl_check_mask("J (connectivity mask)", m->J, m->rec_mask,
-                                           m->spec.n_hidden, m->spec.n_hidden)
-                           : SL_OK;
+    if (!m->cell) {
+        const int N = m->spec.n_hidden;
+        sl_status st = m->rec_mask ? sl_check_mask("J (connectivity mask)", m->J, m->rec_mask, N, N)
+                                   : SL_OK;
+        if (!st && m->spec.dale == SL_DALE_DANN) {
+            const sl_dann v = sl_ctrnn_dann_view(m, m->params);
+            st = sl_check_nonneg("J (DANN J_EE)", v.W_EE, N, N);
+            if (!st) st = sl_check_nonneg("J_IE", v.W_IE, v.n_i, N);
+            if (!st) st = sl_check_nonneg("J_EI", v.W_EI, N, v.n_i);
+        }
+        if (st || !m->sign) return st;
+        sl_real *e = malloc((size_t)N * N * sizeof(sl_real));
+        if (!e) return sl_fail(SL_ENOMEM, "out of memory");
+        sl_model_effective(m, "J", e);
+        char what[64];
+        snprintf(what, sizeof what, "J (effective, Dale %s)", sl_dale_mode_name(m->spec.dale));
+        st = sl_check_dale(what, e, m->sign, N, N);
+        if (!st && m->rec_mask) st = sl_check_mask(what, e, m->rec_mask, N, N);
+        free(e);
+        return st;
+    }
     for (int i = 0; i < m->cell->n_tensors; i++) {
         const sl_param_info *p = cinfo(m, i);
         const int rows = (int)p->shape[0], cols = (int)p->shape[1];
@@ -469,6 +532,16 @@ sl_status sl_model_check_invariants(const sl_model *m)
         if (st) return st;
     }
     return SL_OK;
+}
+
+void sl_model_mask_frozen(sl_model *m)
+{
+    if (!m->plastic) return;
+    const int N = m->spec.n_hidden;
+    const sl_param_info *p = m->cell ? sl_model_find(m, dale_tensor_name(m->spec.cell)) : &m->info[0];
+    sl_real *g = m->grads + p->offset;
+    for (size_t e = 0; e < p->numel; e++)
+        if (m->plastic[e % ((size_t)N * N)] == 0) g[e] = 0;
 }
 
 /* ----------------------------------------------------- feedback alignment */
@@ -590,8 +663,10 @@ static sl_status check_ws(const sl_model *m, const sl_workspace *ws)
 
 /* ---------------------------------------------------------------- forward */
 
-/* The cell over ws->U (time-major, already filled), then Z = H Wᵀ + c. */
-static void run_forward(sl_model *m, sl_workspace *ws, int B, int T, int training)
+/* The cell over ws->U (time-major, already filled), then Z = H Wᵀ + c.
+ * noise (or NULL): input noise σ_in on ws->U, and the cell's recurrent noise
+ * √2·σ_rec on every gate's pre-activation (the CT-RNN's √(2α)σ_rec, α = 1). */
+static void run_forward(sl_model *m, sl_workspace *ws, int B, int T, int training, sl_rng *noise)
 {
     const int N = m->spec.n_hidden, NO = m->spec.n_out;
     const size_t R = (size_t)B * T;
@@ -599,6 +674,11 @@ static void run_forward(sl_model *m, sl_workspace *ws, int B, int T, int trainin
     ws->T = T;
     ws->training = training;
     m->dims.training = training;
+    if (noise && m->spec.sigma_in > 0)
+        for (size_t i = 0; i < R * (size_t)m->spec.n_in; i++)
+            ws->U[i] += (sl_real)(m->spec.sigma_in * sl_rng_normal(noise));
+    m->dims.noise = noise && m->spec.sigma_rec > 0 ? noise : NULL;
+    m->dims.noise_sd = sqrt(2.0) * m->spec.sigma_rec;
     unsigned csr = ftz_on();
     refresh_effective(m);
     const sl_real *cu = ws->U;
@@ -608,18 +688,19 @@ static void run_forward(sl_model *m, sl_workspace *ws, int B, int T, int trainin
         cu = ws->E;
     }
     m->cell->forward(&m->dims, m->pc, cu, B, T, ws->H, ws->cws);
+    m->dims.noise = NULL;
     for (size_t r = 0; r < R; r++) memcpy(ws->Z + r * NO, m->c, NO * sizeof(sl_real));
     sl_gemm(0, 1, (int)R, NO, N, 1.0, ws->H, N, m->W, N, 1.0, ws->Z, NO);
     ftz_restore(csr);
 }
 
 sl_status sl_cellnet_forward(sl_model *m, sl_workspace *ws, const sl_real *u, int B, int T,
-                             sl_real *z)
+                             sl_rng *noise, sl_real *z)
 {
     sl_status st = check_ws(m, ws);
     if (st) return st;
     to_tm(u, ws->U, B, T, m->spec.n_in);
-    run_forward(m, ws, B, T, 0);
+    run_forward(m, ws, B, T, 0, noise);
     if (z) to_bm(ws->Z, z, B, T, m->spec.n_out);
     return SL_OK;
 }
@@ -674,6 +755,7 @@ static void run_backward(sl_model *m, sl_workspace *ws, double rate_coef, double
         sl_enu_backward(&ed, m->enu_W, ws->U, (int)R, ws->E, ws->dE,
                         m->grads + m->info[0].offset, m->grads + m->info[1].offset, NULL);
     }
+    sl_model_mask_frozen(m);
     ftz_restore(csr);
 }
 
@@ -689,8 +771,8 @@ sl_status sl_cellnet_backward(sl_model *m, sl_workspace *ws, const sl_real *dz, 
 /* ------------------------------------------------------------- batch loss */
 
 sl_status sl_cellnet_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
-                          const sl_loss_spec *spec, int backward, sl_loss_terms *out,
-                          sl_real *z_out)
+                          const sl_loss_spec *spec, sl_rng *noise, int backward,
+                          sl_loss_terms *out, sl_real *z_out)
 {
     const sl_model_spec *s = &m->spec;
     const char *kind = m->cell->name;
@@ -703,7 +785,7 @@ sl_status sl_cellnet_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
     if (!batch->labels && !batch->y)
         return sl_fail(SL_EINVAL, "%s: the batch has neither targets nor labels", kind);
     to_tm(batch->u, ws->U, B, T, s->n_in);
-    run_forward(m, ws, B, T, 1);
+    run_forward(m, ws, B, T, 1, noise);
 
     double task = batch->labels
                       ? sl_loss_ce_tm(ws->Z, batch, spec ? spec->class_weights : NULL, ws->DZ)

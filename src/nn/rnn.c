@@ -50,6 +50,7 @@ static void rnn_forward(const sl_cell_dims *d, sl_real *const *p, const sl_real 
 
     /* A = U W_ihᵀ for all T·B rows */
     sl_gemm(0, 1, T * B, N, NI, 1.0, U, NI, Wih, NI, 0.0, A, N);
+    sl_cell_noise(d, A, (size_t)T * BN);
     for (int t = 0; t < T; t++) {
         sl_real *a = A + (size_t)t * BN, *h = H + (size_t)t * BN;
         if (t > 0) sl_gemm(0, 1, B, N, N, 1.0, H + (size_t)(t - 1) * BN, N, Whh, N, 1.0, a, N);

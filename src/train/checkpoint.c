@@ -15,6 +15,22 @@
  * ENU, enu.weight and enu.bias first), so a reader needs these to rebuild the
  * matrices the forward uses; absent (older files) means no ENU, Dale off.
  *
+ * CT-RNN metadata also: dale, exc_fraction, autapses, form (current | rate),
+ * sigma_in; cells also sigma_rec, sigma_in. Absent keys (older files) mean
+ * the defaults (Dale off, current form, no noise).
+ *
+ * Besides the weights, everything else that makes the model what it is, as
+ * float32 tensors (each only when the model has it; R = the recurrent matrix's
+ * name: J, weight_hh or U_h):
+ *   mask.R             N×N fixed connectivity mask (1 = synapse; the CT-RNN's
+ *                      includes the zero diagonal of autapses = false)
+ *   plastic.R          N×N plasticity mask (0 = frozen synapse)
+ *   dale.sign          N Dale signs (+1 excitatory, −1 inhibitory; rebuilt
+ *                      from exc_fraction on load, saved for readers)
+ *   feedback.readout   n_out×N feedback-alignment matrix replacing W
+ *   feedback.recurrent N×N feedback-alignment matrix replacing R
+ * so sl_model_load rebuilds the same model (forward and backward).
+ *
  * Both: plus whatever the caller adds (the trainer adds the resolved config). */
 #include <math.h>
 #include <stdio.h>
@@ -84,6 +100,8 @@ int sl_spec_meta(const sl_model_spec *s, sl_kv *kv, char vals[][48])
         PUT("dale", "%s", sl_dale_mode_name(s->dale));
         PUT("exc_fraction", "%.17g", s->exc_fraction);
         PUT("autapses", "%s", s->no_autapses ? "false" : "true");
+        PUT("sigma_rec", "%.17g", s->sigma_rec);
+        PUT("sigma_in", "%.17g", s->sigma_in);
         return n;
     }
     PUT("format", "%s", "silico.ctrnn.v1");
@@ -98,15 +116,69 @@ int sl_spec_meta(const sl_model_spec *s, sl_kv *kv, char vals[][48])
     PUT("h", "%.17g", s->h);
     PUT("learn_x0", "%d", s->learn_x0);
     PUT("sigma_rec", "%.17g", s->sigma_rec);
+    PUT("sigma_in", "%.17g", s->sigma_in);
+    PUT("form", "%s", sl_ctrnn_form_name(s->form));
+    PUT("dale", "%s", sl_dale_mode_name(s->dale));
+    PUT("exc_fraction", "%.17g", s->exc_fraction);
+    PUT("autapses", "%s", s->no_autapses ? "false" : "true");
 #undef PUT
+    return n;
+}
+
+/* the recurrent matrix's name (masks, Dale, recurrent feedback act on it) */
+static const char *rec_name(const sl_model_spec *s)
+{
+    return s->cell == SL_CELL_CTRNN ? "J" : s->cell == SL_CELL_LIGHTGRU ? "U_h" : "weight_hh";
+}
+
+#define N_EXTRA 5
+
+/* The non-weight tensors (mask.R, plastic.R, dale.sign, feedback.*) as float32
+ * copies in one allocation *scratch; returns how many were added to t. */
+static int extra_tensors(const sl_model *m, sl_tensor *t, char names[][64], float **scratch)
+{
+    const int N = m->spec.n_hidden, NO = m->spec.n_out;
+    struct {
+        const char *prefix;
+        const sl_real *src;
+        int64_t rows, cols;
+    } x[N_EXTRA] = {{"mask.", m->rec_mask, N, N},
+                    {"plastic.", m->plastic, N, N},
+                    {"dale.sign", m->sign, N, 0},
+                    {"feedback.readout", m->fa_W, NO, N},
+                    {"feedback.recurrent", m->fa_R, N, N}};
+    size_t total = 0;
+    for (int i = 0; i < N_EXTRA; i++)
+        if (x[i].src) total += (size_t)x[i].rows * (x[i].cols ? (size_t)x[i].cols : 1);
+    *scratch = NULL;
+    if (!total || !(*scratch = malloc(total * sizeof(float)))) return 0;
+    float *f = *scratch;
+    int n = 0;
+    for (int i = 0; i < N_EXTRA; i++) {
+        if (!x[i].src) continue;
+        const size_t cnt = (size_t)x[i].rows * (x[i].cols ? (size_t)x[i].cols : 1);
+        if (i < 2)
+            snprintf(names[n], 64, "%s%s", x[i].prefix, rec_name(&m->spec));
+        else
+            snprintf(names[n], 64, "%s", x[i].prefix);
+        for (size_t k = 0; k < cnt; k++) f[k] = (float)x[i].src[k];
+        t[n].name = names[n];
+        t[n].array.dtype = SL_F32;
+        t[n].array.ndim = x[i].cols ? 2 : 1;
+        t[n].array.shape[0] = x[i].rows;
+        t[n].array.shape[1] = x[i].cols;
+        t[n].array.data = f;
+        f += cnt;
+        n++;
+    }
     return n;
 }
 
 sl_status sl_model_save(const sl_model *m, const char *path, const sl_kv *meta, int n_meta)
 {
-    sl_tensor t[SL_MODEL_MAX_TENSORS + SL_MODEL_MAX_BUFFERS];
-    char names[SL_MODEL_MAX_TENSORS + SL_MODEL_MAX_BUFFERS][64];
-    float *scratch = NULL, *bscratch = NULL;
+    sl_tensor t[SL_MODEL_MAX_TENSORS + SL_MODEL_MAX_BUFFERS + N_EXTRA];
+    char names[SL_MODEL_MAX_TENSORS + SL_MODEL_MAX_BUFFERS + N_EXTRA][64];
+    float *scratch = NULL, *bscratch = NULL, *xscratch = NULL;
     sl_status st = sl_params_to_tensors(m, m->params, "", t, names, &scratch);
     if (!st && m->n_buffers)
         st = sl_buffers_to_tensors(m, "", t + m->n_tensors, names + m->n_tensors, &bscratch);
@@ -114,14 +186,51 @@ sl_status sl_model_save(const sl_model *m, const char *path, const sl_kv *meta, 
         free(scratch);
         return st;
     }
+    int nt = m->n_tensors + m->n_buffers;
+    int nx = extra_tensors(m, t + nt, names + nt, &xscratch);
+    if ((m->rec_mask || m->plastic || m->sign || m->fa_W || m->fa_R) && !xscratch) {
+        free(scratch);
+        free(bscratch);
+        return sl_fail(SL_ENOMEM, "checkpoint: out of memory");
+    }
     sl_kv kv[MAX_META];
-    char vals[16][48];
+    char vals[24][48];
     int n = sl_spec_meta(&m->spec, kv, vals);
     for (int i = 0; i < n_meta && n < MAX_META; i++) kv[n++] = meta[i];
-    st = sl_safetensors_write(path, t, m->n_tensors + m->n_buffers, kv, n);
+    st = sl_safetensors_write(path, t, nt + nx, kv, n);
     free(scratch);
     free(bscratch);
+    free(xscratch);
     return st;
+}
+
+/* An optional float32 tensor `name` of rows×cols (cols 0: a vector) from f
+ * as sl_real into a new buffer (*out NULL when the file lacks it). */
+static sl_status optional_tensor(const sl_tensorfile *f, const char *path, const char *name,
+                                 int64_t rows, int64_t cols, sl_real **out)
+{
+    *out = NULL;
+    const sl_tensor *t = sl_tensorfile_find(f, name);
+    if (!t) return SL_OK;
+    const sl_array *a = &t->array;
+    if (a->dtype != SL_F32 || a->ndim != (cols ? 2 : 1) || a->shape[0] != rows ||
+        (cols && a->shape[1] != cols))
+        return sl_fail(SL_EFORMAT, "%s: tensor '%s' has the wrong dtype or shape (want F32 %lld×%lld)",
+                       path, name, (long long)rows, (long long)(cols ? cols : 1));
+    const size_t n = (size_t)rows * (size_t)(cols ? cols : 1);
+    sl_real *v = malloc(n * sizeof(sl_real));
+    if (!v) return sl_fail(SL_ENOMEM, "checkpoint: out of memory");
+    const float *src = a->data;
+    for (size_t k = 0; k < n; k++) {
+        if (!isfinite(src[k])) {
+            free(v);
+            return sl_fail(SL_EFORMAT, "%s: tensor '%s' holds a non-finite value at index %zu",
+                           path, name, k);
+        }
+        v[k] = (sl_real)src[k];
+    }
+    *out = v;
+    return SL_OK;
 }
 
 static sl_status meta_real(const sl_tensorfile *f, const char *path, const char *key, double lo,
@@ -135,6 +244,19 @@ static sl_status meta_real(const sl_tensorfile *f, const char *path, const char 
         return sl_fail(SL_EFORMAT, "%s: metadata '%s' = '%s' is not a number in [%g, %g]", path,
                        key, v, lo, hi);
     *out = x;
+    return SL_OK;
+}
+
+/* sigma_rec (cells; the CT-RNN's is required), sigma_in: optional */
+static sl_status noise_meta(const sl_tensorfile *f, const char *path, sl_model_spec *s)
+{
+    static const char *keys[2] = {"sigma_rec", "sigma_in"};
+    double *dst[2] = {&s->sigma_rec, &s->sigma_in};
+    for (int i = 0; i < 2; i++)
+        if (sl_tensorfile_meta(f, keys[i])) {
+            sl_status st = meta_real(f, path, keys[i], 0, 1e300, dst[i]);
+            if (st) return st;
+        }
     return SL_OK;
 }
 
@@ -177,7 +299,7 @@ sl_status sl_spec_from_meta(const sl_tensorfile *f, const char *path, sl_model_s
         if (aut && strcmp(aut, "true") && strcmp(aut, "false"))
             return sl_fail(SL_EFORMAT, "%s: metadata 'autapses' = '%s' is not true/false", path, aut);
         s->no_autapses = aut && !strcmp(aut, "false");
-        return SL_OK;
+        return noise_meta(f, path, s);
     }
     if (!fmt || strcmp(fmt, "silico.ctrnn.v1") != 0)
         return sl_fail(SL_EFORMAT, "%s: not a silico model checkpoint (format '%s')", path,
@@ -204,7 +326,21 @@ sl_status sl_spec_from_meta(const sl_tensorfile *f, const char *path, sl_model_s
     const char *act = sl_tensorfile_meta(f, "activation");
     sl_status st = sl_activation_parse(act, &s->act);
     if (st) return sl_fail_context(st, "%s: ", path);
-    return SL_OK;
+    const char *form = sl_tensorfile_meta(f, "form"), *dale = sl_tensorfile_meta(f, "dale");
+    const char *aut = sl_tensorfile_meta(f, "autapses");
+    if (form && sl_ctrnn_form_parse(form, &s->form))
+        return sl_fail_context(SL_EFORMAT, "%s: metadata 'form': ", path);
+    if (dale && sl_dale_mode_parse(dale, &s->dale))
+        return sl_fail_context(SL_EFORMAT, "%s: metadata 'dale': ", path);
+    if (aut && strcmp(aut, "true") && strcmp(aut, "false"))
+        return sl_fail(SL_EFORMAT, "%s: metadata 'autapses' = '%s' is not true/false", path, aut);
+    s->no_autapses = aut && !strcmp(aut, "false");
+    double x;
+    if (sl_tensorfile_meta(f, "exc_fraction")) {
+        if ((st = meta_real(f, path, "exc_fraction", 0, 1, &x))) return st;
+        s->exc_fraction = x;
+    }
+    return noise_meta(f, path, s);
 }
 
 static sl_status from_tensors(const sl_param_info *info, int nt, const sl_tensorfile *f,
@@ -254,10 +390,28 @@ sl_status sl_model_load(const char *path, sl_model **out, sl_tensorfile **file_o
     if (st) return st;
     sl_model_spec spec;
     sl_model *m = NULL;
+    sl_real *mask = NULL, *plastic = NULL, *fw = NULL, *fr = NULL;
     st = sl_spec_from_meta(f, path, &spec);
+    if (!st) {
+        const int N = spec.n_hidden;
+        char name[64];
+        snprintf(name, sizeof name, "mask.%s", rec_name(&spec));
+        st = optional_tensor(f, path, name, N, N, &mask);
+        snprintf(name, sizeof name, "plastic.%s", rec_name(&spec));
+        if (!st) st = optional_tensor(f, path, name, N, N, &plastic);
+        if (!st) st = optional_tensor(f, path, "feedback.readout", spec.n_out, N, &fw);
+        if (!st) st = optional_tensor(f, path, "feedback.recurrent", N, N, &fr);
+        spec.rec_mask = mask;
+        spec.plastic_mask = plastic;
+    }
     if (!st) st = sl_model_alloc(&spec, &m);
     if (!st) st = sl_tensors_to_params(m, f, path, "", m->params);
     if (!st) st = sl_tensors_to_buffers(m, f, path, "");
+    if (!st && (fw || fr)) st = sl_model_set_feedback(m, fw, fr);
+    free(mask);
+    free(plastic);
+    free(fw);
+    free(fr);
     if (st) {
         sl_model_free(m);
         sl_tensorfile_free(f);

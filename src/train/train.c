@@ -43,7 +43,7 @@
 #include "train/train.h"
 
 enum { STREAM_INIT = 0, STREAM_BATCH = 1, STREAM_NOISE = 2, STREAM_VAL = 3, STREAM_FA = 4,
-       STREAM_MASK = 5 };
+       STREAM_MASK = 5, STREAM_AREAS = 6 };
 enum { SCHED_OWN = 0, SCHED_STEP, SCHED_PLATEAU }; /* OWN: Adam's own (constant, cosine, exp.) */
 
 struct sl_trainer {
@@ -150,6 +150,7 @@ static sl_status spec_from_config(const sl_config *c, const sl_task *t, sl_model
     s->h = sl_config_real(c, "model.h");
     s->learn_x0 = sl_config_bool(c, "model.learn_x0");
     s->sigma_rec = sl_config_real(c, "model.sigma_rec");
+    s->sigma_in = sl_config_real(c, "model.sigma_in");
     s->bn_momentum = sl_config_real(c, "model.bn_momentum");
     s->bn_eps = sl_config_real(c, "model.bn_eps");
     s->enu_k = (int)sl_config_int(c, "model.enu_k");
@@ -159,10 +160,13 @@ static sl_status spec_from_config(const sl_config *c, const sl_task *t, sl_model
     if (st) return sl_fail_context(st, "model.type");
     if ((st = sl_dale_mode_parse(sl_config_str(c, "model.dale"), &s->dale)))
         return sl_fail_context(st, "model.dale");
-    if (s->cell == SL_CELL_CTRNN && (s->enu_k || s->dale || s->no_autapses))
-        return sl_fail(SL_EINVAL, "model.enu_k, model.dale and model.autapses = false are "
-                                  "available for the cells (model.type = rnn, gru, lightgru, "
-                                  "lstm); Dale's law for the ctrnn is not there yet");
+    if ((st = sl_ctrnn_form_parse(sl_config_str(c, "model.ctrnn_form"), &s->form)))
+        return sl_fail_context(st, "model.ctrnn_form");
+    if (s->cell == SL_CELL_CTRNN && s->enu_k)
+        return sl_fail(SL_EINVAL, "model.enu_k is available for the cells (model.type = rnn, gru, "
+                                  "lightgru, lstm)");
+    if (s->cell != SL_CELL_CTRNN && s->form != SL_CTRNN_CURRENT)
+        return sl_fail(SL_EINVAL, "model.ctrnn_form = rate is an option of model.type = ctrnn");
     if (s->cell == SL_CELL_CTRNN && sl_config_real(c, "train.l2_activation") > 0)
         return sl_fail(SL_EINVAL, "train.l2_activation is available for the cells (model.type = "
                                   "rnn, gru, lightgru, lstm); for the ctrnn use train.l2_rate");
@@ -170,7 +174,7 @@ static sl_status spec_from_config(const sl_config *c, const sl_task *t, sl_model
         if (s->learn_x0)
             return sl_fail(SL_EINVAL, "model.learn_x0 = true is only available for model.type = "
                                       "ctrnn (the cells start from h_0 = 0)");
-        s->tau_ms = s->g = s->h = s->sigma_rec = 0;
+        s->tau_ms = s->g = s->h = 0;
     }
     return sl_activation_parse(sl_config_str(c, "model.activation"), &s->act);
 }
@@ -372,7 +376,63 @@ static sl_status wiring_cost(sl_trainer *t, int grad, double *out)
     return SL_OK;
 }
 
-/* model.sparsity / model.mask: the fixed N×N connectivity mask of the
+/* model.areas = K ≥ 2: K areas of consecutive units (⌊N/K⌋ each, the last
+ * takes the remainder). model.area_links: all = every pair of areas may
+ * connect, feedforward = only area a → a+1 (nn4n's chain), feedforward+feedback
+ * = a → a+1 and a+1 → a. Each within-area synapse is kept with probability
+ * model.area_p_within, each allowed between-area one with model.area_p_between
+ * (drawn from the rng, row by row). */
+static sl_status area_mask(const sl_config *c, int N, int K, sl_rng *r, sl_real *M)
+{
+    if (K > N) return sl_fail(SL_EINVAL, "model.areas = %d is more than model.hidden = %d", K, N);
+    const char *links = sl_config_str(c, "model.area_links");
+    const double pw = sl_config_real(c, "model.area_p_within");
+    const double pb = sl_config_real(c, "model.area_p_between");
+    int *sizes = malloc((size_t)K * sizeof(int));
+    unsigned char *adj = malloc((size_t)K * K);
+    sl_status st = sizes && adj ? SL_OK : sl_fail(SL_ENOMEM, "out of memory");
+    for (int a = 0; !st && a < K; a++) sizes[a] = N / K + (a == K - 1 ? N % K : 0);
+    if (!st && !strcmp(links, "all"))
+        memset(adj, 1, (size_t)K * K);
+    else if (!st)
+        st = sl_area_chain(K, !strcmp(links, "feedforward+feedback"), adj);
+    if (!st) st = sl_mask_areas(M, K, sizes, adj, 0, NULL);
+    if (!st) { /* thin: within-area entries by p_within, allowed between-area by p_between */
+        int *area = malloc((size_t)N * sizeof(int));
+        if (!area) st = sl_fail(SL_ENOMEM, "out of memory");
+        for (int a = 0, k = 0; !st && a < K; a++)
+            for (int i = 0; i < sizes[a]; i++) area[k++] = a;
+        for (size_t i = 0; !st && i < (size_t)N * N; i++) {
+            const double p = area[i / (size_t)N] == area[i % (size_t)N] ? pw : pb;
+            const double u = sl_rng_uniform(r);
+            if (M[i] != 0 && !(u < p)) M[i] = 0;
+        }
+        free(area);
+    }
+    free(sizes);
+    free(adj);
+    return st;
+}
+
+/* model.plastic_mask: the N×N plasticity mask of the recurrent matrix (NULL
+ * when every synapse is plastic) */
+static sl_status plasticity_mask(sl_trainer *t, int N, sl_real **out)
+{
+    *out = NULL;
+    const char *path = sl_config_str(t->cfg, "model.plastic_mask");
+    if (!*path) return SL_OK;
+    sl_real *P = malloc((size_t)N * N * sizeof(sl_real));
+    if (!P) return sl_fail(SL_ENOMEM, "out of memory");
+    sl_status st = sl_mask_load_npy(path, N, N, 0, P);
+    if (st) {
+        free(P);
+        return sl_fail_context(st, "model.plastic_mask");
+    }
+    *out = P;
+    return SL_OK;
+}
+
+/* model.sparsity / model.mask / model.areas: the fixed N×N connectivity mask of the
  * recurrent matrix (NULL when dense). The random one is drawn from its own
  * stream of run.seed (the weights' draws do not change), the same on resume. */
 static sl_status connectivity_mask(sl_trainer *t, int N, sl_real **out)
@@ -380,7 +440,8 @@ static sl_status connectivity_mask(sl_trainer *t, int N, sl_real **out)
     *out = NULL;
     const double sp = sl_config_real(t->cfg, "model.sparsity");
     const char *path = sl_config_str(t->cfg, "model.mask");
-    if (!(sp > 0) && !*path) return SL_OK;
+    const int areas = (int)sl_config_int(t->cfg, "model.areas");
+    if (!(sp > 0) && !*path && areas < 2) return SL_OK;
     sl_real *M = malloc((size_t)N * N * sizeof(sl_real));
     if (!M) return sl_fail(SL_ENOMEM, "out of memory");
     sl_status st = SL_OK;
@@ -388,6 +449,14 @@ static sl_status connectivity_mask(sl_trainer *t, int N, sl_real **out)
         st = sl_mask_load_npy(path, N, N, 0, M);
     else
         for (size_t i = 0; i < (size_t)N * N; i++) M[i] = 1;
+    if (!st && areas >= 2) {
+        sl_real *A = malloc((size_t)N * N * sizeof(sl_real));
+        sl_rng r;
+        sl_rng_seed_stream(&r, t->seed, STREAM_AREAS);
+        st = A ? area_mask(t->cfg, N, areas, &r, A) : sl_fail(SL_ENOMEM, "out of memory");
+        for (size_t i = 0; !st && i < (size_t)N * N; i++) M[i] *= A[i];
+        free(A);
+    }
     if (!st && sp > 0) {
         sl_real *R = malloc((size_t)N * N * sizeof(sl_real));
         sl_rng r;
@@ -398,7 +467,7 @@ static sl_status connectivity_mask(sl_trainer *t, int N, sl_real **out)
     }
     if (st) {
         free(M);
-        return sl_fail_context(st, "model.mask / model.sparsity");
+        return sl_fail_context(st, "model.mask / model.sparsity / model.areas");
     }
     *out = M;
     return SL_OK;
@@ -433,13 +502,19 @@ static sl_status build(sl_trainer *t)
 
     sl_model_spec spec;
     if ((st = spec_from_config(c, t->task, &spec))) return st;
-    sl_real *mask = NULL;
+    sl_real *mask = NULL, *plastic = NULL;
     if ((st = connectivity_mask(t, spec.n_hidden, &mask))) return st;
+    if ((st = plasticity_mask(t, spec.n_hidden, &plastic))) {
+        free(mask);
+        return st;
+    }
     spec.rec_mask = mask;
+    spec.plastic_mask = plastic;
     sl_rng init;
     sl_rng_seed_stream(&init, t->seed, STREAM_INIT);
     st = sl_model_create(&spec, &init, &t->model);
     free(mask);
+    free(plastic);
     if (st) return st;
     if ((st = sl_workspace_create(t->model, t->task->max_batch, t->task->T, &t->ws))) return st;
 
@@ -756,7 +831,7 @@ static sl_status validate(sl_trainer *t, sl_epoch_stats *s)
 {
     sl_rng vn;
     sl_rng_seed_stream(&vn, t->seed, STREAM_VAL);
-    sl_rng *noise = t->model->spec.sigma_rec > 0 ? &vn : NULL;
+    sl_rng *noise = t->model->spec.sigma_rec > 0 || t->model->spec.sigma_in > 0 ? &vn : NULL;
     sl_split split = t->task->ops->num_batches(t->task, SL_SPLIT_VAL) > 0 ? SL_SPLIT_VAL : SL_SPLIT_TRAIN;
     sl_eval v, h;
     sl_status st = sl_evaluate_full(t->model, t->ws, t->task, split, noise, &v);
@@ -800,7 +875,7 @@ sl_status sl_trainer_run(sl_trainer *t, sl_epoch_callback cb, void *user)
     sl_task *task = t->task;
     sl_model *m = t->model;
     const size_t np = sl_model_num_params(m);
-    sl_rng *noise = m->spec.sigma_rec > 0 ? &t->rng_noise : NULL;
+    sl_rng *noise = m->spec.sigma_rec > 0 || m->spec.sigma_in > 0 ? &t->rng_noise : NULL;
     while (t->epoch < t->total_epochs) {
         double t0 = now_s();
         long epoch = t->epoch + 1;
@@ -827,6 +902,7 @@ sl_status sl_trainer_run(sl_trainer *t, sl_epoch_callback cb, void *user)
                 if ((st = wiring_cost(t, 1, &wc))) return st;
                 lt.total += wc;
                 s.loss_wiring += wc / nb;
+                sl_model_mask_frozen(m); /* the wiring gradient spares frozen synapses too */
             }
             if (t->train_only) /* freeze by name: every other tensor's gradient to 0 */
                 for (int k = 0; k < m->n_tensors; k++)
@@ -903,7 +979,7 @@ sl_status sl_trainer_finish(sl_trainer *t, double seconds, sl_epoch_stats *out)
     if (st) return st;
     sl_rng vn;
     sl_rng_seed_stream(&vn, t->seed, STREAM_VAL);
-    sl_rng *noise = best->spec.sigma_rec > 0 ? &vn : NULL;
+    sl_rng *noise = best->spec.sigma_rec > 0 || best->spec.sigma_in > 0 ? &vn : NULL;
     memset(out, 0, sizeof *out);
     sl_eval tr, va, ho;
     st = sl_evaluate_full(best, t->ws, t->task, SL_SPLIT_TRAIN, NULL, &tr);

@@ -6,10 +6,11 @@ whole model (cell + linear readout + task loss) as sl_model_loss runs it.
 Usage:  /usr/bin/python3 tests/ref/gen_constraints.py OUTDIR
 
 Writes OUTDIR/<case>/ (tests/golden/constraints/<case>/ when committed):
-  config.json        cell ("rnn", "lightgru"), act, N, n_in, n_out, B, T,
-                     dale ("off", "reparam"), exc_fraction, no_autapses,
+  config.json        cell ("rnn", "lightgru", "ctrnn"), act, N, n_in, n_out, B,
+                     T, dale ("off", "reparam"), exc_fraction, no_autapses,
                      rec_mask (1 = mask.npy is the connectivity mask), loss
-                     ("mse", "ce"), params (the free parameters, in order)
+                     ("mse", "ce"), params (the free parameters, in order);
+                     ctrnn also tau, dt (ms) and form ("current", "rate")
   u.npy              inputs (B, T, n_in), batch-major as sl_batch.u
   <param>.npy        the free parameters as silico stores them (for the
                      constrained matrix: the raw R, signed, with nonzero
@@ -22,6 +23,8 @@ Writes OUTDIR/<case>/ (tests/golden/constraints/<case>/ when committed):
   loss.npy           [L]
   grad_<param>.npy   dL/d<param> for every free parameter
 
+DANN (ctrnn, dale "dann"): J_eff = J - J_EI J_IE with J (= J_EE), J_IE, J_EI >= 0
+as free parameters (n_i = max(1, round(N (1 - f) / f)) interneurons).
 The effective recurrent matrix is built as src/nn/model.c documents it, with
 columns = presynaptic units, sign_j = +1 for j < floor(f*N), -1 after, and
 M = connectivity mask (or 1) with the diagonal zeroed when no_autapses:
@@ -33,6 +36,10 @@ and torch autograd supplies every gradient. The cells, h_0 = 0:
             statistics over all T*B rows, biased variance, eps 1e-5)
             z = sigmoid(a_z + h U_z^T); hc = relu(a_h + h R_eff^T), R = U_h
             h = z * h + (1 - z) * hc
+  ctrnn     (alpha = dt/tau, R = J, x_0 = r_0 = 0)
+            current: x <- x + alpha(-x + phi(x) R_eff^T + u B^T + b), h = phi(x)
+            rate:    h <- (1 - alpha) h + alpha phi(h R_eff^T + u B^T + b)
+            (Yang et al. 2019's LeakyRNN: r integrated)
   readout   z_t = W h_t + c
 Loss: mse = sum m (z - y)^2 / sum m; ce = sum m (logsumexp(z) - z_y) / sum m.
 Float64 from fixed numpy seeds; draws are redone until no ReLU input and no
@@ -67,14 +74,38 @@ CASES = [
          dale="reparam", exc_fraction=0.8, no_autapses=0, rec_mask=0, loss="ce", seed=102),
     dict(name="rnn_mask", cell="rnn", N=6, n_in=2, n_out=2, B=2, T=7,
          dale="off", exc_fraction=0.0, no_autapses=0, rec_mask=1, loss="mse", seed=103),
+    dict(name="ctrnn_dale_noautapse", cell="ctrnn", N=8, n_in=3, n_out=2, B=3, T=9,
+         dale="reparam", exc_fraction=0.75, no_autapses=1, rec_mask=0, loss="mse", seed=104,
+         act="tanh", form="current", tau=50.0, dt=20.0),
+    dict(name="ctrnn_rate", cell="ctrnn", N=7, n_in=3, n_out=3, B=4, T=8,
+         dale="off", exc_fraction=0.0, no_autapses=0, rec_mask=0, loss="ce", seed=105,
+         act="softplus", form="rate", tau=100.0, dt=20.0),
+    dict(name="ctrnn_rate_dale_mask", cell="ctrnn", N=6, n_in=2, n_out=2, B=3, T=7,
+         dale="reparam", exc_fraction=0.5, no_autapses=0, rec_mask=1, loss="mse", seed=106,
+         act="tanh", form="rate", tau=50.0, dt=10.0),
+    dict(name="ctrnn_dann", cell="ctrnn", N=8, n_in=3, n_out=2, B=3, T=8,
+         dale="dann", exc_fraction=0.75, no_autapses=0, rec_mask=0, loss="ce", seed=107,
+         act="tanh", form="current", tau=50.0, dt=20.0),
 ]
 
 PARAMS = {
     "rnn": ["weight_ih", "weight_hh", "bias_ih", "bias_hh", "W", "c"],
     "lightgru": ["W_z", "W_h", "U_z", "U_h", "bn_z.weight", "bn_z.bias",
                  "bn_h.weight", "bn_h.bias", "W", "c"],
+    "ctrnn": ["J", "B", "b", "W", "c"],
 }
-REC = {"rnn": "weight_hh", "lightgru": "U_h"}
+REC = {"rnn": "weight_hh", "lightgru": "U_h", "ctrnn": "J"}
+
+
+def params_of(case):
+    return PARAMS[case["cell"]] + (["J_IE", "J_EI"] if case["dale"] == "dann" else [])
+
+
+def n_inhibitory(case):
+    """DANN interneurons: max(1, round(N (1 - f) / f)), as src/nn/ctrnn.c"""
+    f = case["exc_fraction"]
+    return max(1, int(math.floor(case["N"] * (1 - f) / f + 0.5)))
+PHI = {"tanh": torch.tanh, "softplus": F.softplus}
 
 
 def draw(case, attempt):
@@ -84,6 +115,14 @@ def draw(case, attempt):
     un = lambda *shape: rng.uniform(-s, s, size=shape)
     if case["cell"] == "rnn":
         p = dict(weight_ih=un(N, ni), weight_hh=un(N, N) * 1.5, bias_ih=un(N), bias_hh=un(N))
+    elif case["cell"] == "ctrnn":
+        p = dict(J=rng.standard_normal((N, N)) * 1.5 / math.sqrt(N),
+                 B=rng.standard_normal((N, ni)) / math.sqrt(ni), b=un(N))
+        if case["dale"] == "dann":  # J = J_EE, J_IE, J_EI >= 0
+            k = n_inhibitory(case)
+            p["J"] = np.abs(p["J"])
+            p["J_IE"] = np.abs(rng.standard_normal((k, N))) / math.sqrt(N)
+            p["J_EI"] = np.abs(rng.standard_normal((N, k))) / math.sqrt(k)
     else:
         p = {"W_z": un(N, ni), "W_h": un(N, ni), "U_z": un(N, N), "U_h": un(N, N) * 1.5,
              "bn_z.weight": rng.uniform(0.5, 1.5, N), "bn_z.bias": rng.uniform(-0.3, 0.3, N),
@@ -122,6 +161,8 @@ def forward(case, P, d):
     R = P[REC[case["cell"]]]
     if case["dale"] == "reparam":
         Reff = (R * M).abs() * signs(case)[None, :]
+    elif case["dale"] == "dann":  # Cornford 2021: J_eff = J_EE - J_EI J_IE
+        Reff = R - P["J_EI"] @ P["J_IE"]
     else:
         Reff = R * M
     x = torch.tensor(d["u"]).transpose(0, 1)  # (T, B, n_in)
@@ -136,8 +177,17 @@ def forward(case, P, d):
             return ((a2 - mu) / torch.sqrt(var + EPS) * g + b).reshape(T, B, N)
         az = bn(x @ P["W_z"].T, P["bn_z.weight"], P["bn_z.bias"])
         ah = bn(x @ P["W_h"].T, P["bn_h.weight"], P["bn_h.bias"])
+    if case["cell"] == "ctrnn":
+        alpha = case["dt"] / case["tau"]
+        phi = PHI[case["act"]]
+        xs = torch.zeros(B, N)
     for t in range(T):
-        if case["cell"] == "rnn":
+        if case["cell"] == "ctrnn" and case["form"] == "current":
+            xs = xs + alpha * (-xs + phi(xs) @ Reff.T + x[t] @ P["B"].T + P["b"])
+            h = phi(xs)
+        elif case["cell"] == "ctrnn":
+            h = (1 - alpha) * h + alpha * phi(h @ Reff.T + x[t] @ P["B"].T + P["b"])
+        elif case["cell"] == "rnn":
             h = torch.tanh(x[t] @ P["weight_ih"].T + P["bias_ih"] + h @ Reff.T + P["bias_hh"])
         else:
             z = torch.sigmoid(az[t] + h @ P["U_z"].T)
@@ -161,7 +211,7 @@ def run_case(case):
     for attempt in range(100):
         d = draw(case, attempt)
         R = d["p"][REC[case["cell"]]]
-        if np.abs(R[d["M"] != 0]).min() < KINK_MARGIN:
+        if case["dale"] == "reparam" and np.abs(R[d["M"] != 0]).min() < KINK_MARGIN:
             continue
         P = {k: torch.tensor(v, requires_grad=True) for k, v in d["p"].items()}
         L, Z, kink = forward(case, P, d)
@@ -169,7 +219,7 @@ def run_case(case):
             continue
         L.backward()
         d.update(L=L.item(), z=Z.detach().numpy(), attempt=attempt,
-                 grads={k: P[k].grad.numpy().copy() for k in PARAMS[case["cell"]]})
+                 grads={k: P[k].grad.numpy().copy() for k in params_of(case)})
         return d
     raise RuntimeError("%s: no draw keeps the kinks away from 0" % case["name"])
 
@@ -188,13 +238,16 @@ def main():
         os.makedirs(dd, exist_ok=True)
         cfg = {k: case[k] for k in ("cell", "N", "n_in", "n_out", "B", "T", "dale",
                                     "exc_fraction", "no_autapses", "rec_mask", "loss")}
-        cfg["act"] = "tanh"
-        cfg["params"] = PARAMS[case["cell"]]
+        cfg["act"] = case.get("act", "tanh")
+        for k in ("form", "tau", "dt"):
+            if k in case:
+                cfg[k] = case[k]
+        cfg["params"] = params_of(case)
         with open(os.path.join(dd, "config.json"), "w") as f:
             json.dump(cfg, f, indent=1, sort_keys=True)
             f.write("\n")
         save(os.path.join(dd, "u.npy"), r["u"])
-        for k in PARAMS[case["cell"]]:
+        for k in params_of(case):
             save(os.path.join(dd, k + ".npy"), r["p"][k])
             save(os.path.join(dd, "grad_" + k + ".npy"), r["grads"][k])
         if "mask" in r:
