@@ -275,6 +275,23 @@ Test(fixedpoints_dedup, one_point_per_input_group)
     cr_assert_neq(res.group[0], res.group[1]);
     cr_assert_lt(fabs(res.x[0] - res.x[2]) + fabs(res.x[1] - res.x[3]), 1e-9);
     sl_fp_result_free(&res);
+    /* Adam alone (no Newton): each point's q is the q of its returned state */
+    sp.newton_iters = 0;
+    cr_assert_eq(sl_fixed_points(m, x0, K, u, 1, NULL, &sp, &res), SL_OK);
+    sl_stepmap *s;
+    cr_assert_eq(sl_stepmap_create(m, &s), SL_OK);
+    double a[2], f[2];
+    sl_stepmap_drive(s, u, a);
+    for (int p = 0; p < res.P; p++) {
+        sl_stepmap_jacobian(s, res.x + 2 * p, a, f, NULL);
+        double qq = 0.5 * ((res.x[2 * p] - f[0]) * (res.x[2 * p] - f[0]) +
+                           (res.x[2 * p + 1] - f[1]) * (res.x[2 * p + 1] - f[1]));
+        cr_assert_lt(fabs(qq - res.q[p]), 1e-6 * qq + 1e-15, "q %g vs %g", res.q[p], qq);
+    }
+    for (int k = 0; k < K; k++) cr_assert_lt(res.q_all[k], 1e-6, "search %d: q %g", k, res.q_all[k]);
+    sl_stepmap_free(s);
+    sl_fp_result_free(&res);
+    sp.newton_iters = 5;
     /* one group: one point */
     cr_assert_eq(sl_fixed_points(m, x0, K, u, 1, NULL, &sp, &res), SL_OK);
     cr_assert_eq(res.P, 1);

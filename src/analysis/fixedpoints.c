@@ -11,7 +11,9 @@
  *     dtype); ReduceLROnPlateau on that mean (factor 0.95, patience 2, relative
  *     threshold 1e-4, cooldown 0: FPF's hard-coded Torch scheduler). From the
  *     second iteration stop when every point has q < tol_q or
- *     |q − q_prev| < tol_dq · lr, or after max_iters.
+ *     |q − q_prev| < tol_dq · lr, or after max_iters. A point with q < tol_q
+ *     is done and leaves the batch (FPF keeps moving it by steps far below
+ *     tol_unique), so late iterations cost only the points still moving.
  *  2. Optional Newton steps in float64 per point (x ← x − (I − ∂F/∂x)⁻¹ d,
  *     LAPACK dgesv), each kept only when it lowers q.
  *  3. Deduplicate (FPF get_unique): for each point not yet grouped, every point
@@ -28,8 +30,8 @@
  * along the network's own trajectories on the task's validation trials (FPF
  * sample_states: random (trial, step) pairs with replacement, plus N(0, σ²)
  * noise), one group per constant input: zero input by default; with context
- * channels (inputs constant over each trial, 0/1 valued and varying across
- * trials, e.g. ctxdm_mante's context_motion/context_colour) one group per
+ * channels (inputs constant over each trial — 0 in padded steps — 0/1 valued
+ * and varying across trials, e.g. ctxdm_mante's context_motion/context_colour) one group per
  * context, u = that channel's one-hot and every other input 0 (zero
  * coherence), sampled from that context's trials; or --input v1,v2,... */
 #include <math.h>
@@ -68,22 +70,28 @@ void sl_fp_result_free(sl_fp_result *r)
 /* ------------------------------------------------------------- 1. search */
 
 /* FPF's joint Adam on float32 states X (K×D, updated in place); q (K) gets
- * each point's final q. Returns the iterations run. */
-static int joint_adam(const sl_stepmap *s, float *X, const float *A, int K, const sl_fp_spec *sp,
-                      double *q, double *qprev, float *work)
+ * each point's final q. A point whose q is below tol_q is done (it meets the
+ * stopping rule) and leaves the batch: its row is swapped behind the active
+ * ones, so later iterations cost only the points still moving, while the
+ * plateau schedule still sees mean q over all K (FPF updates converged points
+ * too; their moves are far below tol_unique). A and perm are permuted along;
+ * X, q come back in the original order. Returns the iterations run. */
+static int joint_adam(const sl_stepmap *s, float *X, float *A, int K, const sl_fp_spec *sp,
+                      double *q, double *qprev, int *perm, float *work)
 {
-    const int D = sl_stepmap_dim(s);
+    const int D = sl_stepmap_dim(s), GN = sl_stepmap_drive_dim(s);
     const size_t n = (size_t)K * D;
     float *F = work, *R = F + n, *G = R + n, *M = G + n, *V = M + n, *w = V + n;
     memset(M, 0, n * sizeof(float));
     memset(V, 0, n * sizeof(float));
+    for (int k = 0; k < K; k++) perm[k] = k;
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
-    double lr = sp->lr_init, best = INFINITY;
-    int bad = 0, it = 1;
+    double lr = sp->lr_init, best = INFINITY, q_done = 0;
+    int bad = 0, it = 1, Ka = K;
     for (;; it++) {
-        sl_stepmap_forward_f(s, K, X, A, F, w);
-        double qsum = 0;
-        for (int k = 0; k < K; k++) {
+        sl_stepmap_forward_f(s, Ka, X, A, F, w);
+        double qsum = q_done;
+        for (int k = 0; k < Ka; k++) {
             float *r = R + (size_t)k * D;
             const float *x = X + (size_t)k * D, *f = F + (size_t)k * D;
             vf16 acc = VF(0);
@@ -100,24 +108,27 @@ static int joint_adam(const sl_stepmap *s, float *X, const float *A, int K, cons
         }
         const double qmean = qsum / K;
         /* ∇ mean q = (d − d ∂F/∂x) / K */
-        sl_stepmap_vjp_f(s, K, X, R, G, w);
+        sl_stepmap_vjp_f(s, Ka, X, R, G, w);
         const float inv = 1.0f / (float)K;
         const double bc1 = 1 - pow(b1, it), bc2 = 1 - pow(b2, it);
         const float step = (float)(lr / bc1), rb2 = (float)(1 / sqrt(bc2));
-        for (size_t i = 0; i < n; i += 16) { /* torch.optim.Adam */
-            const size_t w = n - i < 16 ? n - i : 16;
-            vf16 g = (vld(R + i, w) - vld(G + i, w)) * inv;
-            vf16 mm = VF(b1) * vld(M + i, w) + VF(1 - b1) * g;
-            vf16 vv = VF(b2) * vld(V + i, w) + VF(1 - b2) * g * g;
-            vst(M + i, mm, w);
-            vst(V + i, vv, w);
+        for (int k = 0; k < Ka; k++) {
+            if (q[k] < sp->tol_q) continue; /* done: leaves below, unmoved */
+            for (size_t i = (size_t)k * D, e = i + D; i < e; i += 16) { /* torch.optim.Adam */
+                const size_t w = e - i < 16 ? e - i : 16;
+                vf16 g = (vld(R + i, w) - vld(G + i, w)) * inv;
+                vf16 mm = VF(b1) * vld(M + i, w) + VF(1 - b1) * g;
+                vf16 vv = VF(b2) * vld(V + i, w) + VF(1 - b2) * g * g;
+                vst(M + i, mm, w);
+                vst(V + i, vv, w);
 #ifdef __AVX512F__
-            vf16 sq = (vf16)_mm512_sqrt_ps((__m512)vv);
+                vf16 sq = (vf16)_mm512_sqrt_ps((__m512)vv);
 #else
-            vf16 sq;
-            for (int l = 0; l < 16; l++) sq[l] = sqrtf(vv[l]);
+                vf16 sq;
+                for (int l = 0; l < 16; l++) sq[l] = sqrtf(vv[l]);
 #endif
-            vst(X + i, vld(X + i, w) - VF(step) * mm / (sq * rb2 + VF(eps)), w);
+                vst(X + i, vld(X + i, w) - VF(step) * mm / (sq * rb2 + VF(eps)), w);
+            }
         }
         /* ReduceLROnPlateau(min, factor 0.95, patience 2, threshold 1e-4 rel, eps 1e-8) */
         if (qmean < best * (1 - 1e-4)) {
@@ -127,16 +138,37 @@ static int joint_adam(const sl_stepmap *s, float *X, const float *A, int K, cons
             if (lr - 0.95 * lr > 1e-8) lr *= 0.95;
             bad = 0;
         }
-        if (it > 1) {
-            int done = 1;
-            for (int k = 0; k < K && done; k++)
-                done = q[k] < sp->tol_q || fabs(q[k] - qprev[k]) < sp->tol_dq * lr;
-            if (done) break;
-        }
-        if (it + 1 > sp->max_iters) break;
-        memcpy(qprev, q, (size_t)K * sizeof(double));
+        int done = 1;
+        for (int k = 0; k < Ka && done; k++)
+            done = q[k] < sp->tol_q || (it > 1 && fabs(q[k] - qprev[k]) < sp->tol_dq * lr);
+        /* the converged rows leave the batch (swap with the last active row) */
+        for (int k = 0; k < Ka;) {
+            if (!(q[k] < sp->tol_q)) {
+                k++;
+                continue;
+            }
+            const int l = --Ka;
+            q_done += q[k];
+            if (k != l) {
+#define SWAP_ROWS(T, P, W)                                                                         \
+    for (int i_ = 0; i_ < (W); i_++) {                                                             \
+        T t_ = (P)[(size_t)k * (W) + i_];                                                          \
+        (P)[(size_t)k * (W) + i_] = (P)[(size_t)l * (W) + i_], (P)[(size_t)l * (W) + i_] = t_;     \
     }
-    /* q at the final states */
+                SWAP_ROWS(float, X, D)
+                SWAP_ROWS(float, M, D)
+                SWAP_ROWS(float, V, D)
+                SWAP_ROWS(float, A, GN)
+                SWAP_ROWS(double, q, 1)
+                SWAP_ROWS(double, qprev, 1)
+                SWAP_ROWS(int, perm, 1)
+#undef SWAP_ROWS
+            }
+        }
+        if (done || Ka == 0 || it + 1 > sp->max_iters) break;
+        memcpy(qprev, q, (size_t)Ka * sizeof(double));
+    }
+    /* q at the final states, then back to the original order */
     sl_stepmap_forward_f(s, K, X, A, F, w);
     for (int k = 0; k < K; k++) {
         double qk = 0;
@@ -144,8 +176,11 @@ static int joint_adam(const sl_stepmap *s, float *X, const float *A, int K, cons
             double r = (double)X[(size_t)k * D + i] - F[(size_t)k * D + i];
             qk += r * r;
         }
-        q[k] = 0.5 * qk;
+        qprev[perm[k]] = 0.5 * qk;
+        memcpy(R + (size_t)perm[k] * D, X + (size_t)k * D, (size_t)D * sizeof(float));
     }
+    memcpy(X, R, n * sizeof(float));
+    memcpy(q, qprev, (size_t)K * sizeof(double));
     return it;
 }
 
@@ -346,10 +381,11 @@ sl_status sl_fixed_points(const sl_model *m, const double *x0, int K, const doub
     float *work = malloc((5 * n + wk) * sizeof(float));
     double *X = malloc(n * sizeof(double)), *q = malloc((size_t)K * sizeof(double));
     double *qprev = malloc((size_t)K * sizeof(double));
+    int *perm = malloc((size_t)K * sizeof(int));
     double *U = malloc((size_t)K * (NI ? NI : 1) * sizeof(double));
     int *keep = malloc((size_t)K * sizeof(int));
     unsigned char *taken = malloc((size_t)K);
-    if (!ga || !Af || !Xf || !work || !X || !q || !qprev || !U || !keep || !taken) {
+    if (!ga || !Af || !Xf || !work || !X || !q || !qprev || !perm || !U || !keep || !taken) {
         st = sl_fail(SL_ENOMEM, "fixed points: out of memory (K %d, D %d)", K, D);
         goto done;
     }
@@ -362,7 +398,7 @@ sl_status sl_fixed_points(const sl_model *m, const double *x0, int K, const doub
     for (size_t i = 0; i < n; i++) Xf[i] = (float)x0[i];
 
     /* 1. joint Adam (float32), 2. Newton (float64) */
-    out->iterations = joint_adam(s, Xf, Af, K, &sp, q, qprev, work);
+    out->iterations = joint_adam(s, Xf, Af, K, &sp, q, qprev, perm, work);
     for (size_t i = 0; i < n; i++) X[i] = Xf[i];
     if (sp.newton_iters > 0)
         for (int k = 0; k < K && !st; k++) {
@@ -447,7 +483,8 @@ sl_status sl_fixed_points(const sl_model *m, const double *x0, int K, const doub
     free(Jm), free(wr), free(wi), free(vr), free(ev);
 done:
     if (st) sl_fp_result_free(out);
-    free(ga), free(Af), free(Xf), free(work), free(X), free(q), free(qprev), free(U), free(keep),
+    free(ga), free(Af), free(Xf), free(work), free(X), free(q), free(qprev), free(perm), free(U),
+        free(keep),
         free(taken);
     sl_stepmap_free(s);
     return st;
@@ -630,7 +667,10 @@ sl_status sl_fixedpoints_run(sl_analysis_ctx *ctx)
             for (int k = 0; k < n_trials && ok; k++) {
                 const sl_real v0 = ucat[(size_t)k * T * NI + c];
                 ok = v0 == 0 || v0 == 1;
-                for (int t = 1; t < T && ok; t++) ok = ucat[((size_t)k * T + t) * NI + c] == v0;
+                for (int t = 1; t < T && ok; t++) { /* (0 in padded steps) */
+                    const sl_real v = ucat[((size_t)k * T + t) * NI + c];
+                    ok = v == v0 || v == 0;
+                }
                 on[(size_t)k * NI + c] = v0 == 1;
                 n1 += v0 == 1;
             }
