@@ -69,13 +69,13 @@ void sl_fp_result_free(sl_fp_result *r)
 
 /* ------------------------------------------------------------- 1. search */
 
-/* FPF's joint Adam on float32 states X (K×D, updated in place); q (K) gets
- * each point's final q. A point whose q is below tol_q is done (it meets the
+/* FPF's joint Adam on float32 states X (K×D, updated in place; q, qprev
+ * scratch of K). A point whose q is below tol_q is done (it meets the
  * stopping rule) and leaves the batch: its row is swapped behind the active
  * ones, so later iterations cost only the points still moving, while the
  * plateau schedule still sees mean q over all K (FPF updates converged points
  * too; their moves are far below tol_unique). A and perm are permuted along;
- * X, q come back in the original order. Returns the iterations run. */
+ * X comes back in the original order. Returns the iterations run. */
 static int joint_adam(const sl_stepmap *s, float *X, float *A, int K, const sl_fp_spec *sp,
                       double *q, double *qprev, int *perm, float *work)
 {
@@ -168,19 +168,10 @@ static int joint_adam(const sl_stepmap *s, float *X, float *A, int K, const sl_f
         if (done || Ka == 0 || it + 1 > sp->max_iters) break;
         memcpy(qprev, q, (size_t)Ka * sizeof(double));
     }
-    /* q at the final states, then back to the original order */
-    sl_stepmap_forward_f(s, K, X, A, F, w);
-    for (int k = 0; k < K; k++) {
-        double qk = 0;
-        for (int i = 0; i < D; i++) {
-            double r = (double)X[(size_t)k * D + i] - F[(size_t)k * D + i];
-            qk += r * r;
-        }
-        qprev[perm[k]] = 0.5 * qk;
+    /* back to the original order */
+    for (int k = 0; k < K; k++)
         memcpy(R + (size_t)perm[k] * D, X + (size_t)k * D, (size_t)D * sizeof(float));
-    }
     memcpy(X, R, n * sizeof(float));
-    memcpy(q, qprev, (size_t)K * sizeof(double));
     return it;
 }
 
@@ -400,6 +391,20 @@ sl_status sl_fixed_points(const sl_model *m, const double *x0, int K, const doub
     /* 1. joint Adam (float32), 2. Newton (float64) */
     out->iterations = joint_adam(s, Xf, Af, K, &sp, q, qprev, perm, work);
     for (size_t i = 0; i < n; i++) X[i] = Xf[i];
+    { /* q of the end points in float64 (q.npy, deduplication) */
+        double *Ad = malloc((size_t)K * GN * sizeof(double)), *Fd = malloc(n * sizeof(double));
+        double *wd = malloc(wk * sizeof(double));
+        if (!Ad || !Fd || !wd) {
+            free(Ad), free(Fd), free(wd);
+            st = sl_fail(SL_ENOMEM, "fixed points: out of memory (K %d, D %d)", K, D);
+            goto done;
+        }
+        for (int k = 0; k < K; k++)
+            memcpy(Ad + (size_t)k * GN, ga + (size_t)(group ? group[k] : 0) * GN, GN * sizeof(double));
+        sl_stepmap_forward_d(s, K, X, Ad, Fd, wd);
+        for (int k = 0; k < K; k++) q[k] = q_of(X + (size_t)k * D, Fd + (size_t)k * D, D);
+        free(Ad), free(Fd), free(wd);
+    }
     if (sp.newton_iters > 0)
         for (int k = 0; k < K && !st; k++) {
             const int g = group ? group[k] : 0;
