@@ -11,8 +11,9 @@
  *     dtype); ReduceLROnPlateau on that mean (factor 0.95, patience 2, relative
  *     threshold 1e-4, cooldown 0: FPF's hard-coded Torch scheduler). From the
  *     second iteration stop when every point has q < tol_q or
- *     |q − q_prev| < tol_dq · lr, or after max_iters. A point with q < tol_q
- *     is done and leaves the batch (FPF keeps moving it by steps far below
+ *     |q − q_prev| < tol_dq · lr, or after max_iters. A point with
+ *     q < tol_q / 10 (float32's q is ~20% uncertain near 1e-10) is done and
+ *     leaves the batch (FPF keeps moving it by steps far below
  *     tol_unique), so late iterations cost only the points still moving.
  *  2. Optional Newton steps in float64 per point (x ← x − (I − ∂F/∂x)⁻¹ d,
  *     LAPACK dgesv), each kept only when it lowers q.
@@ -70,8 +71,8 @@ void sl_fp_result_free(sl_fp_result *r)
 /* ------------------------------------------------------------- 1. search */
 
 /* FPF's joint Adam on float32 states X (K×D, updated in place; q, qprev
- * scratch of K). A point whose q is below tol_q is done (it meets the
- * stopping rule) and leaves the batch: its row is swapped behind the active
+ * scratch of K). A point whose q is below tol_q / 10 is done (it meets the
+ * stopping rule with a margin) and leaves the batch: its row is swapped behind the active
  * ones, so later iterations cost only the points still moving, while the
  * plateau schedule still sees mean q over all K (FPF updates converged points
  * too; their moves are far below tol_unique). A and perm are permuted along;
@@ -112,8 +113,9 @@ static int joint_adam(const sl_stepmap *s, float *X, float *A, int K, const sl_f
         const float inv = 1.0f / (float)K;
         const double bc1 = 1 - pow(b1, it), bc2 = 1 - pow(b2, it);
         const float step = (float)(lr / bc1), rb2 = (float)(1 / sqrt(bc2));
+        const double q_leave = 0.1 * sp->tol_q; /* a float32 q near tol_q is ~20% uncertain */
         for (int k = 0; k < Ka; k++) {
-            if (q[k] < sp->tol_q) continue; /* done: leaves below, unmoved */
+            if (q[k] < q_leave) continue; /* done: leaves below, unmoved */
             for (size_t i = (size_t)k * D, e = i + D; i < e; i += 16) { /* torch.optim.Adam */
                 const size_t w = e - i < 16 ? e - i : 16;
                 vf16 g = (vld(R + i, w) - vld(G + i, w)) * inv;
@@ -143,7 +145,7 @@ static int joint_adam(const sl_stepmap *s, float *X, float *A, int K, const sl_f
             done = q[k] < sp->tol_q || (it > 1 && fabs(q[k] - qprev[k]) < sp->tol_dq * lr);
         /* the converged rows leave the batch (swap with the last active row) */
         for (int k = 0; k < Ka;) {
-            if (!(q[k] < sp->tol_q)) {
+            if (!(q[k] < q_leave)) {
                 k++;
                 continue;
             }
