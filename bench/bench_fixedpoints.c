@@ -11,7 +11,8 @@
  * (1e-20) or 5000 iterations; deduplication (1e-3) and distance outliers;
  * Jacobians and eigenvalues (dgeev, no eigenvectors, as the peer) of the
  * unique points only. The record's ms_per_step is the median over --repeat
- * runs; n_unique, n_fixed (unique with q < tol_q), n_stable, iterations.
+ * runs; n_unique, n_fixed (unique with q < tol_q), n_stable, iterations, and
+ * cpu_s (the last run's CPU time: steadier than wall time on a loaded machine).
  *
  *   bench_fixedpoints --write-net DIR   writes J.npy, b.npy, x0.npy (float32) for the peer
  *   bench_fixedpoints --net DIR         reads them (the same problem on both sides) */
@@ -130,11 +131,17 @@ int main(int argc, char **argv)
     fs.max_iters = max_iters;
     double *times = malloc(sizeof(double) * (repeat > 0 ? repeat : 1));
     sl_fp_result res = {0};
+    double cpu_s = 0;
     for (int k = 0; k < repeat; k++) {
         sl_fp_result_free(&res);
+        struct rusage r0, r1;
+        getrusage(RUSAGE_SELF, &r0);
         const double t0 = bench_now();
         if (sl_fixed_points(m, X0, K, &u0, 1, NULL, &fs, &res)) return fail("sl_fixed_points");
         times[k] = bench_now() - t0;
+        getrusage(RUSAGE_SELF, &r1);
+        cpu_s = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec + r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+                1e-6 * (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec + r1.ru_stime.tv_usec - r0.ru_stime.tv_usec);
     }
     qsort(times, (size_t)repeat, sizeof *times, bench_cmp_double);
     int n_fixed = 0, n_stable = 0;
@@ -157,6 +164,7 @@ int main(int argc, char **argv)
     int n_below = 0;
     for (int k = 0; k < K; k++) n_below += res.q_all[k] < tol_q;
     qsort(res.q_all, (size_t)K, sizeof(double), bench_cmp_double);
+    printf(", \"cpu_s\": %.3f", cpu_s);
     printf(", \"q_median\": %.4g, \"n_q_below_tol\": %d", res.q_all[K / 2], n_below);
     printf(", \"iterations\": %d, \"n_unique\": %d, \"n_fixed\": %d, \"n_stable\": %d",
            res.iterations, res.P, n_fixed, n_stable);

@@ -26,7 +26,8 @@ Timed, the whole pipeline:
      time), and their eigenvalues (torch.linalg.eigvals, float32).
 One timed run = steps 1–3 from the same X0; --repeat runs (default 1), the
 median is ms_per_step. Prints one JSON line: n_unique (after dedup and
-outliers), n_fixed (unique with q < tol_q), iterations, search_s, eig_s, ...
+outliers), n_fixed (unique with q < tol_q), iterations, search_s, eig_s, cpu_s
+(the run's CPU time: on a loaded machine a steadier figure than wall time), ...
 """
 import json
 import os
@@ -118,6 +119,7 @@ def unique(xs, q, tol):
 
 
 def pipeline():
+    c0 = time.process_time()
     t0 = time.perf_counter()
     xs, q, iters = search(X0)
     t1 = time.perf_counter()
@@ -133,7 +135,7 @@ def pipeline():
         ev = torch.linalg.eigvals(jac)
     t3 = time.perf_counter()
     n_stable = int((ev.real.max(1).values < 0).sum()) if len(idx) else 0
-    return {"total": t3 - t0, "search_s": t1 - t0, "unique_s": t2 - t1, "eig_s": t3 - t2,
+    return {"total": t3 - t0, "cpu_s": time.process_time() - c0, "search_s": t1 - t0, "unique_s": t2 - t1, "eig_s": t3 - t2,
             "iterations": iters, "n_unique": len(idx), "n_fixed": int((qu < args.tol_q).sum()),
             "n_stable": n_stable, "q_max": float(q.max()), "q_median": float(q.median()),
             "n_q_below_tol": int((q < args.tol_q).sum())}
