@@ -535,28 +535,14 @@ static sl_status write_f64(const char *dir, const char *name, const double *d, i
 }
 
 /* fraction of the variance of P rows (D columns) on their first principal
- * component, and that component (unit norm) into pc */
+ * component, and that component (unit norm) into pc; NaN below 2 rows */
 static double pc1_ratio(const double *X, int P, int D, double *pc)
 {
-    if (P < 2) return NAN;
-    double *C = calloc((size_t)D * D, sizeof(double)), *mu = calloc((size_t)D, sizeof(double));
-    double *w = malloc((size_t)D * sizeof(double));
-    double r = NAN;
-    if (C && mu && w) {
-        for (int p = 0; p < P; p++)
-            for (int i = 0; i < D; i++) mu[i] += X[(size_t)p * D + i] / P;
-        for (int p = 0; p < P; p++)
-            for (int i = 0; i < D; i++)
-                for (int j = 0; j < D; j++)
-                    C[(size_t)i * D + j] += (X[(size_t)p * D + i] - mu[i]) * (X[(size_t)p * D + j] - mu[j]);
-        if (LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', D, C, D, w) == 0) {
-            double tot = 0;
-            for (int i = 0; i < D; i++) tot += w[i];
-            r = tot > 0 ? w[D - 1] / tot : NAN;
-            for (int i = 0; i < D; i++) pc[i] = C[(size_t)i * D + D - 1];
-        }
-    }
-    free(C), free(mu), free(w);
+    sl_pca pca;
+    if (P < 2 || sl_pca_fit(X, P, D, 1, &pca)) return NAN;
+    const double r = pca.total_variance > 0 ? pca.variance[0] / pca.total_variance : NAN;
+    memcpy(pc, pca.components, (size_t)D * sizeof(double));
+    sl_pca_free(&pca);
     return r;
 }
 
@@ -580,9 +566,7 @@ static sl_status drift(const sl_stepmap *s, double *x, const double *u, int T)
     return SL_OK;
 }
 
-int sl_fixedpoints_applies(const sl_analysis_ctx *ctx) { return ctx->model != NULL; }
-
-sl_status sl_fixedpoints_run(sl_analysis_ctx *ctx)
+sl_status sl_analysis_fixedpoints_run(sl_analysis_ctx *ctx)
 {
     if (!ctx->model)
         return sl_fail(SL_EINVAL, "fixedpoints: %s has no recurrent model (checkpoint.safetensors)",
