@@ -735,6 +735,57 @@ sl_status sl_logistic_cv(const double *X, int n, int p, const int *y, double lam
 
 /* ------------------------------------- analysis: fixed points (issue 5) */
 
+/* FixedPointFinder's pipeline (Golub & Sussillo 2018; src/analysis/fixedpoints.c)
+ * on the model's one-step map F(x, u) (CT-RNN: the Euler step, whose fixed
+ * points are the ODE's; LSTM: x = (h, c)): minimise q = ½‖x − F(x, u)‖² from
+ * K initial states jointly by Adam with plateau decay, optionally polish with
+ * Newton steps, deduplicate, drop distance outliers, then eigen-decompose the
+ * Jacobians of the unique points. Defaults (sl_fp_defaults) are FPF's. */
+typedef struct {
+    double tol_q;        /* stop a point at q < tol_q (1e-12) */
+    double tol_dq;       /* ... or at |q − q_prev| < tol_dq · lr (1e-20) */
+    int max_iters;       /* Adam iterations at most (5000) */
+    double lr_init;      /* Adam's initial learning rate (1.0); plateau decay ×0.95, patience 2 */
+    int newton_iters;    /* Newton steps per point after Adam (0 = none; a step is kept only
+                            when it lowers q) */
+    double tol_unique;   /* points within this 2-norm distance of [x, u] are one (1e-3) */
+    double outlier_distance_scale; /* drop points ≥ this × the initial states' mean distance
+                                      from their centroid (10; 0 = keep all) */
+    double fixed_q;      /* unique points with q ≤ fixed_q are fixed points, the others slow
+                            points (1e-10) */
+    int eigenvectors;    /* 1: also the top-3 modes' eigenvectors (unstable_modes) */
+} sl_fp_spec;
+void sl_fp_defaults(sl_fp_spec *s);
+
+typedef struct {
+    int n_inits, iterations; /* states searched, Adam iterations run */
+    int P, D, n_in;          /* unique points, state size, inputs */
+    double alpha;            /* CT-RNN dt/τ; 1 for the discrete cells */
+    double *x;               /* P×D unique points */
+    double *u;               /* P×n_in their inputs */
+    double *q;               /* P */
+    int *group;              /* P: the input group (row of the inputs given) */
+    /* P×D×2 (re, im), modes sorted by real part, descending: continuous time
+     * λ_c = (λ_d − 1)/α (CT-RNN: in units of 1/τ), and discrete λ_d */
+    double *eig, *eig_discrete;
+    unsigned char *stable;   /* CT-RNN: max Re λ_c < 0; cells: max |λ_d| < 1 */
+    int *n_unstable;         /* modes with Re λ_c > 0 (CT-RNN) / |λ_d| > 1 (cells) */
+    double *modes;           /* P×3×D real parts of the top-3 modes' eigenvectors, or NULL */
+    double *q_all;           /* n_inits: every search's final q (before deduplication) */
+} sl_fp_result;
+void sl_fp_result_free(sl_fp_result *r);
+
+/* Fixed points of m from K initial states x0 (K×D, D = N, or 2N for the
+ * LSTM's (h, c)); initial state k is searched under input inputs[group[k]]
+ * (n_groups × n_in constant inputs; group NULL = all under input 0). */
+sl_status sl_fixed_points(const sl_model *m, const double *x0, int K, const double *inputs,
+                          int n_groups, const int *group, const sl_fp_spec *spec,
+                          sl_fp_result *out);
+
+/* The state trajectories of m on inputs u (B×T×n_in) from its initial state:
+ * X (B×T×D) = the states after each step (LSTM: (h, c)), float64, no noise. */
+sl_status sl_model_state_trajectories(const sl_model *m, const sl_real *u, int B, int T, double *X);
+
 /* ------------------- analysis: comparison with recorded data, RSA/CKA/CCA (issue 5) */
 
 /* Population geometry (src/analysis/{pca,tangling,jpca,rsa,cka,cca}.c).

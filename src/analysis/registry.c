@@ -15,6 +15,7 @@ sl_status sl_run_encode(sl_analysis_ctx *ctx);
 sl_status sl_analysis_pca_run(sl_analysis_ctx *ctx);
 sl_status sl_analysis_tangling_run(sl_analysis_ctx *ctx);
 sl_status sl_analysis_jpca_run(sl_analysis_ctx *ctx);
+sl_status sl_analysis_fixedpoints_run(sl_analysis_ctx *ctx);
 /* the analyses of the trained rate network need it loaded (ctx->model) */
 static int needs_model(const sl_analysis_ctx *ctx) { return ctx->model != NULL; }
 
@@ -86,6 +87,23 @@ static const sl_analysis_def ANALYSES[] = {
      "  --soft S           soft-normalisation constant added to each unit's range (5% of the widest)\n"
      "  --delay MS         reach: the delay whose conditions are analysed (the first training delay)",
      1, needs_model, sl_analysis_jpca_run},
+    {"fixedpoints",
+     "fixed and slow points (FixedPointFinder: joint Adam on q = |x - F(x,u)|^2/2), Jacobian spectra, stability\n"
+     "  writes points.npy, q.npy, eigenvalues.npy and eigenvalues_discrete.npy (P x N x 2), stable.npy,\n"
+     "  n_unstable.npy, unstable_modes.npy, group.npy, initial_states.npy, q_all.npy, summary.json\n"
+     "  --n-inits K        initial states sampled along the trajectories, per context (1024)\n"
+     "  --noise S          sd of the Gaussian noise added to the initial states (0.5)\n"
+     "  --max-iters N      Adam iterations at most (5000)\n"
+     "  --tol-q Q          stop a point at q < Q (1e-12)\n"
+     "  --lr X             Adam's initial learning rate (1)\n"
+     "  --newton N         float64 Newton steps after Adam, each kept only if it lowers q (0)\n"
+     "  --tol-unique D     distance under which two points are one (1e-3)\n"
+     "  --input U          constant input u1,u2,... (default: zero, or each context's input)\n"
+     "  --contexts C       auto (detect 0/1 context channels) or none (auto)\n"
+     "  --probe A          amplitude of the input probe moving each context's points (0.1)\n"
+     "  --probe-steps N    steps of the probe (100)\n"
+     "  --seed N           seed of the initial-state sampling (0)",
+     1, needs_model, sl_analysis_fixedpoints_run},
     {NULL, NULL, 0, NULL, NULL},
 };
 

@@ -1,0 +1,888 @@
+/* fixedpoints.c — fixed and slow points of a trained recurrent network, the
+ * FixedPointFinder pipeline (Golub & Sussillo 2018; REFERENCE.md §3) on the
+ * model's one-step map F (src/nn/step.c):
+ *
+ *   q(x) = ½‖x − F(x, u)‖²,   ∇q = d − d ∂F/∂x,   d = x − F(x, u)   (row vectors)
+ *
+ * (CT-RNN: F is the Euler step x + α(−x + J φ(x) + B u + b), so q = ½α²‖ẋ‖²
+ * and its zeros are the ODE's fixed points.)
+ *  1. Joint search (FPF's `method='joint'`, Torch): Adam (β 0.9/0.999, ε 1e-8,
+ *     lr_init 1.0) on all K states at once with loss mean_k q_k, float32 (FPF's
+ *     dtype); ReduceLROnPlateau on that mean (factor 0.95, patience 2, relative
+ *     threshold 1e-4, cooldown 0: FPF's hard-coded Torch scheduler). From the
+ *     second iteration stop when every point has q < tol_q or
+ *     |q − q_prev| < tol_dq · lr, or after max_iters. A point with
+ *     q < tol_q / 10 (float32's q is ~20% uncertain near 1e-10) is done and
+ *     leaves the batch (FPF keeps moving it by steps far below
+ *     tol_unique), so late iterations cost only the points still moving.
+ *  2. Optional Newton steps in float64 per point (x ← x − (I − ∂F/∂x)⁻¹ d,
+ *     LAPACK dgesv), each kept only when it lowers q.
+ *  3. Deduplicate (FPF get_unique): for each point not yet grouped, every point
+ *     within tol_unique (2-norm of [x, u]) joins its group; keep the member with
+ *     the smallest q. Then distance outliers: c = the initial states' centroid,
+ *     d̄ = mean ‖x0 − c‖; drop points with ‖x* − c‖ / d̄ ≥ outlier_distance_scale.
+ *  4. Jacobians ∂F/∂x of the unique points only (analytic, step.c) and their
+ *     eigen-decomposition (LAPACKE dgeev): discrete λ_d, continuous
+ *     λ_c = (λ_d − 1)/α (α = dt/τ; 1 for the discrete cells), modes sorted by
+ *     real part, descending. Stable: CT-RNN max Re λ_c < 0 (the ODE), cells
+ *     max |λ_d| < 1 (FPF's criterion); unstable modes counted the same way.
+ *
+ * The runner (`silico analyze RUN --only fixedpoints`) samples initial states
+ * along the network's own trajectories on the task's validation trials (FPF
+ * sample_states: random (trial, step) pairs with replacement, plus N(0, σ²)
+ * noise), one group per constant input: zero input by default; with context
+ * channels (inputs constant over each trial — 0 in padded steps — 0/1 valued
+ * and varying across trials, e.g. ctxdm_mante's context_motion/context_colour) one group per
+ * context, u = that channel's one-hot and every other input 0 (zero
+ * coherence), sampled from that context's trials; or --input v1,v2,... */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <lapacke.h>
+
+#include "analysis/analysis.h"
+#include "nn/act.h"
+#include "nn/step.h"
+
+void sl_fp_defaults(sl_fp_spec *s)
+{
+    memset(s, 0, sizeof *s);
+    s->tol_q = 1e-12;
+    s->tol_dq = 1e-20;
+    s->max_iters = 5000;
+    s->lr_init = 1.0;
+    s->newton_iters = 0;
+    s->tol_unique = 1e-3;
+    s->outlier_distance_scale = 10;
+    s->fixed_q = 1e-10;
+    s->eigenvectors = 1;
+}
+
+void sl_fp_result_free(sl_fp_result *r)
+{
+    if (!r) return;
+    free(r->x), free(r->u), free(r->q), free(r->group), free(r->eig), free(r->eig_discrete);
+    free(r->stable), free(r->n_unstable), free(r->modes), free(r->q_all);
+    memset(r, 0, sizeof *r);
+}
+
+/* ------------------------------------------------------------- 1. search */
+
+/* FPF's joint Adam on float32 states X (K×D, updated in place; q, qprev
+ * scratch of K). A point whose q is below tol_q / 10 is done (it meets the
+ * stopping rule with a margin) and leaves the batch: its row is swapped behind the active
+ * ones, so later iterations cost only the points still moving, while the
+ * plateau schedule still sees mean q over all K (FPF updates converged points
+ * too; their moves are far below tol_unique). A and perm are permuted along;
+ * X comes back in the original order. Returns the iterations run. */
+static int joint_adam(const sl_stepmap *s, float *X, float *A, int K, const sl_fp_spec *sp,
+                      double *q, double *qprev, int *perm, float *work)
+{
+    const int D = sl_stepmap_dim(s), GN = sl_stepmap_drive_dim(s);
+    const size_t n = (size_t)K * D;
+    float *F = work, *R = F + n, *G = R + n, *M = G + n, *V = M + n, *w = V + n;
+    memset(M, 0, n * sizeof(float));
+    memset(V, 0, n * sizeof(float));
+    for (int k = 0; k < K; k++) perm[k] = k;
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    double lr = sp->lr_init, best = INFINITY, q_done = 0;
+    int bad = 0, it = 1, Ka = K;
+    for (;; it++) {
+        sl_stepmap_forward_f(s, Ka, X, A, F, w);
+        double qsum = q_done;
+        for (int k = 0; k < Ka; k++) {
+            float *r = R + (size_t)k * D;
+            const float *x = X + (size_t)k * D, *f = F + (size_t)k * D;
+            vf16 acc = VF(0);
+            for (int i = 0; i < D; i += 16) {
+                const size_t w = D - i < 16 ? (size_t)(D - i) : 16;
+                vf16 d = vld(x + i, w) - vld(f + i, w);
+                vst(r + i, d, w);
+                acc = vfma(d, d, acc);
+            }
+            double qk = 0;
+            for (int l = 0; l < 16; l++) qk += acc[l];
+            q[k] = 0.5 * qk;
+            qsum += q[k];
+        }
+        const double qmean = qsum / K;
+        /* ∇ mean q = (d − d ∂F/∂x) / K */
+        sl_stepmap_vjp_f(s, Ka, X, R, G, w);
+        const float inv = 1.0f / (float)K;
+        const double bc1 = 1 - pow(b1, it), bc2 = 1 - pow(b2, it);
+        const float step = (float)(lr / bc1), rb2 = (float)(1 / sqrt(bc2));
+        const double q_leave = 0.1 * sp->tol_q; /* a float32 q near tol_q is ~20% uncertain */
+        for (int k = 0; k < Ka; k++) {
+            if (q[k] < q_leave) continue; /* done: leaves below, unmoved */
+            for (size_t i = (size_t)k * D, e = i + D; i < e; i += 16) { /* torch.optim.Adam */
+                const size_t w = e - i < 16 ? e - i : 16;
+                vf16 g = (vld(R + i, w) - vld(G + i, w)) * inv;
+                vf16 mm = VF(b1) * vld(M + i, w) + VF(1 - b1) * g;
+                vf16 vv = VF(b2) * vld(V + i, w) + VF(1 - b2) * g * g;
+                vst(M + i, mm, w);
+                vst(V + i, vv, w);
+#ifdef __AVX512F__
+                vf16 sq = (vf16)_mm512_sqrt_ps((__m512)vv);
+#else
+                vf16 sq;
+                for (int l = 0; l < 16; l++) sq[l] = sqrtf(vv[l]);
+#endif
+                vst(X + i, vld(X + i, w) - VF(step) * mm / (sq * rb2 + VF(eps)), w);
+            }
+        }
+        /* ReduceLROnPlateau(min, factor 0.95, patience 2, threshold 1e-4 rel, eps 1e-8) */
+        if (qmean < best * (1 - 1e-4)) {
+            best = qmean;
+            bad = 0;
+        } else if (++bad > 2) {
+            if (lr - 0.95 * lr > 1e-8) lr *= 0.95;
+            bad = 0;
+        }
+        int done = 1;
+        for (int k = 0; k < Ka && done; k++)
+            done = q[k] < sp->tol_q || (it > 1 && fabs(q[k] - qprev[k]) < sp->tol_dq * lr);
+        /* the converged rows leave the batch (swap with the last active row) */
+        for (int k = 0; k < Ka;) {
+            if (!(q[k] < q_leave)) {
+                k++;
+                continue;
+            }
+            const int l = --Ka;
+            q_done += q[k];
+            if (k != l) {
+#define SWAP_ROWS(T, P, W)                                                                         \
+    for (int i_ = 0; i_ < (W); i_++) {                                                             \
+        T t_ = (P)[(size_t)k * (W) + i_];                                                          \
+        (P)[(size_t)k * (W) + i_] = (P)[(size_t)l * (W) + i_], (P)[(size_t)l * (W) + i_] = t_;     \
+    }
+                SWAP_ROWS(float, X, D)
+                SWAP_ROWS(float, M, D)
+                SWAP_ROWS(float, V, D)
+                SWAP_ROWS(float, A, GN)
+                SWAP_ROWS(double, q, 1)
+                SWAP_ROWS(double, qprev, 1)
+                SWAP_ROWS(int, perm, 1)
+#undef SWAP_ROWS
+            }
+        }
+        if (done || Ka == 0 || it + 1 > sp->max_iters) break;
+        memcpy(qprev, q, (size_t)Ka * sizeof(double));
+    }
+    /* back to the original order */
+    for (int k = 0; k < K; k++)
+        memcpy(R + (size_t)perm[k] * D, X + (size_t)k * D, (size_t)D * sizeof(float));
+    memcpy(X, R, n * sizeof(float));
+    return it;
+}
+
+static double q_of(const double *x, const double *f, int D)
+{
+    double s = 0;
+    for (int i = 0; i < D; i++) s += (x[i] - f[i]) * (x[i] - f[i]);
+    return 0.5 * s;
+}
+
+/* Newton steps at one point (float64); x and *q updated in place */
+static sl_status newton(const sl_stepmap *s, double *x, const double *a, int iters, double tol_q,
+                        double *q)
+{
+    const int D = sl_stepmap_dim(s);
+    double *Jm = malloc((size_t)D * D * sizeof(double)), *F = malloc((size_t)D * sizeof(double));
+    double *d = malloc((size_t)D * sizeof(double)), *xn = malloc((size_t)D * sizeof(double));
+    double *Fn = malloc((size_t)D * sizeof(double));
+    lapack_int *piv = malloc((size_t)D * sizeof(lapack_int));
+    sl_status st = SL_OK;
+    if (!Jm || !F || !d || !xn || !Fn || !piv) {
+        st = sl_fail(SL_ENOMEM, "fixed points: out of memory (Newton, D = %d)", D);
+        goto done;
+    }
+    if ((st = sl_stepmap_jacobian(s, x, a, F, NULL))) goto done;
+    *q = q_of(x, F, D);
+    for (int it = 0; it < iters && *q > tol_q; it++) {
+        if ((st = sl_stepmap_jacobian(s, x, a, F, Jm))) goto done;
+        for (int i = 0; i < D; i++) { /* (I − ∂F/∂x) δ = −(x − F) */
+            for (int j = 0; j < D; j++) Jm[(size_t)i * D + j] = (i == j) - Jm[(size_t)i * D + j];
+            d[i] = F[i] - x[i];
+        }
+        if (LAPACKE_dgesv(LAPACK_ROW_MAJOR, D, 1, Jm, D, piv, d, 1) != 0) break;
+        for (int i = 0; i < D; i++) xn[i] = x[i] + d[i];
+        if ((st = sl_stepmap_jacobian(s, xn, a, Fn, NULL))) goto done;
+        double qn = q_of(xn, Fn, D);
+        if (!(qn < *q)) break;
+        memcpy(x, xn, (size_t)D * sizeof(double));
+        *q = qn;
+    }
+done:
+    free(Jm), free(F), free(d), free(xn), free(Fn), free(piv);
+    return st;
+}
+
+/* ----------------------------------------------------- 3. unique points */
+
+/* FPF get_unique on rows [x, u]; writes kept indices (ascending) into keep,
+ * returns their count */
+static int unique_points(const double *X, const double *U, int K, int D, int NI, const double *q,
+                         double tol, int *keep, unsigned char *taken)
+{
+    int P = 0;
+    memset(taken, 0, (size_t)K);
+    int *grp = malloc((size_t)K * sizeof(int));
+    if (!grp) return -1;
+    for (int i = 0; i < K; i++) {
+        if (taken[i]) continue;
+        int ng = 0, best = i;
+        for (int j = i; j < K; j++) {
+            if (taken[j]) continue;
+            double s = 0;
+            for (int c = 0; c < D && s <= tol * tol; c++) {
+                double e = X[(size_t)i * D + c] - X[(size_t)j * D + c];
+                s += e * e;
+            }
+            for (int c = 0; c < NI && s <= tol * tol; c++) {
+                double e = U[(size_t)i * NI + c] - U[(size_t)j * NI + c];
+                s += e * e;
+            }
+            if (j == i || s <= tol * tol) {
+                grp[ng++] = j;
+                if (q[j] < q[best]) best = j;
+            }
+        }
+        for (int g = 0; g < ng; g++) taken[grp[g]] = 1;
+        keep[P++] = best;
+    }
+    free(grp);
+    /* ascending order of the kept initial states */
+    for (int a = 1; a < P; a++)
+        for (int b = a; b > 0 && keep[b - 1] > keep[b]; b--) {
+            int t = keep[b];
+            keep[b] = keep[b - 1], keep[b - 1] = t;
+        }
+    return P;
+}
+
+/* --------------------------------------------------------- 4. spectra */
+
+typedef struct {
+    double re, im;
+    int idx;
+} eigpair;
+
+static int by_real_desc(const void *a, const void *b)
+{
+    const eigpair *x = a, *y = b;
+    if (x->re != y->re) return x->re < y->re ? 1 : -1;
+    if (x->im != y->im) return x->im < y->im ? 1 : -1;
+    return 0;
+}
+
+static sl_status spectrum(const sl_stepmap *s, const sl_fp_result *r, int p, const double *a,
+                          int vectors, double *Jm, double *wr, double *wi, double *vr,
+                          eigpair *ev)
+{
+    const int D = r->D;
+    sl_status st = sl_stepmap_jacobian(s, r->x + (size_t)p * D, a, NULL, Jm);
+    if (st) return st;
+    int finite = 1;
+    for (size_t i = 0; i < (size_t)D * D; i++) finite &= isfinite(Jm[i]) != 0;
+    lapack_int info = finite ? LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', vectors ? 'V' : 'N', D, Jm, D,
+                                             wr, wi, NULL, D, vectors ? vr : NULL, D)
+                             : -1;
+    double *ec = r->eig + (size_t)p * D * 2, *ed = r->eig_discrete + (size_t)p * D * 2;
+    if (info != 0) { /* FPF: NaN eigen-data for points whose Jacobian is not finite */
+        for (int i = 0; i < 2 * D; i++) ec[i] = ed[i] = NAN;
+        if (r->modes)
+            for (int i = 0; i < 3 * D; i++) r->modes[(size_t)p * 3 * D + i] = NAN;
+        r->stable[p] = 0;
+        r->n_unstable[p] = -1;
+        return SL_OK;
+    }
+    for (int i = 0; i < D; i++) ev[i] = (eigpair){wr[i], wi[i], i};
+    qsort(ev, (size_t)D, sizeof *ev, by_real_desc);
+    const int ct = sl_stepmap_alpha(s) > 0;
+    int nu = 0;
+    for (int i = 0; i < D; i++) {
+        ed[2 * i] = ev[i].re, ed[2 * i + 1] = ev[i].im;
+        ec[2 * i] = (ev[i].re - 1) / r->alpha, ec[2 * i + 1] = ev[i].im / r->alpha;
+        nu += ct ? ec[2 * i] > 0 : hypot(ev[i].re, ev[i].im) > 1;
+    }
+    r->n_unstable[p] = nu;
+    double mx = 0;
+    for (int i = 0; i < D; i++) mx = fmax(mx, hypot(ev[i].re, ev[i].im));
+    r->stable[p] = ct ? ec[0] < 0 : mx < 1;
+    if (r->modes) /* dgeev's column ev[m].idx (a complex pair's real part sits in its first column) */
+        for (int m = 0; m < 3; m++)
+            for (int i = 0; i < D; i++) {
+                if (m >= D) {
+                    r->modes[((size_t)p * 3 + m) * D + i] = 0;
+                    continue;
+                }
+                int c = ev[m].idx;
+                if (ev[m].im < 0 && c > 0) c--; /* the conjugate's pair starts one column left */
+                r->modes[((size_t)p * 3 + m) * D + i] = vr[(size_t)i * D + c];
+            }
+    return SL_OK;
+}
+
+/* ---------------------------------------------------------------- library */
+
+sl_status sl_fixed_points(const sl_model *m, const double *x0, int K, const double *inputs,
+                          int n_groups, const int *group, const sl_fp_spec *spec,
+                          sl_fp_result *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!m) return sl_fail(SL_EINVAL, "fixed points: no model");
+    if (!x0 || K < 1) return sl_fail(SL_EINVAL, "fixed points: no initial states (K = %d)", K);
+    if (!inputs || n_groups < 1)
+        return sl_fail(SL_EINVAL, "fixed points: no input given (n_groups = %d)", n_groups);
+    sl_fp_spec sp;
+    if (spec)
+        sp = *spec;
+    else
+        sl_fp_defaults(&sp);
+    if (!(sp.lr_init > 0) || sp.max_iters < 1 || !(sp.tol_unique >= 0) || sp.newton_iters < 0)
+        return sl_fail(SL_EINVAL,
+                       "fixed points: lr_init (%g) and max_iters (%d) must be positive, tol_unique "
+                       "(%g) and newton_iters (%d) non-negative",
+                       sp.lr_init, sp.max_iters, sp.tol_unique, sp.newton_iters);
+    sl_stepmap *s;
+    sl_status st = sl_stepmap_create(m, &s);
+    if (st) return st;
+    const int D = sl_stepmap_dim(s), NI = sl_stepmap_n_in(s), GN = sl_stepmap_drive_dim(s);
+    for (size_t i = 0; i < (size_t)K * D; i++)
+        if (!isfinite(x0[i])) {
+            sl_stepmap_free(s);
+            return sl_fail(SL_ENUMERIC, "fixed points: initial state %zu, unit %zu is %g", i / D,
+                           i % D, x0[i]);
+        }
+    for (size_t i = 0; i < (size_t)n_groups * NI; i++)
+        if (!isfinite(inputs[i])) {
+            sl_stepmap_free(s);
+            return sl_fail(SL_ENUMERIC, "fixed points: input %zu, channel %zu is %g", i / NI,
+                           i % NI, inputs[i]);
+        }
+    for (int k = 0; group && k < K; k++)
+        if (group[k] < 0 || group[k] >= n_groups) {
+            sl_stepmap_free(s);
+            return sl_fail(SL_EINVAL, "fixed points: initial state %d has input group %d (of %d)",
+                           k, group[k], n_groups);
+        }
+    const size_t n = (size_t)K * D, wk = sl_stepmap_work(s, K);
+    double *ga = malloc((size_t)n_groups * GN * sizeof(double));
+    float *Af = malloc((size_t)K * GN * sizeof(float)), *Xf = malloc(n * sizeof(float));
+    float *work = malloc((5 * n + wk) * sizeof(float));
+    double *X = malloc(n * sizeof(double)), *q = malloc((size_t)K * sizeof(double));
+    double *qprev = malloc((size_t)K * sizeof(double));
+    int *perm = malloc((size_t)K * sizeof(int));
+    double *U = malloc((size_t)K * (NI ? NI : 1) * sizeof(double));
+    int *keep = malloc((size_t)K * sizeof(int));
+    unsigned char *taken = malloc((size_t)K);
+    if (!ga || !Af || !Xf || !work || !X || !q || !qprev || !perm || !U || !keep || !taken) {
+        st = sl_fail(SL_ENOMEM, "fixed points: out of memory (K %d, D %d)", K, D);
+        goto done;
+    }
+    for (int g = 0; g < n_groups; g++) sl_stepmap_drive(s, inputs + (size_t)g * NI, ga + (size_t)g * GN);
+    for (int k = 0; k < K; k++) {
+        const int g = group ? group[k] : 0;
+        for (int i = 0; i < GN; i++) Af[(size_t)k * GN + i] = (float)ga[(size_t)g * GN + i];
+        memcpy(U + (size_t)k * NI, inputs + (size_t)g * NI, NI * sizeof(double));
+    }
+    for (size_t i = 0; i < n; i++) Xf[i] = (float)x0[i];
+
+    /* 1. joint Adam (float32), 2. Newton (float64) */
+    out->iterations = joint_adam(s, Xf, Af, K, &sp, q, qprev, perm, work);
+    for (size_t i = 0; i < n; i++) X[i] = Xf[i];
+    { /* q of the end points in float64 (q.npy, deduplication) */
+        double *Ad = malloc((size_t)K * GN * sizeof(double)), *Fd = malloc(n * sizeof(double));
+        double *wd = malloc(wk * sizeof(double));
+        if (!Ad || !Fd || !wd) {
+            free(Ad), free(Fd), free(wd);
+            st = sl_fail(SL_ENOMEM, "fixed points: out of memory (K %d, D %d)", K, D);
+            goto done;
+        }
+        for (int k = 0; k < K; k++)
+            memcpy(Ad + (size_t)k * GN, ga + (size_t)(group ? group[k] : 0) * GN, GN * sizeof(double));
+        sl_stepmap_forward_d(s, K, X, Ad, Fd, wd);
+        for (int k = 0; k < K; k++) q[k] = q_of(X + (size_t)k * D, Fd + (size_t)k * D, D);
+        free(Ad), free(Fd), free(wd);
+    }
+    if (sp.newton_iters > 0)
+        for (int k = 0; k < K && !st; k++) {
+            const int g = group ? group[k] : 0;
+            if (isfinite(q[k]))
+                st = newton(s, X + (size_t)k * D, ga + (size_t)g * GN, sp.newton_iters, 0, q + k);
+        }
+    if (st) goto done;
+
+    if (!(out->q_all = malloc((size_t)K * sizeof(double)))) {
+        st = sl_fail(SL_ENOMEM, "fixed points: out of memory");
+        goto done;
+    }
+    memcpy(out->q_all, q, (size_t)K * sizeof(double));
+
+    /* 3. unique points, distance outliers */
+    for (int k = 0; k < K; k++) /* non-finite end points never count */
+        if (!isfinite(q[k])) q[k] = INFINITY;
+    int P = unique_points(X, U, K, D, NI, q, sp.tol_unique, keep, taken);
+    if (P < 0) {
+        st = sl_fail(SL_ENOMEM, "fixed points: out of memory (unique)");
+        goto done;
+    }
+    {
+        double *c = calloc((size_t)D, sizeof(double));
+        if (!c) {
+            st = sl_fail(SL_ENOMEM, "fixed points: out of memory");
+            goto done;
+        }
+        for (int k = 0; k < K; k++)
+            for (int i = 0; i < D; i++) c[i] += x0[(size_t)k * D + i] / K;
+        double dbar = 0;
+        for (int k = 0; k < K; k++) {
+            double s2 = 0;
+            for (int i = 0; i < D; i++) s2 += (x0[(size_t)k * D + i] - c[i]) * (x0[(size_t)k * D + i] - c[i]);
+            dbar += sqrt(s2) / K;
+        }
+        int P2 = 0;
+        for (int p = 0; p < P; p++) {
+            const int k = keep[p];
+            double s2 = 0;
+            for (int i = 0; i < D; i++) s2 += (X[(size_t)k * D + i] - c[i]) * (X[(size_t)k * D + i] - c[i]);
+            int out_lier = !isfinite(q[k]) ||
+                           (sp.outlier_distance_scale > 0 && dbar > 0 &&
+                            !(sqrt(s2) / dbar < sp.outlier_distance_scale));
+            if (!out_lier) keep[P2++] = k;
+        }
+        P = P2;
+        free(c);
+    }
+
+    /* 4. spectra of the unique points */
+    out->n_inits = K, out->P = P, out->D = D, out->n_in = NI;
+    out->alpha = sl_stepmap_alpha(s) > 0 ? sl_stepmap_alpha(s) : 1;
+    const size_t P1 = P ? (size_t)P : 1;
+    out->x = malloc(P1 * D * sizeof(double));
+    out->u = malloc(P1 * (NI ? NI : 1) * sizeof(double));
+    out->q = malloc(P1 * sizeof(double));
+    out->group = malloc(P1 * sizeof(int));
+    out->eig = malloc(P1 * D * 2 * sizeof(double));
+    out->eig_discrete = malloc(P1 * D * 2 * sizeof(double));
+    out->stable = malloc(P1);
+    out->n_unstable = malloc(P1 * sizeof(int));
+    out->modes = sp.eigenvectors ? malloc(P1 * 3 * D * sizeof(double)) : NULL;
+    double *Jm = malloc((size_t)D * D * sizeof(double)), *wr = malloc((size_t)D * sizeof(double));
+    double *wi = malloc((size_t)D * sizeof(double));
+    double *vr = sp.eigenvectors ? malloc((size_t)D * D * sizeof(double)) : NULL;
+    eigpair *ev = malloc((size_t)D * sizeof(eigpair));
+    if (!out->x || !out->u || !out->q || !out->group || !out->eig || !out->eig_discrete ||
+        !out->stable || !out->n_unstable || (sp.eigenvectors && (!out->modes || !vr)) || !Jm ||
+        !wr || !wi || !ev) {
+        st = sl_fail(SL_ENOMEM, "fixed points: out of memory (%d points)", P);
+    }
+    for (int p = 0; p < P && !st; p++) {
+        const int k = keep[p], g = group ? group[k] : 0;
+        memcpy(out->x + (size_t)p * D, X + (size_t)k * D, D * sizeof(double));
+        memcpy(out->u + (size_t)p * NI, U + (size_t)k * NI, NI * sizeof(double));
+        out->q[p] = q[k];
+        out->group[p] = g;
+        st = spectrum(s, out, p, ga + (size_t)g * GN, sp.eigenvectors, Jm, wr, wi, vr, ev);
+    }
+    free(Jm), free(wr), free(wi), free(vr), free(ev);
+done:
+    if (st) sl_fp_result_free(out);
+    free(ga), free(Af), free(Xf), free(work), free(X), free(q), free(qprev), free(perm), free(U),
+        free(keep),
+        free(taken);
+    sl_stepmap_free(s);
+    return st;
+}
+
+/* ----------------------------------------------------------------- runner */
+
+#define FP_MAX_TRIALS 512 /* validation trials whose trajectories are sampled */
+
+static sl_status parse_int(const sl_analysis_ctx *ctx, const char *key, int lo, int *v)
+{
+    const char *s = sl_analysis_opt(ctx, key);
+    if (!s) return SL_OK;
+    char *end;
+    long x = strtol(s, &end, 10);
+    if (*s == '\0' || *end || x < lo || x > 100000000)
+        return sl_fail(SL_EINVAL, "fixedpoints: --%s '%s' must be an integer >= %d", key, s, lo);
+    *v = (int)x;
+    return SL_OK;
+}
+
+static sl_status parse_real(const sl_analysis_ctx *ctx, const char *key, double *v)
+{
+    const char *s = sl_analysis_opt(ctx, key);
+    if (!s) return SL_OK;
+    char *end;
+    double x = strtod(s, &end);
+    if (*s == '\0' || *end || !isfinite(x) || x < 0)
+        return sl_fail(SL_EINVAL, "fixedpoints: --%s '%s' must be a non-negative number", key, s);
+    *v = x;
+    return SL_OK;
+}
+
+static sl_status write_f64(const char *dir, const char *name, const double *d, int ndim,
+                           int64_t d0, int64_t d1, int64_t d2)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    sl_array a = {SL_F64, ndim, {d0, d1, d2}, (void *)d};
+    return sl_npy_write(path, &a);
+}
+
+/* fraction of the variance of P rows (D columns) on their first principal
+ * component, and that component (unit norm) into pc; NaN below 2 rows */
+static double pc1_ratio(const double *X, int P, int D, double *pc)
+{
+    sl_pca pca;
+    if (P < 2 || sl_pca_fit(X, P, D, 1, &pca)) return NAN;
+    const double r = pca.total_variance > 0 ? pca.variance[0] / pca.total_variance : NAN;
+    memcpy(pc, pca.components, (size_t)D * sizeof(double));
+    sl_pca_free(&pca);
+    return r;
+}
+
+/* Simulate T steps from x under input u (float64), result into x. */
+static sl_status drift(const sl_stepmap *s, double *x, const double *u, int T)
+{
+    const int D = sl_stepmap_dim(s);
+    double *a = malloc((size_t)sl_stepmap_drive_dim(s) * sizeof(double));
+    double *f = malloc((size_t)D * sizeof(double));
+    double *w = malloc(sl_stepmap_work(s, 1) * sizeof(double));
+    if (!a || !f || !w) {
+        free(a), free(f), free(w);
+        return sl_fail(SL_ENOMEM, "fixedpoints: out of memory");
+    }
+    sl_stepmap_drive(s, u, a);
+    for (int t = 0; t < T; t++) {
+        sl_stepmap_forward_d(s, 1, x, a, f, w);
+        memcpy(x, f, (size_t)D * sizeof(double));
+    }
+    free(a), free(f), free(w);
+    return SL_OK;
+}
+
+sl_status sl_analysis_fixedpoints_run(sl_analysis_ctx *ctx)
+{
+    if (!ctx->model)
+        return sl_fail(SL_EINVAL, "fixedpoints: %s has no recurrent model (checkpoint.safetensors)",
+                       ctx->run_dir ? ctx->run_dir : "the run");
+    sl_model *m = ctx->model;
+    sl_fp_spec sp;
+    sl_fp_defaults(&sp);
+    int n_inits = 1024, seed = 0, probe_steps = 100;
+    double noise = 0.5, probe = 0.1;
+    sl_status st;
+    if ((st = parse_int(ctx, "n-inits", 1, &n_inits)) || (st = parse_int(ctx, "max-iters", 1, &sp.max_iters)) ||
+        (st = parse_int(ctx, "newton", 0, &sp.newton_iters)) || (st = parse_int(ctx, "seed", 0, &seed)) ||
+        (st = parse_int(ctx, "probe-steps", 1, &probe_steps)) || (st = parse_real(ctx, "noise", &noise)) ||
+        (st = parse_real(ctx, "tol-q", &sp.tol_q)) || (st = parse_real(ctx, "lr", &sp.lr_init)) ||
+        (st = parse_real(ctx, "tol-unique", &sp.tol_unique)) || (st = parse_real(ctx, "probe", &probe)))
+        return st;
+    const sl_model_spec *ms = sl_model_get_spec(m);
+    const int NI = ms->n_in;
+    sl_task *task = NULL;
+    if ((st = sl_task_create(ctx->config, &task))) return st;
+    if (task->n_in != NI) {
+        st = sl_fail(SL_EINVAL, "fixedpoints: the task has %d inputs, the model %d", task->n_in, NI);
+        sl_task_free(task);
+        return st;
+    }
+    sl_stepmap *s = NULL;
+    double *traj = NULL, *x0 = NULL, *inputs = NULL, *pc = NULL;
+    sl_real *ucat = NULL;
+    int *gk = NULL, *ctx_ch = NULL, n_trials = 0, T = 0, n_groups = 1, n_ctx = 0;
+    unsigned char *on = NULL;
+    sl_fp_result res = {0};
+    cJSON *sum = NULL;
+    if ((st = sl_stepmap_create(m, &s))) goto out;
+    const int D = sl_stepmap_dim(s);
+
+    /* validation trials: their inputs and the network's state trajectories */
+    sl_rng rng;
+    sl_rng_seed(&rng, (uint64_t)seed);
+    if ((st = task->ops->start_epoch(task, SL_SPLIT_VAL, &rng))) goto out;
+    const int nb = task->ops->num_batches(task, SL_SPLIT_VAL);
+    T = task->T;
+    for (int bi = 0; bi < nb && n_trials < FP_MAX_TRIALS; bi++) {
+        sl_batch b = {0};
+        if ((st = task->ops->batch(task, SL_SPLIT_VAL, bi, NULL, &b))) goto out;
+        if (b.T > T) T = b.T;
+        const int take = b.B < FP_MAX_TRIALS - n_trials ? b.B : FP_MAX_TRIALS - n_trials;
+        sl_real *nu = realloc(ucat, (size_t)(n_trials + take) * T * NI * sizeof(sl_real));
+        double *nt = realloc(traj, (size_t)(n_trials + take) * T * D * sizeof(double));
+        if (nu) ucat = nu;
+        if (nt) traj = nt;
+        if (!nu || !nt) {
+            st = sl_fail(SL_ENOMEM, "fixedpoints: out of memory (%d trials)", n_trials + take);
+            goto out;
+        }
+        /* trials of another length are padded with zero input */
+        sl_real *ub = ucat + (size_t)n_trials * T * NI;
+        memset(ub, 0, (size_t)take * T * NI * sizeof(sl_real));
+        for (int k = 0; k < take; k++)
+            for (int t = 0; t < b.T; t++)
+                memcpy(ub + ((size_t)k * T + t) * NI, b.u + ((size_t)k * b.T + t) * NI,
+                       NI * sizeof(sl_real));
+        if ((st = sl_model_state_trajectories(m, ub, take, T, traj + (size_t)n_trials * T * D)))
+            goto out;
+        n_trials += take;
+    }
+    if (n_trials == 0) {
+        st = sl_fail(SL_EINVAL, "fixedpoints: the task has no validation trials to sample states from");
+        goto out;
+    }
+    for (size_t i = 0; i < (size_t)n_trials * T * D; i++)
+        if (!isfinite(traj[i])) {
+            st = sl_fail(SL_ENUMERIC, "fixedpoints: the network's state is %g on validation trial %zu",
+                         traj[i], i / ((size_t)T * D));
+            goto out;
+        }
+
+    /* input groups: --input, else context channels (constant 0/1 per trial, both values
+     * present), else zero input */
+    const char *in_opt = sl_analysis_opt(ctx, "input"), *cx_opt = sl_analysis_opt(ctx, "contexts");
+    ctx_ch = malloc((size_t)(NI ? NI : 1) * sizeof(int));
+    on = calloc((size_t)n_trials * (NI ? NI : 1), 1);
+    if (!ctx_ch || !on) {
+        st = sl_fail(SL_ENOMEM, "fixedpoints: out of memory");
+        goto out;
+    }
+    if (!in_opt && !(cx_opt && !strcmp(cx_opt, "none")))
+        for (int c = 0; c < NI; c++) {
+            int ok = 1, n1 = 0;
+            for (int k = 0; k < n_trials && ok; k++) {
+                const sl_real v0 = ucat[(size_t)k * T * NI + c];
+                ok = v0 == 0 || v0 == 1;
+                for (int t = 1; t < T && ok; t++) { /* (0 in padded steps) */
+                    const sl_real v = ucat[((size_t)k * T + t) * NI + c];
+                    ok = v == v0 || v == 0;
+                }
+                on[(size_t)k * NI + c] = v0 == 1;
+                n1 += v0 == 1;
+            }
+            if (ok && n1 > 0 && n1 < n_trials) ctx_ch[n_ctx++] = c;
+        }
+    n_groups = n_ctx ? n_ctx : 1;
+    inputs = calloc((size_t)n_groups * (NI ? NI : 1), sizeof(double));
+    if (!inputs) {
+        st = sl_fail(SL_ENOMEM, "fixedpoints: out of memory");
+        goto out;
+    }
+    if (in_opt) {
+        const char *p = in_opt;
+        for (int c = 0; c < NI; c++) {
+            char *end;
+            inputs[c] = strtod(p, &end);
+            if (end == p || !isfinite(inputs[c]) || (c < NI - 1 && *end != ',') ||
+                (c == NI - 1 && *end)) {
+                st = sl_fail(SL_EINVAL, "fixedpoints: --input '%s' must be %d comma-separated numbers",
+                             in_opt, NI);
+                goto out;
+            }
+            p = end + 1;
+        }
+    }
+    for (int g = 0; g < n_ctx; g++) inputs[(size_t)g * NI + ctx_ch[g]] = 1;
+
+    /* FPF sample_states: random (trial, step) pairs with replacement + N(0, noise²) */
+    const int K = n_inits * n_groups;
+    x0 = malloc((size_t)K * D * sizeof(double));
+    gk = malloc((size_t)K * sizeof(int));
+    if (!x0 || !gk) {
+        st = sl_fail(SL_ENOMEM, "fixedpoints: out of memory (%d initial states)", K);
+        goto out;
+    }
+    for (int g = 0; g < n_groups; g++) {
+        int n_in_group = 0;
+        for (int k = 0; k < n_trials; k++) n_in_group += !n_ctx || on[(size_t)k * NI + ctx_ch[g]];
+        for (int i = 0; i < n_inits; i++) {
+            const int kk = g * n_inits + i;
+            int pick = (int)(sl_rng_uniform(&rng) * n_in_group), trial = 0;
+            for (int k = 0; k < n_trials; k++)
+                if (!n_ctx || on[(size_t)k * NI + ctx_ch[g]]) {
+                    if (pick-- == 0) {
+                        trial = k;
+                        break;
+                    }
+                }
+            const int t = (int)(sl_rng_uniform(&rng) * T);
+            for (int d = 0; d < D; d++)
+                x0[(size_t)kk * D + d] = traj[((size_t)trial * T + t) * D + d] + noise * sl_rng_normal(&rng);
+            gk[kk] = g;
+        }
+    }
+    if (ctx->progress) fprintf(ctx->progress, "fixedpoints: searching from %d states\n", K);
+    if ((st = sl_fixed_points(m, x0, K, inputs, n_groups, gk, &sp, &res))) goto out;
+
+    /* files */
+    const int P = res.P;
+    const char *dir = ctx->out_dir;
+    unsigned char *stable = res.stable;
+    int n_stable = 0, n_fixed = 0;
+    for (int p = 0; p < P; p++) n_stable += stable[p], n_fixed += res.q[p] <= sp.fixed_q;
+    {
+        char path[4096];
+        sl_array a;
+        if ((st = write_f64(dir, "points.npy", res.x, 2, P, D, 0)) ||
+            (st = write_f64(dir, "q.npy", res.q, 1, P, 0, 0)) ||
+            (st = write_f64(dir, "inputs.npy", res.u, 2, P, NI, 0)) ||
+            (st = write_f64(dir, "eigenvalues.npy", res.eig, 3, P, D, 2)) ||
+            (st = write_f64(dir, "eigenvalues_discrete.npy", res.eig_discrete, 3, P, D, 2)) ||
+            (st = write_f64(dir, "unstable_modes.npy", res.modes, 3, P, 3, D)) ||
+            (st = write_f64(dir, "initial_states.npy", x0, 2, K, D, 0)) ||
+            (st = write_f64(dir, "q_all.npy", res.q_all, 1, K, 0, 0)))
+            goto out;
+        snprintf(path, sizeof path, "%s/stable.npy", dir);
+        a = (sl_array){SL_U8, 1, {P}, stable};
+        if ((st = sl_npy_write(path, &a))) goto out;
+        snprintf(path, sizeof path, "%s/n_unstable.npy", dir);
+        a = (sl_array){SL_I32, 1, {P}, res.n_unstable};
+        if ((st = sl_npy_write(path, &a))) goto out;
+        snprintf(path, sizeof path, "%s/group.npy", dir);
+        a = (sl_array){SL_I32, 1, {P}, res.group};
+        if ((st = sl_npy_write(path, &a))) goto out;
+    }
+
+    sum = cJSON_CreateObject();
+    cJSON_AddNumberToObject(sum, "n_unique", P);
+    cJSON_AddNumberToObject(sum, "n_stable", n_stable);
+    cJSON_AddNumberToObject(sum, "n_fixed", n_fixed);
+    cJSON_AddNumberToObject(sum, "n_slow", P - n_fixed);
+    cJSON_AddNumberToObject(sum, "n_inits", K);
+    cJSON_AddNumberToObject(sum, "iterations", res.iterations);
+    cJSON_AddNumberToObject(sum, "state_dim", D);
+    cJSON_AddStringToObject(sum, "model", sl_cell_kind_name(ms->cell));
+    cJSON_AddNumberToObject(sum, "alpha", res.alpha);
+    cJSON_AddStringToObject(sum, "stability",
+                            ms->cell == SL_CELL_CTRNN
+                                ? "continuous time: max Re(lambda) < 0 (eigenvalues in units of 1/tau)"
+                                : "discrete map: max |lambda_discrete| < 1; eigenvalues.npy = lambda_discrete - 1 (per step)");
+    cJSON *o = cJSON_AddObjectToObject(sum, "options");
+    cJSON_AddNumberToObject(o, "n_inits_per_group", n_inits);
+    cJSON_AddNumberToObject(o, "noise_scale", noise);
+    cJSON_AddNumberToObject(o, "tol_q", sp.tol_q);
+    cJSON_AddNumberToObject(o, "tol_dq", sp.tol_dq);
+    cJSON_AddNumberToObject(o, "max_iters", sp.max_iters);
+    cJSON_AddNumberToObject(o, "lr_init", sp.lr_init);
+    cJSON_AddNumberToObject(o, "newton_iters", sp.newton_iters);
+    cJSON_AddNumberToObject(o, "tol_unique", sp.tol_unique);
+    cJSON_AddNumberToObject(o, "outlier_distance_scale", sp.outlier_distance_scale);
+    cJSON_AddNumberToObject(o, "fixed_q", sp.fixed_q);
+    cJSON_AddNumberToObject(o, "seed", seed);
+    cJSON_AddNumberToObject(o, "trials_sampled", n_trials);
+
+    /* per group: counts, line-attractor figures, and how each input moves the state */
+    pc = malloc((size_t)D * 3 * sizeof(double));
+    double *gx = malloc(((size_t)(P ? P : 1) * D) * sizeof(double));
+    if (!pc || !gx) {
+        free(gx);
+        st = sl_fail(SL_ENOMEM, "fixedpoints: out of memory");
+        goto out;
+    }
+    cJSON *groups = cJSON_AddArrayToObject(sum, "groups");
+    for (int g = 0; g < n_groups && !st; g++) {
+        cJSON *jg = cJSON_CreateObject();
+        cJSON_AddItemToArray(groups, jg);
+        cJSON *ju = cJSON_AddArrayToObject(jg, "input");
+        for (int c = 0; c < NI; c++) cJSON_AddItemToArray(ju, cJSON_CreateNumber(inputs[(size_t)g * NI + c]));
+        if (n_ctx) cJSON_AddNumberToObject(jg, "context_channel", ctx_ch[g]);
+        int gp = 0, gs = 0, gf = 0;
+        double slow_max = 0, rest_max = -INFINITY;
+        for (int p = 0; p < P; p++) {
+            if (res.group[p] != g) continue;
+            memcpy(gx + (size_t)gp * D, res.x + (size_t)p * D, (size_t)D * sizeof(double));
+            gp++, gs += stable[p], gf += res.q[p] <= sp.fixed_q;
+            /* the mode nearest 0 and the largest real part among the others */
+            const double *ev = res.eig + (size_t)p * D * 2;
+            int im = 0;
+            for (int i = 1; i < D; i++)
+                if (hypot(ev[2 * i], ev[2 * i + 1]) < hypot(ev[2 * im], ev[2 * im + 1])) im = i;
+            slow_max = fmax(slow_max, hypot(ev[2 * im], ev[2 * im + 1]));
+            for (int i = 0; i < D; i++)
+                if (i != im) rest_max = fmax(rest_max, ev[2 * i]);
+        }
+        cJSON_AddNumberToObject(jg, "n_unique", gp);
+        cJSON_AddNumberToObject(jg, "n_stable", gs);
+        cJSON_AddNumberToObject(jg, "n_fixed", gf);
+        if (gp == 0) continue;
+        double r1 = pc1_ratio(gx, gp, D, pc);
+        if (isfinite(r1)) cJSON_AddNumberToObject(jg, "pc1_variance_ratio", r1);
+        cJSON_AddNumberToObject(jg, "slowest_abs_eigenvalue_max", slow_max);
+        if (D > 1) cJSON_AddNumberToObject(jg, "other_eigenvalues_real_max", rest_max);
+        if (!isfinite(r1) || probe <= 0) continue;
+        /* from the group's fixed point nearest its centroid, probe_steps steps under
+         * input + probe on one non-context channel: displacement along PC1 and off it */
+        double *mu = pc + D, *x = pc + 2 * D, best = INFINITY;
+        int pm = 0;
+        memset(mu, 0, (size_t)D * sizeof(double));
+        for (int p = 0; p < gp; p++)
+            for (int i = 0; i < D; i++) mu[i] += gx[(size_t)p * D + i] / gp;
+        for (int p = 0; p < gp; p++) {
+            double d2 = 0;
+            for (int i = 0; i < D; i++) d2 += (gx[(size_t)p * D + i] - mu[i]) * (gx[(size_t)p * D + i] - mu[i]);
+            if (d2 < best) best = d2, pm = p;
+        }
+        cJSON *jp = cJSON_AddArrayToObject(jg, "probes");
+        double *u = malloc((size_t)NI * sizeof(double));
+        if (!u) {
+            st = sl_fail(SL_ENOMEM, "fixedpoints: out of memory");
+            break;
+        }
+        for (int c = 0; c < NI && !st; c++) {
+            int is_ctx = 0;
+            for (int j = 0; j < n_ctx; j++) is_ctx |= ctx_ch[j] == c;
+            if (is_ctx) continue;
+            memcpy(u, inputs + (size_t)g * NI, (size_t)NI * sizeof(double));
+            u[c] += probe;
+            memcpy(x, gx + (size_t)pm * D, (size_t)D * sizeof(double));
+            if ((st = drift(s, x, u, probe_steps))) break;
+            double along = 0, tot = 0;
+            for (int i = 0; i < D; i++) {
+                double d = x[i] - gx[(size_t)pm * D + i];
+                along += d * pc[i];
+                tot += d * d;
+            }
+            cJSON *pr = cJSON_CreateObject();
+            cJSON_AddNumberToObject(pr, "channel", c);
+            cJSON_AddNumberToObject(pr, "along_pc1", along);
+            cJSON_AddNumberToObject(pr, "off_pc1", sqrt(fmax(tot - along * along, 0)));
+            cJSON_AddItemToArray(jp, pr);
+        }
+        free(u);
+    }
+    free(gx);
+    if (st) goto out;
+    cJSON *files = cJSON_AddObjectToObject(sum, "files");
+    cJSON_AddStringToObject(files, "points.npy", "P x D unique fixed/slow points (float64; LSTM: h then c)");
+    cJSON_AddStringToObject(files, "q.npy", "P: q = 0.5 |x - F(x,u)|^2 at each point");
+    cJSON_AddStringToObject(files, "inputs.npy", "P x n_in: the constant input of each point");
+    cJSON_AddStringToObject(files, "group.npy", "P int32: the input group (summary groups[]) of each point");
+    cJSON_AddStringToObject(files, "eigenvalues.npy", "P x D x 2: continuous-time eigenvalues (re, im), real part descending");
+    cJSON_AddStringToObject(files, "eigenvalues_discrete.npy", "P x D x 2: eigenvalues of dF/dx, same order");
+    cJSON_AddStringToObject(files, "stable.npy", "P uint8: 1 = stable (criterion in 'stability')");
+    cJSON_AddStringToObject(files, "n_unstable.npy", "P int32: number of unstable modes");
+    cJSON_AddStringToObject(files, "unstable_modes.npy", "P x 3 x D: real parts of the top-3 modes' eigenvectors");
+    cJSON_AddStringToObject(files, "initial_states.npy", "K x D: the initial states searched (for PCA plots)");
+    cJSON_AddStringToObject(files, "q_all.npy", "K: final q of every search, before deduplication");
+    {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/summary.json", dir);
+        char *text = cJSON_Print(sum);
+        FILE *f = text ? fopen(path, "w") : NULL;
+        if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0) st = sl_fail(SL_EIO, "fixedpoints: cannot write %s", path);
+        if (f && fclose(f) && !st) st = sl_fail(SL_EIO, "fixedpoints: cannot write %s", path);
+        free(text);
+    }
+out:
+    cJSON_Delete(sum);
+    sl_fp_result_free(&res);
+    sl_stepmap_free(s);
+    sl_task_free(task);
+    free(traj), free(x0), free(inputs), free(pc), free(ucat), free(gk), free(ctx_ch), free(on);
+    return st;
+}
