@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "core/blas.h"
+#include "nn/act.h"
 #include "nn/layers.h"
 
 #define CONV_CHUNK_REALS ((size_t)1 << 22)
@@ -134,6 +135,30 @@ static void im2col(const sl_conv2d_shape *s, int OH, int OW, const sl_real *X, i
             }
 }
 
+/* d[0..n) += s[0..n), 16 lanes at a time (float32) */
+static inline void add_row(float *d, const float *s, size_t n)
+{
+    for (size_t x = 0; x < n; x += 16) {
+        const size_t w = n - x < 16 ? n - x : 16;
+        vst_m(d + x, vld_m(d + x, w) + vld_m(s + x, w), w);
+    }
+}
+
+/* Σ of n values: 16 float lanes (float32), else a double loop */
+static double sum_plane(const sl_real *p, size_t n)
+{
+    if (!SL_REAL_IS_FLOAT) {
+        double acc = 0;
+        for (size_t i = 0; i < n; i++) acc += p[i];
+        return acc;
+    }
+    vf16 acc = VF(0);
+    for (size_t i = 0; i < n; i += 16) acc += vld_m(F32(p) + i, n - i < 16 ? n - i : 16);
+    double t = 0;
+    for (int k = 0; k < 16; k++) t += acc[k];
+    return t;
+}
+
 /* dX (m images, already zeroed) += col2im(dcol) */
 static void col2im(const sl_conv2d_shape *s, int OH, int OW, const sl_real *dcol, int m,
                    sl_real *dX)
@@ -152,7 +177,9 @@ static void col2im(const sl_conv2d_shape *s, int OH, int OW, const sl_real *dcol
                         if (ih < 0 || ih >= s->H) continue;
                         const sl_real *src = row + (size_t)n * P + (size_t)y * OW;
                         const ptrdiff_t off = (ptrdiff_t)ih * s->W - s->pW + j;
-                        if (s->sW == 1)
+                        if (s->sW == 1 && SL_REAL_IS_FLOAT)
+                            add_row(F32W(xc + off + lo), F32(src + lo), (size_t)(hi - lo));
+                        else if (s->sW == 1)
                             for (int x = lo; x < hi; x++) xc[off + x] += src[x];
                         else
                             for (int x = lo; x < hi; x++) xc[off + (ptrdiff_t)x * s->sW] += src[x];
@@ -195,10 +222,7 @@ void sl_conv2d_backward(const sl_conv2d_shape *s, const sl_real *X, const sl_rea
     if (db)
         for (int o = 0; o < Co; o++) {
             double acc = 0;
-            for (int n = 0; n < s->N; n++) {
-                const sl_real *d = dY + ((size_t)n * Co + o) * P;
-                for (size_t p = 0; p < P; p++) acc += d[p];
-            }
+            for (int n = 0; n < s->N; n++) acc += sum_plane(dY + ((size_t)n * Co + o) * P, P);
             db[o] += (sl_real)acc;
         }
     if (!dW && !dX) return;
