@@ -693,6 +693,32 @@ sl_status sl_task_image_shape(const sl_task *t, int shape[3], double *mean, doub
 /* The trainer's CNN (model.type = cnn; sl_trainer_model is then NULL), or NULL. */
 sl_cnn *sl_trainer_cnn(sl_trainer *t);
 
+/* Preferred stimuli (the seed's tuning analysis, src/analysis/tuning.c):
+ * gradient ascent on a batch of images p ∈ [0,1]^(C×H×W) drawn U(0,1),
+ *   x = (p − mean)/std,  a_b = unit activity of image b at `layer`,
+ *   loss = −mean_b a_b² + l2 · mean(x²),
+ * Adam on p (lr), p clamped to [0,1] after each step, `steps` steps.
+ * A dense layer's unit is one feature; a C×H×W layer's is a channel,
+ * spatially averaged (at_y < 0) or at (at_y, at_x). unit < 0: the unit with
+ * the largest mean activity over the initial batch. */
+typedef struct {
+    int layer;          /* index into the CNN's layers */
+    int unit;           /* −1 = the most active */
+    int at_y, at_x;     /* conv layers: a location, or −1 = spatial mean */
+    int batch, steps;   /* 0 = 64, 1000 */
+    double lr, l2;      /* 0 = 0.01, 100 (the seed's) */
+    double mean, std;   /* the training normalisation */
+    uint64_t seed;      /* initial images */
+} sl_tuning_spec;
+typedef struct {
+    int unit;                         /* the unit optimised */
+    sl_real *images_before, *images_after; /* batch×C×H×W pixels (caller-allocated) */
+    double *act_before, *act_after;   /* batch */
+    double *class_probs;              /* batch×n_out softmax of the output layer */
+    double loss_first, loss_last;
+} sl_tuning_result;
+sl_status sl_cnn_preferred_stimuli(sl_cnn *m, const sl_tuning_spec *spec, sl_tuning_result *out);
+
 /* ----------------------------- analysis: activity, perturbation, selectivity,
  * PCA, tangling, jPCA, decoding (src/analysis/, issue 5) */
 

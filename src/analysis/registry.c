@@ -6,9 +6,16 @@
 #include "analysis/analysis.h"
 
 /* runners (src/analysis/<name>.c) — one declaration per analysis */
+sl_status sl_run_cnn_activity(sl_analysis_ctx *ctx); /* cnn_activity.c */
+sl_status sl_run_tuning(sl_analysis_ctx *ctx);       /* tuning.c */
+int sl_cnn_run_applies(const sl_analysis_ctx *ctx);  /* cnn_run.c: CNN runs */
 
 static const sl_analysis_def ANALYSES[] = {
     /* {"name", "one-line help", by_default, applies, run}, */
+    {"cnn_activity", "CNN: every layer's activations for test images (--images N, --start S)", 1,
+     sl_cnn_run_applies, sl_run_cnn_activity},
+    {"tuning", "CNN: preferred stimuli by gradient ascent (--layer L, --unit K, --at Y,X, --steps, --l2)",
+     1, sl_cnn_run_applies, sl_run_tuning},
     {NULL, NULL, 0, NULL, NULL},
 };
 

@@ -469,9 +469,9 @@ sl_status sl_cnn_backward(sl_cnn *m, sl_cnn_ws *ws, int layer, const sl_real *dA
             if (dprev) sl_avgpool2d_backward(&s, dcur, dprev);
             break;
         }
-        case SL_LAYER_FLATTEN:
-            if (dprev) memcpy(dprev, dcur, n_in * sizeof(sl_real));
-            break;
+        case SL_LAYER_FLATTEN: /* the identity: the next layer reads dcur as it is */
+            if (i == 0 && dX) memcpy(dX, dcur, n_in * sizeof(sl_real));
+            continue;
         case SL_LAYER_LINEAR:
             sl_linear_backward(B, l->in[0] * l->in[1] * l->in[2], l->out[0], in, Wp, dcur, dprev,
                                dW, db);

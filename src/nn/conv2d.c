@@ -104,6 +104,16 @@ static void valid_cols(int j, int stride, int pad, int Win, int OW, int *lo, int
     *hi = h;
 }
 
+/* d[0..n) = s[0..n), 16 lanes at a time (float32): im2col's rows are a few
+ * dozen values, where a memcpy call costs more than the copy */
+static inline void copy_row(float *d, const float *s, size_t n)
+{
+    for (size_t x = 0; x < n; x += 16) {
+        const size_t w = n - x < 16 ? n - x : 16;
+        vst_m(d + x, vld_m(s + x, w), w);
+    }
+}
+
 /* col (K × m·P) from m images starting at X (C_in×H×W each) */
 static void im2col(const sl_conv2d_shape *s, int OH, int OW, const sl_real *X, int m, sl_real *col)
 {
@@ -125,7 +135,9 @@ static void im2col(const sl_conv2d_shape *s, int OH, int OW, const sl_real *X, i
                         }
                         const ptrdiff_t off = (ptrdiff_t)ih * s->W - s->pW + j;
                         for (int x = 0; x < lo; x++) dst[x] = 0;
-                        if (s->sW == 1)
+                        if (s->sW == 1 && SL_REAL_IS_FLOAT)
+                            copy_row(F32W(dst + lo), F32(xc + (off + lo)), (size_t)(hi - lo));
+                        else if (s->sW == 1)
                             memcpy(dst + lo, xc + (off + lo), (size_t)(hi - lo) * sizeof(sl_real));
                         else
                             for (int x = lo; x < hi; x++) dst[x] = xc[off + (ptrdiff_t)x * s->sW];
@@ -231,9 +243,14 @@ void sl_conv2d_backward(const sl_conv2d_shape *s, const sl_real *X, const sl_rea
         const int mP = (int)((size_t)m * P);
         sl_real *dYc = scratch + (size_t)K * mP;
         for (int n = 0; n < m; n++)
-            for (int o = 0; o < Co; o++)
-                memcpy(dYc + (size_t)o * mP + (size_t)n * P, dY + ((size_t)(n0 + n) * Co + o) * P,
-                       P * sizeof(sl_real));
+            for (int o = 0; o < Co; o++) {
+                sl_real *d = dYc + (size_t)o * mP + (size_t)n * P;
+                const sl_real *src = dY + ((size_t)(n0 + n) * Co + o) * P;
+                if (SL_REAL_IS_FLOAT)
+                    copy_row(F32W(d), F32(src), P);
+                else
+                    memcpy(d, src, P * sizeof(sl_real));
+            }
         if (dW) {
             im2col(s, OH, OW, X + (size_t)n0 * in_img, m, col);
             sl_gemm(0, 1, Co, K, mP, 1.0, dYc, mP, col, mP, 1.0, dW, K);

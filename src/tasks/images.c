@@ -273,9 +273,12 @@ sl_status sl_idx_task_create(const sl_config *c, sl_task **out)
         return sl_fail(SL_EFORMAT, "%s: test images are %d×%d but training images %d×%d", p[2], H2,
                        W2, H, W);
     }
-    int K = 0;
-    for (int i = 0; i < tr.n; i++) K = tr.labels[i] + 1 > K ? tr.labels[i] + 1 : K;
-    if (fashion || mnist || K < 10) K = K > 10 ? K : 10;
+    /* classes: 10 for (Fashion-)MNIST, else the largest label + 1 */
+    int K = fashion || mnist ? 10 : 0;
+    for (int i = 0; !fashion && !mnist && i < tr.n + te.n; i++) {
+        const int y = i < tr.n ? tr.labels[i] : te.labels[i - tr.n];
+        K = y + 1 > K ? y + 1 : K;
+    }
     double norm[2], mean, std;
     int nn = sl_config_list(c, "task.normalize", norm, 2);
     if (nn == 2)
