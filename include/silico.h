@@ -690,6 +690,21 @@ int sl_cnn_is_checkpoint(const sl_tensorfile *f);
  * the normalisation x ← (x − mean)/std applied to pixel values in [0, 1].
  * SL_EINVAL when t is not an image task. */
 sl_status sl_task_image_shape(const sl_task *t, int shape[3], double *mean, double *std);
+/* An oriented sine-wave grating on an S×S image (src/tasks/gratings.c):
+ *   u = x cos θ + y sin θ  (pixel centres relative to the image centre, y down)
+ *   p = clamp(0.5 + 0.5 c cos(2π f u / S + φ) e^{−r²/(2σ²)} + σ_n ξ, 0, 1)
+ * θ = tilt_deg clockwise from vertical (0 = vertical stripes). noise may be
+ * NULL (no pixel noise). */
+typedef struct {
+    double tilt_deg; /* θ, degrees clockwise from vertical */
+    double sf;       /* f, cycles per image width */
+    double phase;    /* φ, radians */
+    double contrast; /* c in [0, 1] */
+    double sigma;    /* Gaussian aperture σ in pixels (0 = none) */
+    double noise;    /* σ_n, pixel noise std */
+} sl_grating_spec;
+void sl_grating(float *img, int S, const sl_grating_spec *g, sl_rng *noise);
+
 /* The trainer's CNN (model.type = cnn; sl_trainer_model is then NULL), or NULL. */
 sl_cnn *sl_trainer_cnn(sl_trainer *t);
 

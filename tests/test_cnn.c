@@ -342,3 +342,92 @@ Test(cnn, fashion_mnist_tiny_run, .timeout = 120)
     free(run);
     tu_rmtree(dir);
 }
+
+/* ------------------------------------------------------------- gratings */
+
+Test(cnn, grating_generator)
+{
+    enum { S = 16 };
+    float a[S * S], b[S * S];
+    sl_grating_spec g = {0, 3, 0, 1, 0, 0};
+    sl_grating(a, S, &g, NULL); /* vertical: every row the same */
+    for (int y = 1; y < S; y++)
+        for (int x = 0; x < S; x++) cr_assert_float_eq(a[y * S + x], a[x], 1e-6);
+    double lo = 1, hi = 0;
+    for (int i = 0; i < S * S; i++) lo = fmin(lo, a[i]), hi = fmax(hi, a[i]);
+    cr_assert(lo >= 0 && hi <= 1 && hi - lo > 0.9, "full contrast spans [0,1]: %g..%g", lo, hi);
+    g.tilt_deg = 90; /* horizontal: every column the same */
+    sl_grating(a, S, &g, NULL);
+    for (int y = 0; y < S; y++)
+        for (int x = 1; x < S; x++) cr_assert_float_eq(a[y * S + x], a[y * S], 1e-6);
+    g.tilt_deg = 20; /* clockwise and counter-clockwise tilts are mirror images */
+    sl_grating(a, S, &g, NULL);
+    g.tilt_deg = -20;
+    sl_grating(b, S, &g, NULL);
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) cr_assert_float_eq(a[y * S + x], b[y * S + (S - 1 - x)], 1e-5);
+    g.contrast = 0, g.noise = 0.2;
+    sl_rng rng;
+    sl_rng_seed(&rng, 1);
+    sl_grating(a, S, &g, &rng); /* zero contrast: noise around 0.5 */
+    double m = 0;
+    for (int i = 0; i < S * S; i++) m += a[i] / (S * S);
+    cr_assert_float_eq(m, 0.5, 0.05);
+    g.contrast = 1, g.noise = 0, g.sigma = 2; /* aperture: the corners are grey */
+    sl_grating(a, S, &g, NULL);
+    cr_assert_float_eq(a[0], 0.5, 1e-3);
+}
+
+sl_status sl_run_gratings(sl_analysis_ctx *ctx);
+
+Test(cnn, gratings_task_and_analysis, .timeout = 120)
+{
+    char *dir = tu_tmpdir();
+    char *run = tu_path(dir, "run");
+    mkdir(run, 0755);
+    sl_config *c;
+    cr_assert_eq(sl_config_new(&c), SL_OK);
+    cr_assert_eq(sl_config_load_string(c,
+                                       "[model]\ntype = cnn\nlayers = conv(4,5,p=2), relu, maxpool(2), "
+                                       "linear(16), relu, linear(2)\n"
+                                       "[task]\nname = gratings\ngrating_size = 16\ngrating_sf = 3\n"
+                                       "tilt_min = 5\nn_train = 1200\nn_test = 300\n"
+                                       "[train]\nepochs = 3\nbatch = 16\nlr = 3e-3\nval_every = 3\n",
+                                       "test"),
+                 SL_OK, "%s", sl_last_error());
+    sl_trainer *t;
+    cr_assert_eq(sl_trainer_create(c, run, &t), SL_OK, "%s", sl_last_error());
+    cr_assert_eq(sl_trainer_run(t, NULL, NULL), SL_OK, "%s", sl_last_error());
+    sl_epoch_stats s;
+    cr_assert_eq(sl_trainer_finish(t, 1.0, &s), SL_OK, "%s", sl_last_error());
+    sl_trainer_free(t);
+    cr_assert_gt(s.val_accuracy, 0.9, "held-out gratings accuracy %g", s.val_accuracy);
+    sl_analysis_ctx ctx = {0};
+    ctx.run_dir = run;
+    ctx.config = c;
+    const char *keys[] = {"trials"}, *vals[] = {"50"};
+    ctx.n_opts = 1, ctx.opt_keys = keys, ctx.opt_vals = vals;
+    char *out = tu_path(run, "gratings");
+    mkdir(out, 0755);
+    ctx.out_dir = out;
+    cr_assert_eq(sl_run_gratings(&ctx), SL_OK, "%s", sl_last_error());
+    char *f = tu_path(out, "psychometric.npy");
+    size_t n;
+    double *p = tu_npy_doubles(f, &n, TU_DT(SL_F64));
+    cr_assert_not_null(p);
+    cr_assert_eq(n, 14 * 3);
+    cr_assert_float_eq(p[0], -45, 1e-12);
+    cr_assert_gt(p[2], 0.9, "accuracy at -45 deg %g", p[2]);
+    cr_assert_gt(p[13 * 3 + 2], 0.9, "accuracy at +45 deg %g", p[13 * 3 + 2]);
+    free(p), free(f);
+    f = tu_path(out, "rdm_layer_0.npy");
+    p = tu_npy_doubles(f, &n, TU_DT(SL_F64));
+    cr_assert_eq(n, 18 * 18);
+    for (int k = 0; k < 18; k++) {
+        cr_assert_eq(p[k * 18 + k], 0);
+        for (int l = 0; l < 18; l++) cr_assert_float_eq(p[k * 18 + l], p[l * 18 + k], 1e-12);
+    }
+    free(p), free(f), free(out), free(run);
+    sl_config_free(c);
+    tu_rmtree(dir);
+}

@@ -8,7 +8,9 @@
 /* runners (src/analysis/<name>.c) — one declaration per analysis */
 sl_status sl_run_cnn_activity(sl_analysis_ctx *ctx); /* cnn_activity.c */
 sl_status sl_run_tuning(sl_analysis_ctx *ctx);       /* tuning.c */
+sl_status sl_run_gratings(sl_analysis_ctx *ctx);     /* gratings.c */
 int sl_cnn_run_applies(const sl_analysis_ctx *ctx);  /* cnn_run.c: CNN runs */
+int sl_gratings_applies(const sl_analysis_ctx *ctx); /* gratings.c: CNNs on task gratings */
 
 static const sl_analysis_def ANALYSES[] = {
     /* {"name", "one-line help", by_default, applies, run}, */
@@ -16,6 +18,8 @@ static const sl_analysis_def ANALYSES[] = {
      sl_cnn_run_applies, sl_run_cnn_activity},
     {"tuning", "CNN: preferred stimuli by gradient ascent (--layer L, --unit K, --at Y,X, --steps, --l2)",
      1, sl_cnn_run_applies, sl_run_tuning},
+    {"gratings", "CNN on gratings: psychometric curve (accuracy vs tilt) and each layer's RDM over "
+                 "orientations (--trials N)", 1, sl_gratings_applies, sl_run_gratings},
     {NULL, NULL, 0, NULL, NULL},
 };
 

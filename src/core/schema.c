@@ -73,11 +73,11 @@ static const sl_keydef KEYS[] = {
     /* ---- task: what the network is trained on */
     {"task.name", SL_KEY_CHOICE, "reach", 0, 0,
      "reach|reach_synthetic|pdm|dms|ddms|ctxdm|ctxdm_mante|gonogo|rsg|flipflop|memory|dataset|"
-     "fashion_mnist|mnist|idx",
+     "fashion_mnist|mnist|idx|gratings",
      "task (silico task list describes each): reach = real center-out EMG; pdm, dms, ddms, "
      "ctxdm, gonogo, rsg = the NeuroGym tasks; ctxdm_mante = Mante 2013's form; flipflop; "
      "memory = memorize/report; dataset = your own arrays; fashion_mnist, mnist, idx = image "
-     "classification (model.type = cnn)"},
+     "classification, gratings = orientation discrimination (model.type = cnn)"},
     {"task.dt", SL_KEY_REAL, "10", 1e-3, INF, NULL, "integration and sampling step dt (ms)"},
     {"task.data", SL_KEY_STRING, "data/reach/hatsopoulos_emg.npy", 0, 0, NULL,
      "reach EMG array (directions x ms x muscles, float32 .npy); relative paths are looked up "
@@ -169,9 +169,19 @@ static const sl_keydef KEYS[] = {
      "idx: held-out test images (validation and summary accuracy)"},
     {"task.test_labels", SL_KEY_STRING, "", 0, 0, NULL, "idx: held-out test labels"},
     {"task.n_train", SL_KEY_INT, "0", 0, 1e9, NULL,
-     "image tasks: use only the first n training images (0 = all)"},
+     "image tasks: use only the first n training images (0 = all; gratings: how many, 0 = 10000)"},
     {"task.n_test", SL_KEY_INT, "0", 0, 1e9, NULL,
-     "image tasks: use only the first n test images (0 = all)"},
+     "image tasks: use only the first n test images (0 = all; gratings: how many, 0 = 2000)"},
+    {"task.tilt_min", SL_KEY_REAL, "1", 1e-6, 90, NULL,
+     "gratings: smallest |tilt| from vertical (degrees) of training and test gratings"},
+    {"task.tilt_max", SL_KEY_REAL, "45", 1e-6, 90, NULL, "gratings: largest |tilt| (degrees)"},
+    {"task.grating_size", SL_KEY_INT, "28", 4, 1024, NULL, "gratings: image side S (pixels)"},
+    {"task.grating_sf", SL_KEY_REAL, "4", 0, 1e4, NULL,
+     "gratings: spatial frequency (cycles per image width)"},
+    {"task.grating_contrast", SL_KEY_REAL, "1", 0, 1, NULL, "gratings: Michelson contrast"},
+    {"task.grating_sigma", SL_KEY_REAL, "0", 0, 1e6, NULL,
+     "gratings: Gaussian aperture std (pixels); 0 = full-field"},
+    {"task.grating_noise", SL_KEY_REAL, "0.1", 0, 10, NULL, "gratings: pixel noise std"},
     {"task.normalize", SL_KEY_LIST, "", -INF, INF, NULL,
      "image tasks: mean,std of x <- (x - mean)/std on pixels in [0,1]; empty = the dataset's "
      "(mnist 0.1307,0.3081 as the seed; fashion_mnist 0.2860,0.3530; idx: the training set's)"},

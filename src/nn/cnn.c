@@ -10,8 +10,9 @@
  * relu.c) or act.h's scalar activations (y = f(x), dx = dy · f'(x, y)).
  * Flatten is the identity on NCHW memory; a linear layer on a C×H×W input
  * reads it flattened. Each layer's output is kept in the workspace (the
- * backward and the layer readouts need them); the backward ping-pongs
- * between two gradient buffers of the largest activation.
+ * backward and the layer readouts need them), and each conv layer's im2col
+ * matrix too (its backward reuses it when the batch is one chunk); the
+ * backward ping-pongs between two gradient buffers of the largest activation.
  *
  * Parameters: one flat buffer, tensors in layer order (convK.weight,
  * convK.bias, fcK.weight, fcK.bias), 64-byte aligned starts not needed (the
@@ -31,7 +32,7 @@ struct sl_cnn_ws {
     const sl_real *X;     /* the last forward's input */
     sl_real *act[SL_CNN_MAX_LAYERS + 1]; /* act[i+1] = layer i's output (B × size) */
     sl_real *g0, *g1;     /* backward ping-pong (max_batch × largest size) */
-    sl_real *scratch;     /* conv im2col */
+    sl_real *scratch[SL_CNN_MAX_LAYERS]; /* conv layer i's im2col (kept for its backward) */
     int32_t *argmax;      /* maxpool indices, every maxpool layer (B × n_argmax) */
     void *block;
 };
@@ -319,6 +320,7 @@ sl_status sl_cnn_ws_create(const sl_cnn *m, int max_batch, sl_cnn_ws **out)
     if (!ws) return sl_fail(SL_ENOMEM, "out of memory");
     ws->max_batch = max_batch;
     size_t total = 0, gmax = (size_t)m->in[0] * m->in[1] * m->in[2], scratch = 0, am = m->n_argmax;
+    size_t sc_of[SL_CNN_MAX_LAYERS] = {0};
     for (int i = 0; i < m->n_layers; i++) {
         const sl_cnn_layer *l = &m->L[i];
         const size_t n = sl_cnn_layer_size(l);
@@ -327,8 +329,8 @@ sl_status sl_cnn_ws_create(const sl_cnn *m, int max_batch, sl_cnn_ws **out)
         if (l->kind == SL_LAYER_CONV) {
             sl_conv2d_shape s = l->conv;
             s.N = max_batch;
-            size_t sc = sl_conv2d_scratch_size(&s);
-            if (sc > scratch) scratch = sc;
+            sc_of[i] = sl_conv2d_scratch_size(&s);
+            scratch += sc_of[i];
         }
     }
     const size_t reals = total + 2 * gmax * (size_t)max_batch + scratch;
@@ -346,7 +348,8 @@ sl_status sl_cnn_ws_create(const sl_cnn *m, int max_batch, sl_cnn_ws **out)
     }
     ws->g0 = p, p += gmax * (size_t)max_batch;
     ws->g1 = p, p += gmax * (size_t)max_batch;
-    ws->scratch = p, p += scratch;
+    for (int i = 0; i < m->n_layers; i++)
+        if (sc_of[i]) ws->scratch[i] = p, p += sc_of[i];
     ws->argmax = (int32_t *)p;
     *out = ws;
     return SL_OK;
@@ -394,7 +397,7 @@ sl_status sl_cnn_forward(sl_cnn *m, sl_cnn_ws *ws, const sl_real *X, int B, sl_r
         case SL_LAYER_CONV: {
             sl_conv2d_shape s = l->conv;
             s.N = B;
-            sl_conv2d_forward(&s, in, Wp, bp, ws->act[i + 1], ws->scratch);
+            sl_conv2d_forward(&s, in, Wp, bp, ws->act[i + 1], ws->scratch[i]);
             break;
         }
         case SL_LAYER_MAXPOOL: {
@@ -454,7 +457,10 @@ sl_status sl_cnn_backward(sl_cnn *m, sl_cnn_ws *ws, int layer, const sl_real *dA
         case SL_LAYER_CONV: {
             sl_conv2d_shape s = l->conv;
             s.N = B;
-            sl_conv2d_backward(&s, in, Wp, dcur, dprev, dW, db, ws->scratch);
+            if (sl_conv2d_one_chunk(&s)) /* the forward's im2col is still there */
+                sl_conv2d_backward_cached(&s, Wp, dcur, dprev, dW, db, ws->scratch[i]);
+            else
+                sl_conv2d_backward(&s, in, Wp, dcur, dprev, dW, db, ws->scratch[i]);
             break;
         }
         case SL_LAYER_MAXPOOL: {

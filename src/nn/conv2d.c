@@ -17,6 +17,9 @@
  * (rather than one per image) keeps the GEMMs large for the 28×28 images of
  * the seed network; chunks bound the scratch (~4M reals) for big batches.
  *
+ * When the batch fits one chunk the forward leaves im2col(X) in scratch, and
+ * sl_conv2d_backward_cached uses it instead of recomputing it.
+ *
  * Layouts: X N×C_in×H×W, W C_out×C_in×kH×kW (PyTorch's), b C_out,
  * Y N×C_out×OH×OW, all row-major. Scratch (sl_conv2d_scratch_size):
  * col (K×mP) then Yc / dYc (C_out×mP); backward recomputes col from X, and
@@ -223,9 +226,12 @@ void sl_conv2d_forward(const sl_conv2d_shape *s, const sl_real *X, const sl_real
     }
 }
 
-void sl_conv2d_backward(const sl_conv2d_shape *s, const sl_real *X, const sl_real *W,
-                        const sl_real *dY, sl_real *dX, sl_real *dW, sl_real *db,
-                        sl_real *scratch)
+int sl_conv2d_one_chunk(const sl_conv2d_shape *s) { return conv_chunk(s) >= s->N; }
+
+/* have_col: scratch already holds im2col(X) of the whole batch (one chunk) */
+static void conv_backward(const sl_conv2d_shape *s, const sl_real *X, const sl_real *W,
+                          const sl_real *dY, sl_real *dX, sl_real *dW, sl_real *db,
+                          sl_real *scratch, int have_col)
 {
     const int OH = sl_conv2d_out_h(s), OW = sl_conv2d_out_w(s), nb = conv_chunk(s);
     const int K = s->C_in * s->kH * s->kW, Co = s->C_out;
@@ -252,7 +258,7 @@ void sl_conv2d_backward(const sl_conv2d_shape *s, const sl_real *X, const sl_rea
                     memcpy(d, src, P * sizeof(sl_real));
             }
         if (dW) {
-            im2col(s, OH, OW, X + (size_t)n0 * in_img, m, col);
+            if (!have_col) im2col(s, OH, OW, X + (size_t)n0 * in_img, m, col);
             sl_gemm(0, 1, Co, K, mP, 1.0, dYc, mP, col, mP, 1.0, dW, K);
         }
         if (dX) {
@@ -262,4 +268,17 @@ void sl_conv2d_backward(const sl_conv2d_shape *s, const sl_real *X, const sl_rea
             col2im(s, OH, OW, col, m, dXc);
         }
     }
+}
+
+void sl_conv2d_backward(const sl_conv2d_shape *s, const sl_real *X, const sl_real *W,
+                        const sl_real *dY, sl_real *dX, sl_real *dW, sl_real *db,
+                        sl_real *scratch)
+{
+    conv_backward(s, X, W, dY, dX, dW, db, scratch, 0);
+}
+
+void sl_conv2d_backward_cached(const sl_conv2d_shape *s, const sl_real *W, const sl_real *dY,
+                               sl_real *dX, sl_real *dW, sl_real *db, sl_real *scratch)
+{
+    conv_backward(s, NULL, W, dY, dX, dW, db, scratch, 1);
 }

@@ -27,4 +27,7 @@ sl_status sl_image_task_wrap(const char *name, int C, int H, int W, int n_classe
 /* task.name = fashion_mnist | mnist | idx: IDX files (core/idx.h) */
 sl_status sl_idx_task_create(const sl_config *c, sl_task **out);
 
+/* task.name = gratings (gratings.c) */
+sl_status sl_gratings_task_create(const sl_config *c, sl_task **out);
+
 #endif

@@ -30,6 +30,8 @@ static const struct {
     {"fashion_mnist", "Fashion-MNIST clothing images, 10 classes (Debian's dataset-fashion-mnist; "
                       "for model.type = cnn)"},
     {"mnist", "MNIST handwritten digits from IDX files in task.image_dir (for model.type = cnn)"},
+    {"gratings", "orientation discrimination: is a grating tilted clockwise of vertical? "
+                 "(for model.type = cnn)"},
     {"idx", "any MNIST-format IDX image/label files (task.images, task.labels, task.test_images, "
             "task.test_labels)"},
 };
@@ -81,6 +83,7 @@ sl_status sl_task_create(const sl_config *c, sl_task **out)
     if (strcmp(name, "dataset") == 0) return sl_dataset_task_create(c, out);
     if (!strcmp(name, "fashion_mnist") || !strcmp(name, "mnist") || !strcmp(name, "idx"))
         return sl_idx_task_create(c, out);
+    if (!strcmp(name, "gratings")) return sl_gratings_task_create(c, out);
     const sl_taskgen *g = sl_taskgen_find(name);
     if (g) return sl_gen_task_create(g, c, out);
     char known[512];
