@@ -741,6 +741,175 @@ sl_status sl_cnn_preferred_stimuli(sl_cnn *m, const sl_tuning_spec *spec, sl_tun
 
 /* ------------------- analysis: comparison with recorded data, RSA/CKA/CCA (issue 5) */
 
+/* Population geometry (src/analysis/{pca,tangling,jpca,rsa,cka,cca}.c).
+ * Data matrices are row-major double, rows = observations (conditions,
+ * time bins, images), columns = channels (units, neurons, PCs); C×T×N arrays
+ * are condition-major. Inputs with NaN/Inf are SL_ENUMERIC. */
+
+/* PCA of X (n×p) centred by its column means, by LAPACK SVD. Keeps the first
+ * k components (k ≤ min(n, p); 0 = all) and every eigenvalue of the
+ * covariance (unbiased, ÷ (n−1)): variance[i], i < min(n, p), descending.
+ * Each component's largest-magnitude entry is positive (deterministic sign). */
+typedef struct {
+    int p, k, n_var;
+    double *mean;        /* p */
+    double *components;  /* k×p, orthonormal rows */
+    double *variance;    /* n_var = min(n, p) eigenvalues, descending */
+    double total_variance; /* Σ variance */
+} sl_pca;
+sl_status sl_pca_fit(const double *X, int n, int p, int k, sl_pca *out);
+/* out (n×k) = (X − mean) componentsᵀ; X may be other rows than the fit's
+ * (fit on long runs, project single trials). */
+sl_status sl_pca_project(const sl_pca *pca, const double *X, int n, double *out);
+void sl_pca_free(sl_pca *pca);
+/* Participation ratio (Σλ)² / Σλ² of n eigenvalues. */
+double sl_participation_ratio(const double *lambda, int n);
+/* The participation ratio of X's covariance (n×p rows = observations). */
+sl_status sl_dimensionality(const double *X, int n, int p, double *pr);
+
+/* Trajectory tangling (Russo et al. 2018) over every condition and time of
+ * X (C×T×D, time step dt): Q(c,t) = max_{c',t'} ‖ẋ − ẋ'‖² / (‖x − x'‖² + ε),
+ * ε = eps_frac × total variance of X (Σ over dims of the variance over all
+ * C·T samples; eps_frac = 0.1 as Russo). ẋ by central differences (one-sided
+ * at the ends, as numpy.gradient). q (C×T) may be NULL; *median = median q. */
+sl_status sl_tangling(const double *X, int C, int T, int D, double dt, double eps_frac,
+                      double *q, double *median);
+
+/* jPCA (Churchland et al. 2012) of X (C×T×N rates, time step dt seconds).
+ * soft: the soft-normalisation constant, x ← x / (range + soft) per unit;
+ * soft < 0 chooses 5% of the largest unit range (Churchland's 5 spikes/s for
+ * a population whose widest unit spans 100 spikes/s; use soft = 5 for rates
+ * in spikes/s, 0 for none). The cross-condition mean is removed, the data
+ * reduced to k PCs (k even, 6 as the paper), and ẋ = (x_{t+1} − x_t)/dt fit
+ * by least squares as ẋ = M x with M skew-symmetric and with M unconstrained:
+ * R² = 1 − SSE / Σ‖ẋ − mean ẋ‖². rotation_strength = R²_skew / R²_linear. */
+typedef struct {
+    int k, N;
+    double r2_skew, r2_linear, rotation_strength;
+    double *m_skew;     /* k×k (ẋ = M x, in PC coordinates; 1/s) */
+    double *freq_hz;    /* k/2 rotation frequencies |Im λ|/2π of the planes, descending */
+    double *planes;     /* k×N: rows 2j, 2j+1 span plane j, orthonormal, in unit space
+                         * (of the soft-normalised rates) */
+    double *var_captured; /* k/2: fraction of the (normalised, mean-removed) variance in plane j */
+    double *proj;       /* C×T×k: the data projected on the planes */
+    double soft_used;
+} sl_jpca_result;
+sl_status sl_jpca_fit(const double *X, int C, int T, int N, double dt, double soft, int k,
+                      sl_jpca_result *out);
+void sl_jpca_free(sl_jpca_result *j);
+
+/* RDMs over the n rows (conditions) of X (n×p), rsatoolbox conventions:
+ * euclidean = ‖x_i − x_j‖² / p (squared, ÷ channels); correlation = 1 −
+ * Pearson r across channels. out is the full symmetric n×n matrix. */
+typedef enum { SL_RDM_EUCLIDEAN, SL_RDM_CORRELATION } sl_rdm_metric;
+sl_status sl_rdm(const double *X, int n, int p, sl_rdm_metric metric, double *out /* n×n */);
+/* Crossnobis with identity noise (rsatoolbox calc_rdm crossnobis): X holds K
+ * independent splits (K×n×p, K ≥ 2, e.g. per-fold condition means);
+ * d_ij = mean over split pairs a < b of (x_i^a − x_j^a)·(x_i^b − x_j^b) / p. */
+sl_status sl_rdm_crossnobis(const double *X, int K, int n, int p, double *out /* n×n */);
+/* Similarity of two n×n RDMs on their upper triangles (i < j): Spearman
+ * (average ranks for ties), Pearson, Kendall τ-a ((concordant − discordant)
+ * / pairs, as rsatoolbox) and cosine (uncentred). NaN for n < 2 or a constant
+ * RDM where a correlation needs variance. */
+typedef enum {
+    SL_RDM_SPEARMAN,
+    SL_RDM_PEARSON,
+    SL_RDM_KENDALL_TAU_A,
+    SL_RDM_COSINE
+} sl_rdm_comparison;
+double sl_rdm_compare(const double *A, const double *B, int n, sl_rdm_comparison how);
+/* *r = sl_rdm_compare(A, B); *p = (1 + #{perm: r_perm ≥ r}) / (1 + n_perm), the
+ * permutations relabelling B's conditions (rows and columns together). */
+sl_status sl_rdm_permutation_p(const double *A, const double *B, int n, sl_rdm_comparison how,
+                               int n_perm, uint64_t seed, double *r, double *p);
+
+/* CKA (Kornblith et al. 2019). X (n×p) and Y (n×q), the same n rows.
+ * Linear CKA in feature form ‖X̃ᵀỸ‖²_F / (‖X̃ᵀX̃‖_F ‖ỸᵀỸ‖_F), X̃, Ỹ column-centred;
+ * debiased: the unbiased HSIC of Song et al. 2007 (Nguyen 2021 form). */
+double sl_cka_linear(const double *X, const double *Y, int n, int p, int q, int debiased);
+/* CKA of two n×n Gram matrices: ⟨HKH, HLH⟩ / (‖HKH‖ ‖HLH‖), H the centring
+ * matrix; debiased uses the unbiased centring (Kornblith's center_gram). */
+double sl_cka_gram(const double *K, const double *L, int n, int debiased);
+/* Gram matrices: linear XXᵀ; RBF exp(−‖x_i − x_j‖² / (2 σ²)) with
+ * σ² = threshold² × the median of the n² squared distances (diagonal
+ * included, as Kornblith's gram_rbf); threshold 0.5 in Kornblith's demo. */
+void sl_gram_linear(const double *X, int n, int p, double *out /* n×n */);
+sl_status sl_gram_rbf(const double *X, int n, int p, double threshold, double *out /* n×n */);
+
+/* CCA of column-centred X (n×p) and Y (n×q): the canonical correlations
+ * (singular values of Q_xᵀQ_y, min(p, q) of them, descending, into rho when
+ * not NULL) and *mean_r2 = Σρ² / min(p, q) (Kornblith's cca: mean squared
+ * canonical correlation). Rank-deficient directions (singular value below
+ * 1e-10 × the largest) are dropped before the QR-equivalent step. */
+sl_status sl_cca(const double *X, const double *Y, int n, int p, int q, double *rho,
+                 double *mean_r2);
+/* SVCCA (Raghu et al. 2017): each side reduced by SVD to the fewest
+ * directions holding ≥ keep (0.99) of its variance, then CCA; *mean_rho =
+ * the mean canonical correlation (Raghu's convention, not squared). */
+sl_status sl_svcca(const double *X, const double *Y, int n, int p, int q, double keep,
+                   double *mean_rho);
+/* Orthogonal Procrustes distance after centring and scaling each side to
+ * unit Frobenius norm: *dist = min_Q ‖X̃ − ỸQ‖_F = √(2 − 2‖X̃ᵀỸ‖_*) (Q
+ * orthogonal; p ≠ q pads the smaller side with zero columns);
+ * *angular = arccos ‖X̃ᵀỸ‖_* (Williams et al. 2021), either may be NULL. */
+sl_status sl_procrustes(const double *X, const double *Y, int n, int p, int q, double *dist,
+                        double *angular);
+
+/* An RDM from its condensed upper triangle (m = n(n−1)/2 entries, row by
+ * row as scipy/MATLAB squareform): *out malloc'd n×n with a zero diagonal;
+ * SL_EINVAL when m is not a triangular number. */
+sl_status sl_rdm_from_condensed(const double *v, long m, double **out, int *n);
+
+/* A numeric array from "FILE.npy" or "FILE.mat:EXPR" (src/analysis/
+ * compare.c). EXPR is a variable name followed by any of .FIELD, (i) and
+ * {i} with 1-based indices, e.g. RDMs_mIT_hIT_fig1(1).RDM or C{2}. Any real
+ * numeric or logical class; *data malloc'd double, row-major, in the shape
+ * as listed (for .mat files MATLAB's dimension order: element (i, j, k) of
+ * a T×N×C variable is data[(i·N + j)·C + k]). Unknown files, variables and
+ * fields are SL_EIO / SL_EINVAL naming what exists. */
+sl_status sl_read_array(const char *spec, double **data, int *ndim, int64_t *shape);
+
+/* Model vs recorded activity on the same C conditions × T time bins (step
+ * dt_s seconds): model (C×T×Nm) and data (C×T×Nd) rates. Each side reduced
+ * to k PCs (fit over the C·T samples; k clipped to min(Nm, Nd, C·T)); on the
+ * PCs: CCA mean R², linear CKA (feature and Gram forms, debiased), RBF CKA
+ * (threshold 0.5), Procrustes, RDMs over conditions (each condition's
+ * pattern = its T×k PC trajectory) by euclidean and correlation with every
+ * comparison and a 10000-permutation p for Spearman, tangling; on the raw
+ * units: SVCCA (99%), jPCA rotation strength (soft −1, 6 dims),
+ * participation-ratio dimensionality. */
+typedef struct {
+    int k;
+    double cca_mean_r2, svcca_mean, cka_linear, cka_linear_gram, cka_linear_debiased,
+        cka_linear_gram_debiased, cka_rbf, procrustes, procrustes_angular;
+    double rsa[2][4];     /* [euclidean, correlation][spearman, pearson, kendall τ-a, cosine] */
+    double rsa_p_spearman[2];
+    double *rho;          /* k canonical correlations */
+    double *model_rdm, *data_rdm;   /* C×C euclidean */
+    double *model_pcs, *data_pcs;   /* C×T×k */
+    struct {
+        double rotation_strength, r2_skew, r2_linear, tangling_median, dimensionality;
+    } side[2];            /* [model, data] */
+} sl_compare_result;
+sl_status sl_compare_activity(const double *model, int Nm, const double *data, int Nd, int C,
+                              int T, double dt_s, int k, sl_compare_result *out);
+void sl_compare_free(sl_compare_result *r);
+
+/* Condition-averaged rates of a trained recurrent network (src/analysis/
+ * geometry_activity.c): every condition of the task's validation split run
+ * without noise. Reach-family tasks: each condition's trials (one per
+ * validation delay, or only those with delay delay_ms when > 0) aligned on
+ * their go cue and averaged over the steps all of them share; time_s[t] is
+ * seconds from the go cue and *movement_onset_s the go-to-movement lag read
+ * from the targets (the first step after the go cue where the mean target
+ * over conditions and outputs has risen 5% of the way from its value at the
+ * go cue to its maximum). Other tasks: trials grouped by the batch's
+ * condition index (or one condition per trial when none), time_s from the
+ * trial start, *movement_onset_s = 0. *rates is malloc'd C×T×N (double),
+ * *time_s malloc'd T. */
+sl_status sl_condition_rates(sl_model *m, sl_task *t, double delay_ms, double **rates,
+                             double **time_s, int *C, int *T, int *N, double *movement_onset_s);
+
 /* ------------------------------------------ figures and report (src/report/) */
 
 #ifdef __cplusplus

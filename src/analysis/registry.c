@@ -6,6 +6,11 @@
 #include "analysis/analysis.h"
 
 /* runners (src/analysis/<name>.c) — one declaration per analysis */
+sl_status sl_analysis_pca_run(sl_analysis_ctx *ctx);
+sl_status sl_analysis_tangling_run(sl_analysis_ctx *ctx);
+sl_status sl_analysis_jpca_run(sl_analysis_ctx *ctx);
+static int has_model(const sl_analysis_ctx *ctx) { return ctx->model != NULL; }
+
 sl_status sl_run_cnn_activity(sl_analysis_ctx *ctx); /* cnn_activity.c */
 sl_status sl_run_tuning(sl_analysis_ctx *ctx);       /* tuning.c */
 sl_status sl_run_gratings(sl_analysis_ctx *ctx);     /* gratings.c */
@@ -14,6 +19,12 @@ int sl_gratings_applies(const sl_analysis_ctx *ctx); /* gratings.c: CNNs on task
 
 static const sl_analysis_def ANALYSES[] = {
     /* {"name", "one-line help", by_default, applies, run}, */
+    {"pca", "PCA of the condition-averaged rates: variance explained, participation ratio "
+            "(--pcs K, --window A:B ms, --delay MS)", 1, has_model, sl_analysis_pca_run},
+    {"tangling", "trajectory tangling Q(t) (Russo 2018) on the top --pcs K PCs; median",
+     1, has_model, sl_analysis_tangling_run},
+    {"jpca", "jPCA rotations (Churchland 2012), --window -50:150 ms from movement onset; "
+             "rotation strength", 1, has_model, sl_analysis_jpca_run},
     {"cnn_activity", "CNN: every layer's activations for test images (--images N, --start S)", 1,
      sl_cnn_run_applies, sl_run_cnn_activity},
     {"tuning", "CNN: preferred stimuli by gradient ascent (--layer L, --unit K, --at Y,X, --steps, --l2)",
