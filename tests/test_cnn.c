@@ -431,3 +431,54 @@ Test(cnn, gratings_task_and_analysis, .timeout = 120)
     sl_config_free(c);
     tu_rmtree(dir);
 }
+
+sl_status sl_run_rsa_it(sl_analysis_ctx *ctx);
+
+Test(cnn, rsa_it_kriegeskorte, .timeout = 120)
+{
+    const char *data = "../shared/data/kriegeskorte2008_92images_rsa/"
+                       "Kriegeskorte_Neuron2008_supplementalData.mat";
+    FILE *probe = fopen(data, "rb");
+    if (!probe) cr_skip_test("the Kriegeskorte 2008 data is not at %s", data);
+    fclose(probe);
+    /* an untrained 12×12 network is enough to exercise the pipeline */
+    char *dir = tu_tmpdir();
+    char *ck = tu_path(dir, "checkpoint.safetensors");
+    sl_rng rng;
+    sl_rng_seed(&rng, 4);
+    sl_cnn *m;
+    cr_assert_eq(sl_cnn_create("conv(4,3,p=1), relu, maxpool(2), linear(5)", 1, 12, 12, &rng, &m), SL_OK);
+    sl_kv kv[] = {{"norm_mean", "0.5"}, {"norm_std", "0.25"}};
+    cr_assert_eq(sl_cnn_save(m, ck, kv, 2), SL_OK);
+    sl_cnn_free(m);
+    sl_config *c;
+    cr_assert_eq(sl_config_new(&c), SL_OK);
+    cr_assert_eq(sl_config_set(c, "model.type", "cnn", "test"), SL_OK);
+    sl_analysis_ctx ctx = {0};
+    ctx.run_dir = dir;
+    ctx.config = c;
+    const char *keys[] = {"perms", "data"}, *vals[] = {"20", data};
+    ctx.n_opts = 2, ctx.opt_keys = keys, ctx.opt_vals = vals;
+    ctx.out_dir = dir;
+    cr_assert_eq(sl_run_rsa_it(&ctx), SL_OK, "%s", sl_last_error());
+    cJSON *s = read_json(dir, "summary.json");
+    const double mh = cJSON_GetObjectItem(s, "spearman_monkey_vs_human_it")->valuedouble;
+    cr_assert(mh > 0.2 && mh < 1, "monkey vs human IT Spearman %g", mh);
+    cJSON *layers = cJSON_GetObjectItem(s, "layers");
+    cr_assert_eq(cJSON_GetArraySize(layers), 4);
+    for (int i = 0; i < 4; i++) {
+        cJSON *l = cJSON_GetArrayItem(layers, i);
+        const double r = cJSON_GetObjectItem(l, "spearman_monkey_it")->valuedouble;
+        const double p = cJSON_GetObjectItem(l, "p_monkey_it")->valuedouble;
+        cr_assert(r >= -1 && r <= 1 && p > 0 && p <= 1, "layer %d: r %g p %g", i, r, p);
+    }
+    cJSON_Delete(s);
+    char *f = tu_path(dir, "rdm_layer_3.npy");
+    size_t n;
+    double *rdm = tu_npy_doubles(f, &n, TU_DT(SL_F64));
+    cr_assert_eq(n, 92 * 92);
+    for (int i = 0; i < 92; i++) cr_assert_float_eq(rdm[i * 92 + i], 0, 1e-12);
+    free(rdm), free(f), free(ck);
+    sl_config_free(c);
+    tu_rmtree(dir);
+}

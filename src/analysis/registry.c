@@ -16,6 +16,7 @@ sl_status sl_run_tuning(sl_analysis_ctx *ctx);       /* tuning.c */
 sl_status sl_run_gratings(sl_analysis_ctx *ctx);     /* gratings.c */
 int sl_cnn_run_applies(const sl_analysis_ctx *ctx);  /* cnn_run.c: CNN runs */
 int sl_gratings_applies(const sl_analysis_ctx *ctx); /* gratings.c: CNNs on task gratings */
+sl_status sl_run_rsa_it(sl_analysis_ctx *ctx);       /* rsa_it.c */
 
 static const sl_analysis_def ANALYSES[] = {
     /* {"name", "one-line help", by_default, applies, run}, */
@@ -31,6 +32,9 @@ static const sl_analysis_def ANALYSES[] = {
      1, sl_cnn_run_applies, sl_run_tuning},
     {"gratings", "CNN on gratings: psychometric curve (accuracy vs tilt) and each layer's RDM over "
                  "orientations (--trials N)", 1, sl_gratings_applies, sl_run_gratings},
+    {"rsa_it", "CNN: each layer's RDM of the 92 images vs monkey/human IT (Kriegeskorte 2008), "
+               "Spearman + permutation p (--data FILE.mat, --perms N)", 0, sl_cnn_run_applies,
+     sl_run_rsa_it},
     {NULL, NULL, 0, NULL, NULL},
 };
 
