@@ -67,6 +67,10 @@ $(BUILD)/f64/%.o: %.c $(HDR)
 	@echo "  CC f64  $<"
 	@$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -DSL_REAL=double -c $< -o $@
 
+# optim.c: Adam's update loop vectorises √ only without errno (its argument
+# v ≥ 0 never sets errno, so nothing changes but the speed)
+$(BUILD)/obj/src/nn/optim.o $(BUILD)/pic/src/nn/optim.o $(BUILD)/f64/src/nn/optim.o: CFLAGS += -fno-math-errno
+
 $(BUILD)/libsilico.a: $(OBJ)
 	@rm -f $@
 	@echo "  AR      $@"

@@ -3,7 +3,8 @@
  * common fields of the JSON record.
  *
  * One step = sl_model_zero_grad + sl_model_loss (forward over T, loss, BPTT)
- * + sl_adam_step. Timing: `warmup` untimed steps, then at least `min_steps`
+ * + sl_adam_step (bench_time); other benches time their own step function
+ * (bench_time_fn). Timing: `warmup` untimed steps, then at least `min_steps`
  * timed steps and until `min_time` seconds have passed (at most
  * `max_steps`), each step timed alone; the record's ms_per_step is the
  * median. */
@@ -54,7 +55,7 @@ static int bench_cmp_double(const void *a, const void *b)
 }
 
 /* One training step; returns the loss (NaN after printing the error). */
-static double bench_step(bench_trainer *b, const char *prog)
+static inline double bench_step(bench_trainer *b, const char *prog)
 {
     sl_loss_terms terms;
     sl_model_zero_grad(b->m);
@@ -68,12 +69,14 @@ static double bench_step(bench_trainer *b, const char *prog)
     return terms.total;
 }
 
-/* Time steps by the rule; 0 on success, 1 after printing the error. */
-static int bench_time(bench_trainer *b, const bench_rule *r, const char *prog, bench_stats *s)
+/* Time step(ctx, prog) (returns the loss, NaN on error) by the rule; 0 on
+ * success, 1 after printing the error. */
+static int bench_time_fn(double (*step)(void *ctx, const char *prog), void *ctx,
+                         const bench_rule *r, const char *prog, bench_stats *s)
 {
     s->loss_first = s->loss_last = NAN;
     for (int i = 0; i < r->warmup; i++) {
-        s->loss_last = bench_step(b, prog);
+        s->loss_last = step(ctx, prog);
         if (isnan(s->loss_first)) s->loss_first = s->loss_last;
     }
     double *times = malloc(sizeof(double) * (size_t)(r->max_steps > 0 ? r->max_steps : 1));
@@ -86,7 +89,7 @@ static int bench_time(bench_trainer *b, const bench_rule *r, const char *prog, b
     while (steps < r->max_steps &&
            (steps < r->min_steps || bench_now() - t_begin < r->min_time)) {
         const double t0 = bench_now();
-        s->loss_last = bench_step(b, prog);
+        s->loss_last = step(ctx, prog);
         times[steps++] = bench_now() - t0;
         if (isnan(s->loss_first)) s->loss_first = s->loss_last;
     }
@@ -110,6 +113,14 @@ static int bench_time(bench_trainer *b, const bench_rule *r, const char *prog, b
     s->maxrss_mb = (double)ru.ru_maxrss / 1024.0;
     free(times);
     return 0;
+}
+
+static inline double bench_step_thunk(void *b, const char *prog) { return bench_step(b, prog); }
+
+/* The recurrent models' training step (bench_step) by the rule. */
+static inline int bench_time(bench_trainer *b, const bench_rule *r, const char *prog, bench_stats *s)
+{
+    return bench_time_fn(bench_step_thunk, b, r, prog, s);
 }
 
 /* ", "key": "value"" without the characters that would need escaping. */

@@ -651,6 +651,113 @@ sl_status sl_evaluate(sl_model *m, sl_task *t, sl_split split, sl_rng *noise, do
 
 /* ------------------------------------------- vision: CNNs (src/nn/, issue 6) */
 
+/* A feed-forward network on C×H×W images (NCHW, batch-major), built from
+ * model.layers, a comma-separated list of layers:
+ *   conv(C_out, k[, s=stride][, p=padding])   nn.Conv2d(C_in, C_out, k, s, p)
+ *   maxpool(k[, s=][, p=]) / avgpool(k[, s=][, p=])   stride defaults to k
+ *   flatten                                   (implicit before the first linear)
+ *   linear(out) (or fc(out))                  nn.Linear
+ *   relu, tanh, sigmoid, softplus, rect_tanh  elementwise
+ * e.g. the seed network (examples/fmnist-cnn.ini):
+ *   conv(6,3,p=1), relu, maxpool(2), conv(16,3,p=1), relu, maxpool(2), flatten,
+ *   linear(120), relu, linear(84), relu, linear(10)
+ * Parameters are PyTorch's layers' tensors named conv1.weight (C_out×C_in×k×k),
+ * conv1.bias, ..., fc1.weight (out×in), fc1.bias, ... in one flat buffer in
+ * layer order (gradients in a parallel one); init as PyTorch's defaults. */
+typedef struct sl_cnn sl_cnn;
+typedef struct sl_cnn_ws sl_cnn_ws;
+
+/* rng NULL: parameters left at 0 (for loading). SL_EINVAL naming the layer
+ * for a bad list or a shape that does not fit. */
+sl_status sl_cnn_create(const char *layers, int C, int H, int W, sl_rng *rng, sl_cnn **out);
+void sl_cnn_free(sl_cnn *m);
+size_t sl_cnn_num_params(const sl_cnn *m);
+sl_real *sl_cnn_params(sl_cnn *m);
+sl_real *sl_cnn_grads(sl_cnn *m);
+void sl_cnn_zero_grad(sl_cnn *m);
+int sl_cnn_num_layers(const sl_cnn *m);
+/* layer i's name ("conv1", "relu1", "pool1", "flatten", "fc1", ...) and output
+ * shape (C, H, W; dense layers F, 1, 1): returns its ndim (3 or 1) */
+const char *sl_cnn_layer_name(const sl_cnn *m, int i);
+int sl_cnn_layer_shape(const sl_cnn *m, int i, int shape[3]);
+int sl_cnn_num_outputs(const sl_cnn *m);
+/* the input shape C, H, W */
+void sl_cnn_input_shape(const sl_cnn *m, int shape[3]);
+const char *sl_cnn_layers(const sl_cnn *m); /* model.layers as given */
+
+/* Activations of every layer for up to max_batch images. */
+sl_status sl_cnn_ws_create(const sl_cnn *m, int max_batch, sl_cnn_ws **out);
+void sl_cnn_ws_free(sl_cnn_ws *ws);
+/* X: B×C×H×W (kept by reference until backward). Z (B×n_out) may be NULL. */
+sl_status sl_cnn_forward(sl_cnn *m, sl_cnn_ws *ws, const sl_real *X, int B, sl_real *Z);
+/* layer i's output after forward (B × its size), or NULL */
+const sl_real *sl_cnn_activation(const sl_cnn_ws *ws, int i);
+/* Backward after forward from layer `layer`'s output gradient dA (B × its
+ * size; the last layer: dL/dZ): parameter gradients ADDED (when param_grads),
+ * dX (B×C×H×W, may be NULL) OVERWRITTEN with dL/dX. */
+sl_status sl_cnn_backward(sl_cnn *m, sl_cnn_ws *ws, int layer, const sl_real *dA, sl_real *dX,
+                          int param_grads);
+/* Mean softmax cross-entropy of a batch (labels in [0, n_out)); backward
+ * nonzero ADDS dL/dθ into the gradients. n_correct may be NULL. */
+sl_status sl_cnn_loss(sl_cnn *m, sl_cnn_ws *ws, const sl_real *X, const int *labels, int B,
+                      int backward, double *loss, int *n_correct);
+/* .safetensors with the PyTorch names; metadata "format" = "silico.cnn.v1",
+ * "layers", "input" ("C,H,W") plus the caller's. Load rebuilds the network
+ * from the file alone (file_out, if not NULL, keeps it open for metadata). */
+sl_status sl_cnn_save(const sl_cnn *m, const char *path, const sl_kv *meta, int n_meta);
+sl_status sl_cnn_load(const char *path, sl_cnn **out, sl_tensorfile **file_out);
+/* Whether a checkpoint file is a CNN's (its "format" metadata). */
+int sl_cnn_is_checkpoint(const sl_tensorfile *f);
+
+/* Image tasks (task.name = fashion_mnist, mnist, idx, gratings): the image
+ * shape C, H, W of a task's inputs (n_in = C·H·W, T = 1, labels B×1), and
+ * the normalisation x ← (x − mean)/std applied to pixel values in [0, 1].
+ * SL_EINVAL when t is not an image task. */
+sl_status sl_task_image_shape(const sl_task *t, int shape[3], double *mean, double *std);
+/* An oriented sine-wave grating on an S×S image (src/tasks/gratings.c):
+ *   u = x cos θ + y sin θ  (pixel centres relative to the image centre, y down)
+ *   p = clamp(0.5 + 0.5 c cos(2π f u / S + φ) e^{−r²/(2σ²)} + σ_n ξ, 0, 1)
+ * θ = tilt_deg clockwise from vertical (0 = vertical stripes). noise may be
+ * NULL (no pixel noise). */
+typedef struct {
+    double tilt_deg; /* θ, degrees clockwise from vertical */
+    double sf;       /* f, cycles per image width */
+    double phase;    /* φ, radians */
+    double contrast; /* c in [0, 1] */
+    double sigma;    /* Gaussian aperture σ in pixels (0 = none) */
+    double noise;    /* σ_n, pixel noise std */
+} sl_grating_spec;
+void sl_grating(float *img, int S, const sl_grating_spec *g, sl_rng *noise);
+
+/* The trainer's CNN (model.type = cnn; sl_trainer_model is then NULL), or NULL. */
+sl_cnn *sl_trainer_cnn(sl_trainer *t);
+
+/* Preferred stimuli (the seed's tuning analysis, src/analysis/tuning.c):
+ * gradient ascent on a batch of images p ∈ [0,1]^(C×H×W) drawn U(0,1),
+ *   x = (p − mean)/std,  a_b = unit activity of image b at `layer`,
+ *   loss = −mean_b a_b² + l2 · mean(x²),
+ * Adam on p (lr), p clamped to [0,1] after each step, `steps` steps.
+ * A dense layer's unit is one feature; a C×H×W layer's is a channel,
+ * spatially averaged (at_y < 0) or at (at_y, at_x). unit < 0: the unit with
+ * the largest mean activity over the initial batch. */
+typedef struct {
+    int layer;          /* index into the CNN's layers */
+    int unit;           /* −1 = the most active */
+    int at_y, at_x;     /* conv layers: a location, or −1 = spatial mean */
+    int batch, steps;   /* 0 = 64, 1000 */
+    double lr, l2;      /* 0 = 0.01, 100 (the seed's) */
+    double mean, std;   /* the training normalisation */
+    uint64_t seed;      /* initial images */
+} sl_tuning_spec;
+typedef struct {
+    int unit;                         /* the unit optimised */
+    sl_real *images_before, *images_after; /* batch×C×H×W pixels (caller-allocated) */
+    double *act_before, *act_after;   /* batch */
+    double *class_probs;              /* batch×n_out softmax of the output layer */
+    double loss_first, loss_last;
+} sl_tuning_result;
+sl_status sl_cnn_preferred_stimuli(sl_cnn *m, const sl_tuning_spec *spec, sl_tuning_result *out);
+
 /* ----------------------------- analysis: activity, perturbation, selectivity,
  * PCA, tangling, jPCA, decoding (src/analysis/, issue 5) */
 

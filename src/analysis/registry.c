@@ -19,6 +19,13 @@ sl_status sl_analysis_fixedpoints_run(sl_analysis_ctx *ctx);
 /* the analyses of the trained rate network need it loaded (ctx->model) */
 static int needs_model(const sl_analysis_ctx *ctx) { return ctx->model != NULL; }
 
+sl_status sl_run_cnn_activity(sl_analysis_ctx *ctx); /* cnn_activity.c */
+sl_status sl_run_tuning(sl_analysis_ctx *ctx);       /* tuning.c */
+sl_status sl_run_gratings(sl_analysis_ctx *ctx);     /* gratings.c */
+int sl_cnn_run_applies(const sl_analysis_ctx *ctx);  /* cnn_run.c: CNN runs */
+int sl_gratings_applies(const sl_analysis_ctx *ctx); /* gratings.c: CNNs on task gratings */
+sl_status sl_run_rsa_it(sl_analysis_ctx *ctx);       /* rsa_it.c */
+
 static const sl_analysis_def ANALYSES[] = {
     /* {"name", "one-line help", by_default, applies, run}, */
     {"activity",
@@ -104,6 +111,36 @@ static const sl_analysis_def ANALYSES[] = {
      "  --probe-steps N    steps of the probe (100)\n"
      "  --seed N           seed of the initial-state sampling (0)",
      1, needs_model, sl_analysis_fixedpoints_run},
+    {"cnn_activity",
+     "CNN: every layer's activations (feature maps per channel) for test images\n"
+     "  writes images.npy, labels.npy, layer_<i>_<name>.npy (images x C x H x W or images x units), summary.json\n"
+     "  --images N         test images (16)\n"
+     "  --start S          index of the first test image (0)",
+     1, sl_cnn_run_applies, sl_run_cnn_activity},
+    {"tuning",
+     "CNN: preferred stimuli by gradient ascent on a unit's squared activity (clamped to [0,1], L2, Adam)\n"
+     "  writes images_before.npy, images_after.npy, activity_before.npy, activity_after.npy, class_probs.npy,\n"
+     "  summary.json; with no --layer/--unit also the output layer's most active unit\n"
+     "  --layer L          layer index (the last hidden layer)\n"
+     "  --unit K           unit or channel (the most active one)\n"
+     "  --at Y,X           a conv channel at one location (spatial mean)\n"
+     "  --steps N          Adam steps (1000)\n"
+     "  --batch B          images optimised together (64)\n"
+     "  --lr X             Adam's learning rate (0.01)\n"
+     "  --l2 X             L2 penalty on the image (100)\n"
+     "  --seed N           seed of the random starting images (0)",
+     1, sl_cnn_run_applies, sl_run_tuning},
+    {"gratings",
+     "CNN on gratings: psychometric curve (accuracy vs tilt) and each layer's RDM over orientations\n"
+     "  writes psychometric.npy, psychometric.json, rdm_layer_<i>.npy, summary.json (ring-likeness per layer)\n"
+     "  --trials N         gratings per tilt (200)",
+     1, sl_gratings_applies, sl_run_gratings},
+    {"rsa_it",
+     "CNN: each layer's RDM of the 92 images vs monkey/human IT (Kriegeskorte 2008), Spearman + permutation p\n"
+     "  writes rdm_layer_<i>.npy, summary.json; not run by default (needs the 92 images' .mat)\n"
+     "  --data FILE.mat    the Kriegeskorte 2008 images and RDMs (../shared/data/kriegeskorte2008_92images_rsa)\n"
+     "  --perms N          permutations for the p-value (1000)",
+     0, sl_cnn_run_applies, sl_run_rsa_it},
     {NULL, NULL, 0, NULL, NULL},
 };
 

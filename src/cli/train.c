@@ -141,10 +141,20 @@ static void print_pct(const char *label, double v, const char *what)
 static void summary(sl_trainer *t, const char *dir, const sl_epoch_stats *s)
 {
     const sl_config *c = sl_trainer_config(t);
-    const sl_model_spec *sp = sl_model_get_spec(sl_trainer_model(t));
+    const sl_model *model = sl_trainer_model(t);
+    const sl_model_spec *sp = model ? sl_model_get_spec(model) : NULL;
     char dur[32];
     fmt_duration(s->seconds, dur, sizeof dur);
-    if (sp->cell == SL_CELL_CTRNN)
+    if (!sp) {
+        const sl_cnn *cnn = sl_trainer_cnn(t);
+        int in[3];
+        sl_cnn_input_shape(cnn, in);
+        printf("\nsilico: trained %s — %s, CNN of %d layers (%zu parameters), %d×%d×%d images → "
+               "%d classes\n",
+               sl_config_str(c, "run.name"), sl_config_str(c, "task.name"),
+               sl_cnn_num_layers(cnn), sl_cnn_num_params(cnn), in[0], in[1], in[2],
+               sl_cnn_num_outputs(cnn));
+    } else if (sp->cell == SL_CELL_CTRNN)
         printf("\nsilico: trained %s — %s, CT-RNN N=%d (%s), %d inputs → %d outputs\n",
                sl_config_str(c, "run.name"), sl_config_str(c, "task.name"), sp->n_hidden,
                sl_activation_name(sp->act), sp->n_in, sp->n_out);
@@ -157,6 +167,9 @@ static void summary(sl_trainer *t, const char *dir, const sl_epoch_stats *s)
     const sl_task *task = sl_trainer_task(t);
     if (task->classification && isnan(s->val_accuracy)) {
         printf("  %-18s %9.4g   validation cross-entropy\n", "loss", s->val_loss);
+    } else if (task->classification && !sp) {
+        printf("  %-18s %7.2f %%   of the held-out test images correct (loss %.4g)\n", "accuracy",
+               100 * s->val_accuracy, s->val_loss);
     } else if (task->classification) {
         printf("  %-18s %7.2f %%   decisions correct on fresh validation trials (loss %.4g)\n",
                "accuracy", 100 * s->val_accuracy, s->val_loss);

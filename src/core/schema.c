@@ -18,10 +18,16 @@ static const sl_keydef KEYS[] = {
      "OpenBLAS threads (1 = deterministic); --threads overrides"},
 
     /* ---- model: the network (a CT-RNN, or a cell read out linearly) */
-    {"model.type", SL_KEY_CHOICE, "ctrnn", 0, 0, "ctrnn|rnn|gru|lightgru|lstm",
+    {"model.type", SL_KEY_CHOICE, "ctrnn", 0, 0, "ctrnn|rnn|gru|lightgru|lstm|cnn",
      "network kind: ctrnn = continuous-time rate RNN (Sussillo et al. 2015); rnn = vanilla "
      "discrete RNN; gru, lstm = PyTorch's cells; lightgru = light GRU with batch norm "
-     "(Ravanelli 2018); the cells start from h0 = 0 and are read out by z = W h + c"},
+     "(Ravanelli 2018); the cells start from h0 = 0 and are read out by z = W h + c; cnn = a "
+     "feed-forward convolutional network (model.layers) on an image task"},
+    {"model.layers", SL_KEY_STRING, "", 0, 0, NULL,
+     "cnn: the layers, comma-separated: conv(C_out,k[,s=stride][,p=pad]), maxpool(k[,s=][,p=]), "
+     "avgpool(k[,s=][,p=]), flatten, linear(out), relu, tanh, sigmoid, softplus, rect_tanh; "
+     "e.g. conv(6,3,p=1), relu, maxpool(2), conv(16,3,p=1), relu, maxpool(2), flatten, "
+     "linear(120), relu, linear(84), relu, linear(10)"},
     {"model.hidden", SL_KEY_INT, "150", 1, 1e6, NULL, "number of recurrent units N"},
     {"model.activation", SL_KEY_CHOICE, "rect_tanh", 0, 0, "rect_tanh|tanh|relu|softplus|sigmoid",
      "ctrnn: rate nonlinearity phi; rnn: the cell's nonlinearity (ignored by the other cells); "
@@ -90,10 +96,12 @@ static const sl_keydef KEYS[] = {
 
     /* ---- task: what the network is trained on */
     {"task.name", SL_KEY_CHOICE, "reach", 0, 0,
-     "reach|reach_synthetic|pdm|dms|ddms|ctxdm|ctxdm_mante|gonogo|rsg|flipflop|memory|dataset",
+     "reach|reach_synthetic|pdm|dms|ddms|ctxdm|ctxdm_mante|gonogo|rsg|flipflop|memory|dataset|"
+     "fashion_mnist|mnist|idx|gratings",
      "task (silico task list describes each): reach = real center-out EMG; pdm, dms, ddms, "
      "ctxdm, gonogo, rsg = the NeuroGym tasks; ctxdm_mante = Mante 2013's form; flipflop; "
-     "memory = memorize/report; dataset = your own arrays"},
+     "memory = memorize/report; dataset = your own arrays; fashion_mnist, mnist, idx = image "
+     "classification, gratings = orientation discrimination (model.type = cnn)"},
     {"task.dt", SL_KEY_REAL, "10", 1e-3, INF, NULL, "integration and sampling step dt (ms)"},
     {"task.data", SL_KEY_STRING, "data/reach/hatsopoulos_emg.npy", 0, 0, NULL,
      "reach EMG array (directions x ms x muscles, float32 .npy); relative paths are looked up "
@@ -174,6 +182,33 @@ static const sl_keydef KEYS[] = {
      "generated tasks: training batches per epoch (fresh trials each batch)"},
     {"task.val_trials", SL_KEY_INT, "500", 1, 1e9, NULL,
      "generated tasks: validation trials (a fixed set from their own seed)"},
+    {"task.image_dir", SL_KEY_STRING, "", 0, 0, NULL,
+     "fashion_mnist, mnist: folder of train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+     "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (each raw or .gz); fashion_mnist's "
+     "default is /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist)"},
+    {"task.images", SL_KEY_STRING, "", 0, 0, NULL,
+     "idx (or to override task.image_dir): training images, IDX unsigned bytes n x H x W"},
+    {"task.labels", SL_KEY_STRING, "", 0, 0, NULL, "idx: training labels, IDX 1-D"},
+    {"task.test_images", SL_KEY_STRING, "", 0, 0, NULL,
+     "idx: held-out test images (validation and summary accuracy)"},
+    {"task.test_labels", SL_KEY_STRING, "", 0, 0, NULL, "idx: held-out test labels"},
+    {"task.n_train", SL_KEY_INT, "0", 0, 1e9, NULL,
+     "image tasks: use only the first n training images (0 = all; gratings: how many, 0 = 10000)"},
+    {"task.n_test", SL_KEY_INT, "0", 0, 1e9, NULL,
+     "image tasks: use only the first n test images (0 = all; gratings: how many, 0 = 2000)"},
+    {"task.tilt_min", SL_KEY_REAL, "1", 1e-6, 90, NULL,
+     "gratings: smallest |tilt| from vertical (degrees) of training and test gratings"},
+    {"task.tilt_max", SL_KEY_REAL, "45", 1e-6, 90, NULL, "gratings: largest |tilt| (degrees)"},
+    {"task.grating_size", SL_KEY_INT, "28", 4, 1024, NULL, "gratings: image side S (pixels)"},
+    {"task.grating_sf", SL_KEY_REAL, "4", 0, 1e4, NULL,
+     "gratings: spatial frequency (cycles per image width)"},
+    {"task.grating_contrast", SL_KEY_REAL, "1", 0, 1, NULL, "gratings: Michelson contrast"},
+    {"task.grating_sigma", SL_KEY_REAL, "0", 0, 1e6, NULL,
+     "gratings: Gaussian aperture std (pixels); 0 = full-field"},
+    {"task.grating_noise", SL_KEY_REAL, "0.1", 0, 10, NULL, "gratings: pixel noise std"},
+    {"task.normalize", SL_KEY_LIST, "", -INF, INF, NULL,
+     "image tasks: mean,std of x <- (x - mean)/std on pixels in [0,1]; empty = the dataset's "
+     "(mnist 0.1307,0.3081 as the seed; fashion_mnist 0.2860,0.3530; idx: the training set's)"},
 
     /* ---- train: optimisation */
     {"train.epochs", SL_KEY_INT, "2000", 1, 1e9, NULL,

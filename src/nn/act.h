@@ -154,6 +154,24 @@ static inline void vst(float *p, vf16 v, size_t w)
     if (w == 16) vstore(p, v);
     else vstore_n(p, v, w);
 }
+/* n (≤ 16) lanes without a libc call for partial vectors: AVX-512 masked
+ * loads/stores (masked-off lanes are never touched), else vld/vst */
+static inline vf16 vld_m(const float *p, size_t n)
+{
+#ifdef __AVX512F__
+    return (vf16)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
+#else
+    return n ? vld(p, n) : VF(0);
+#endif
+}
+static inline void vst_m(float *p, vf16 v, size_t n)
+{
+#ifdef __AVX512F__
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v);
+#else
+    if (n) vst(p, v, n);
+#endif
+}
 static inline vf16 vsel(vi16 m, vf16 a, vf16 b) { return (vf16)(((vi16)a & m) | ((vi16)b & ~m)); }
 #ifdef __AVX512F__
 /* a·b + c as one FMA (GCC does not contract a·b + c under -std=c11) */

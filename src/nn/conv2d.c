@@ -17,6 +17,9 @@
  * (rather than one per image) keeps the GEMMs large for the 28×28 images of
  * the seed network; chunks bound the scratch (~4M reals) for big batches.
  *
+ * When the batch fits one chunk the forward leaves im2col(X) in scratch, and
+ * sl_conv2d_backward_cached uses it instead of recomputing it.
+ *
  * Layouts: X N×C_in×H×W, W C_out×C_in×kH×kW (PyTorch's), b C_out,
  * Y N×C_out×OH×OW, all row-major. Scratch (sl_conv2d_scratch_size):
  * col (K×mP) then Yc / dYc (C_out×mP); backward recomputes col from X, and
@@ -26,6 +29,7 @@
 #include <string.h>
 
 #include "core/blas.h"
+#include "nn/act.h"
 #include "nn/layers.h"
 
 #define CONV_CHUNK_REALS ((size_t)1 << 22)
@@ -103,6 +107,16 @@ static void valid_cols(int j, int stride, int pad, int Win, int OW, int *lo, int
     *hi = h;
 }
 
+/* d[0..n) = s[0..n), 16 lanes at a time (float32): im2col's rows are a few
+ * dozen values, where a memcpy call costs more than the copy */
+static inline void copy_row(float *d, const float *s, size_t n)
+{
+    for (size_t x = 0; x < n; x += 16) {
+        const size_t w = n - x < 16 ? n - x : 16;
+        vst_m(d + x, vld_m(s + x, w), w);
+    }
+}
+
 /* col (K × m·P) from m images starting at X (C_in×H×W each) */
 static void im2col(const sl_conv2d_shape *s, int OH, int OW, const sl_real *X, int m, sl_real *col)
 {
@@ -124,7 +138,9 @@ static void im2col(const sl_conv2d_shape *s, int OH, int OW, const sl_real *X, i
                         }
                         const ptrdiff_t off = (ptrdiff_t)ih * s->W - s->pW + j;
                         for (int x = 0; x < lo; x++) dst[x] = 0;
-                        if (s->sW == 1)
+                        if (s->sW == 1 && SL_REAL_IS_FLOAT)
+                            copy_row(F32W(dst + lo), F32(xc + (off + lo)), (size_t)(hi - lo));
+                        else if (s->sW == 1)
                             memcpy(dst + lo, xc + (off + lo), (size_t)(hi - lo) * sizeof(sl_real));
                         else
                             for (int x = lo; x < hi; x++) dst[x] = xc[off + (ptrdiff_t)x * s->sW];
@@ -132,6 +148,30 @@ static void im2col(const sl_conv2d_shape *s, int OH, int OW, const sl_real *X, i
                     }
                 }
             }
+}
+
+/* d[0..n) += s[0..n), 16 lanes at a time (float32) */
+static inline void add_row(float *d, const float *s, size_t n)
+{
+    for (size_t x = 0; x < n; x += 16) {
+        const size_t w = n - x < 16 ? n - x : 16;
+        vst_m(d + x, vld_m(d + x, w) + vld_m(s + x, w), w);
+    }
+}
+
+/* Σ of n values: 16 float lanes (float32), else a double loop */
+static double sum_plane(const sl_real *p, size_t n)
+{
+    if (!SL_REAL_IS_FLOAT) {
+        double acc = 0;
+        for (size_t i = 0; i < n; i++) acc += p[i];
+        return acc;
+    }
+    vf16 acc = VF(0);
+    for (size_t i = 0; i < n; i += 16) acc += vld_m(F32(p) + i, n - i < 16 ? n - i : 16);
+    double t = 0;
+    for (int k = 0; k < 16; k++) t += acc[k];
+    return t;
 }
 
 /* dX (m images, already zeroed) += col2im(dcol) */
@@ -152,7 +192,9 @@ static void col2im(const sl_conv2d_shape *s, int OH, int OW, const sl_real *dcol
                         if (ih < 0 || ih >= s->H) continue;
                         const sl_real *src = row + (size_t)n * P + (size_t)y * OW;
                         const ptrdiff_t off = (ptrdiff_t)ih * s->W - s->pW + j;
-                        if (s->sW == 1)
+                        if (s->sW == 1 && SL_REAL_IS_FLOAT)
+                            add_row(F32W(xc + off + lo), F32(src + lo), (size_t)(hi - lo));
+                        else if (s->sW == 1)
                             for (int x = lo; x < hi; x++) xc[off + x] += src[x];
                         else
                             for (int x = lo; x < hi; x++) xc[off + (ptrdiff_t)x * s->sW] += src[x];
@@ -184,9 +226,12 @@ void sl_conv2d_forward(const sl_conv2d_shape *s, const sl_real *X, const sl_real
     }
 }
 
-void sl_conv2d_backward(const sl_conv2d_shape *s, const sl_real *X, const sl_real *W,
-                        const sl_real *dY, sl_real *dX, sl_real *dW, sl_real *db,
-                        sl_real *scratch)
+int sl_conv2d_one_chunk(const sl_conv2d_shape *s) { return conv_chunk(s) >= s->N; }
+
+/* have_col: scratch already holds im2col(X) of the whole batch (one chunk) */
+static void conv_backward(const sl_conv2d_shape *s, const sl_real *X, const sl_real *W,
+                          const sl_real *dY, sl_real *dX, sl_real *dW, sl_real *db,
+                          sl_real *scratch, int have_col)
 {
     const int OH = sl_conv2d_out_h(s), OW = sl_conv2d_out_w(s), nb = conv_chunk(s);
     const int K = s->C_in * s->kH * s->kW, Co = s->C_out;
@@ -195,10 +240,7 @@ void sl_conv2d_backward(const sl_conv2d_shape *s, const sl_real *X, const sl_rea
     if (db)
         for (int o = 0; o < Co; o++) {
             double acc = 0;
-            for (int n = 0; n < s->N; n++) {
-                const sl_real *d = dY + ((size_t)n * Co + o) * P;
-                for (size_t p = 0; p < P; p++) acc += d[p];
-            }
+            for (int n = 0; n < s->N; n++) acc += sum_plane(dY + ((size_t)n * Co + o) * P, P);
             db[o] += (sl_real)acc;
         }
     if (!dW && !dX) return;
@@ -207,11 +249,16 @@ void sl_conv2d_backward(const sl_conv2d_shape *s, const sl_real *X, const sl_rea
         const int mP = (int)((size_t)m * P);
         sl_real *dYc = scratch + (size_t)K * mP;
         for (int n = 0; n < m; n++)
-            for (int o = 0; o < Co; o++)
-                memcpy(dYc + (size_t)o * mP + (size_t)n * P, dY + ((size_t)(n0 + n) * Co + o) * P,
-                       P * sizeof(sl_real));
+            for (int o = 0; o < Co; o++) {
+                sl_real *d = dYc + (size_t)o * mP + (size_t)n * P;
+                const sl_real *src = dY + ((size_t)(n0 + n) * Co + o) * P;
+                if (SL_REAL_IS_FLOAT)
+                    copy_row(F32W(d), F32(src), P);
+                else
+                    memcpy(d, src, P * sizeof(sl_real));
+            }
         if (dW) {
-            im2col(s, OH, OW, X + (size_t)n0 * in_img, m, col);
+            if (!have_col) im2col(s, OH, OW, X + (size_t)n0 * in_img, m, col);
             sl_gemm(0, 1, Co, K, mP, 1.0, dYc, mP, col, mP, 1.0, dW, K);
         }
         if (dX) {
@@ -221,4 +268,17 @@ void sl_conv2d_backward(const sl_conv2d_shape *s, const sl_real *X, const sl_rea
             col2im(s, OH, OW, col, m, dXc);
         }
     }
+}
+
+void sl_conv2d_backward(const sl_conv2d_shape *s, const sl_real *X, const sl_real *W,
+                        const sl_real *dY, sl_real *dX, sl_real *dW, sl_real *db,
+                        sl_real *scratch)
+{
+    conv_backward(s, X, W, dY, dX, dW, db, scratch, 0);
+}
+
+void sl_conv2d_backward_cached(const sl_conv2d_shape *s, const sl_real *W, const sl_real *dY,
+                               sl_real *dX, sl_real *dW, sl_real *db, sl_real *scratch)
+{
+    conv_backward(s, NULL, W, dY, dX, dW, db, scratch, 1);
 }

@@ -60,6 +60,15 @@ void sl_conv2d_backward(const sl_conv2d_shape *s, const sl_real *X, const sl_rea
                         const sl_real *dY, sl_real *dX, sl_real *dW, sl_real *db,
                         sl_real *scratch);
 
+/* Whether the whole batch is one im2col chunk (then the forward leaves
+ * im2col(X) in its scratch), and the backward that reuses it: call it after
+ * sl_conv2d_forward with the same shape and untouched scratch, only when
+ * sl_conv2d_one_chunk; same results as sl_conv2d_backward without
+ * recomputing im2col. */
+int sl_conv2d_one_chunk(const sl_conv2d_shape *s);
+void sl_conv2d_backward_cached(const sl_conv2d_shape *s, const sl_real *W, const sl_real *dY,
+                               sl_real *dX, sl_real *dW, sl_real *db, sl_real *scratch);
+
 /* ---------------------------------------------------------------- pooling */
 
 /* Input N×C×H×W, output N×C×OH×OW, OH = ⌊(H + 2pH − kH)/sH⌋ + 1 (PyTorch's

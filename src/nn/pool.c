@@ -14,11 +14,15 @@
  * wins and propagates — PyTorch's CPU kernel exactly, so ties (ReLU zeros)
  * route the gradient to the same pixel as PyTorch does.
  *
+ * The seed network's 2×2/stride-2 window has a branch-free path, vectorised
+ * over 16 output columns in float32 (maxpool_2x2_vec).
+ *
  * Layouts: X N×C×H×W, Y and argmax N×C×OH×OW, row-major. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "nn/act.h"
 #include "nn/layers.h"
 
 int sl_pool2d_out_h(const sl_pool2d_shape *s) { return (s->H + 2 * s->pH - s->kH) / s->sH + 1; }
@@ -82,11 +86,72 @@ static void maxpool_2x2(const sl_pool2d_shape *s, const sl_real *X, sl_real *Y, 
     }
 }
 
+/* The same 2×2 pooling on 16 output columns at a time (float32): the even
+ * and odd input columns of both rows are split by a shuffle, then the same
+ * three selects run lane-wise with vector masks. */
+#if defined(__clang__)
+#define EVEN_LANES(a, b) \
+    __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30)
+#define ODD_LANES(a, b) \
+    __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31)
+#else
+#define EVEN_LANES(a, b) \
+    __builtin_shuffle(a, b, (vi16){0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30})
+#define ODD_LANES(a, b) \
+    __builtin_shuffle(a, b, (vi16){1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31})
+#endif
+
+/* w ≤ 16 int32 lanes (the argmax) */
+static inline void st_i32(int32_t *p, vi16 a, size_t n)
+{
+#ifdef __AVX512F__
+    _mm512_mask_storeu_epi32(p, (__mmask16)((1u << n) - 1), (__m512i)a);
+#else
+    memcpy(p, &a, n * sizeof(int32_t));
+#endif
+}
+
+static void maxpool_2x2_vec(const sl_pool2d_shape *s, const float *X, float *Y, int32_t *argmax)
+{
+    const int OH = sl_pool2d_out_h(s), OW = sl_pool2d_out_w(s), W = s->W;
+    const size_t HW = (size_t)s->H * W, P = (size_t)OH * OW;
+    const vi16 lane2 = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+    for (size_t pl = 0; pl < (size_t)s->N * s->C; pl++) {
+        const float *xp = X + pl * HW;
+        float *yp = Y + pl * P;
+        int32_t *ap = argmax + pl * P;
+        for (int y = 0; y < OH; y++) {
+            const float *r0 = xp + (size_t)(2 * y) * W, *r1 = r0 + W;
+            for (int x = 0; x < OW; x += 16) {
+                const size_t w = OW - x < 16 ? (size_t)(OW - x) : 16, n = 2 * w;
+                const size_t na = n < 16 ? n : 16, nb = n - na;
+                const vf16 a0 = vld_m(r0 + 2 * x, na), b0 = vld_m(r0 + 2 * x + 16, nb);
+                const vf16 a1 = vld_m(r1 + 2 * x, na), b1 = vld_m(r1 + 2 * x + 16, nb);
+                const vf16 v1 = ODD_LANES(a0, b0), v2 = EVEN_LANES(a1, b1), v3 = ODD_LANES(a1, b1);
+                vf16 m = EVEN_LANES(a0, b0);
+                const vi16 i0 = lane2 + (2 * y * W + 2 * x);
+                vi16 a = i0;
+                vi16 t = (v1 > m) | (v1 != v1);
+                m = vsel(t, v1, m), a = (a & ~t) | ((i0 + 1) & t);
+                t = (v2 > m) | (v2 != v2);
+                m = vsel(t, v2, m), a = (a & ~t) | ((i0 + W) & t);
+                t = (v3 > m) | (v3 != v3);
+                m = vsel(t, v3, m), a = (a & ~t) | ((i0 + W + 1) & t);
+                vst_m(yp + (size_t)y * OW + x, m, w);
+                st_i32(ap + (size_t)y * OW + x, a, w);
+            }
+        }
+    }
+}
+
 void sl_maxpool2d_forward(const sl_pool2d_shape *s, const sl_real *X, sl_real *Y,
                           int32_t *argmax)
 {
     if (s->kH == 2 && s->kW == 2 && s->sH == 2 && s->sW == 2 && s->pH == 0 && s->pW == 0) {
-        maxpool_2x2(s, X, Y, argmax);
+        if (SL_REAL_IS_FLOAT)
+            maxpool_2x2_vec(s, F32(X), F32W(Y), argmax);
+        else
+            maxpool_2x2(s, X, Y, argmax);
         return;
     }
     const int OH = sl_pool2d_out_h(s), OW = sl_pool2d_out_w(s);

@@ -12,6 +12,7 @@
  *   null = Σ_rj m_rj (y_rj − μ_j)² / Σ_rj m_rj
  */
 #include "tasks/dataset.h"
+#include "tasks/images.h"
 #include "tasks/gen_task.h"
 #include "tasks/reach_common.h"
 
@@ -26,6 +27,13 @@ static const struct {
               "(Sussillo et al. 2015)"},
     {"reach_synthetic", "center-out reaching with synthetic smooth targets (a fast test task)"},
     {"dataset", "your own arrays: inputs, targets or labels, mask and conditions from .npy/.mat"},
+    {"fashion_mnist", "Fashion-MNIST clothing images, 10 classes (Debian's dataset-fashion-mnist; "
+                      "for model.type = cnn)"},
+    {"mnist", "MNIST handwritten digits from IDX files in task.image_dir (for model.type = cnn)"},
+    {"gratings", "orientation discrimination: is a grating tilted clockwise of vertical? "
+                 "(for model.type = cnn)"},
+    {"idx", "any MNIST-format IDX image/label files (task.images, task.labels, task.test_images, "
+            "task.test_labels)"},
 };
 #define N_OTHER (int)(sizeof OTHER_TASKS / sizeof OTHER_TASKS[0])
 
@@ -73,6 +81,9 @@ sl_status sl_task_create(const sl_config *c, sl_task **out)
     if (strcmp(name, "reach") == 0) return sl_reach_create(c, out);
     if (strcmp(name, "reach_synthetic") == 0) return sl_reach_synthetic_create(c, out);
     if (strcmp(name, "dataset") == 0) return sl_dataset_task_create(c, out);
+    if (!strcmp(name, "fashion_mnist") || !strcmp(name, "mnist") || !strcmp(name, "idx"))
+        return sl_idx_task_create(c, out);
+    if (!strcmp(name, "gratings")) return sl_gratings_task_create(c, out);
     const sl_taskgen *g = sl_taskgen_find(name);
     if (g) return sl_gen_task_create(g, c, out);
     char known[512];

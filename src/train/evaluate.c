@@ -166,3 +166,33 @@ sl_status sl_evaluate(sl_model *m, sl_task *t, sl_split split, sl_rng *noise, do
     *error_pct = e.error_pct;
     return st;
 }
+
+/* A CNN on an image task's split: loss = mean cross-entropy over the
+ * split's images, accuracy = fraction whose first-maximum logit is the
+ * label (every image is one scored decision). */
+sl_status sl_cnn_evaluate(sl_cnn *m, sl_cnn_ws *ws, sl_task *t, sl_split split, sl_eval *e)
+{
+    clear_eval(e);
+    int nb = t->ops->num_batches(t, split);
+    if (nb <= 0) return SL_OK;
+    sl_rng order;
+    sl_rng_seed(&order, 0);
+    sl_status st = t->ops->start_epoch(t, split, &order);
+    double ce = 0;
+    long n = 0, correct = 0;
+    for (int i = 0; !st && i < nb; i++) {
+        sl_batch b = {0};
+        if ((st = t->ops->batch(t, split, i, NULL, &b))) break;
+        double loss;
+        int nc;
+        if ((st = sl_cnn_loss(m, ws, b.u, b.labels, b.B, 0, &loss, &nc))) break;
+        ce += loss * b.B;
+        n += b.B;
+        correct += nc;
+    }
+    if (st) return st;
+    e->loss = ce / n;
+    e->accuracy = (double)correct / n;
+    e->n_decisions = n;
+    return SL_OK;
+}

@@ -1,0 +1,214 @@
+/* gratings.c — a CNN trained on orientation discrimination (task gratings)
+ * probed with gratings, as in the deep-learning day's tutorial 3 (seeds/003):
+ *
+ * Psychometric curve: for each signed tilt θ in
+ *   ±{1, 2, 4, 8, 16, 32, 45}° (−45 … 45),
+ * --trials (default 200) gratings with the training's frequency, contrast,
+ * aperture and noise and random phase; p_cw(θ) = fraction classified
+ * clockwise (class 1), accuracy(θ) = p_cw for θ > 0, 1 − p_cw for θ < 0.
+ *
+ * Representational geometry: 18 orientations θ_k = −90° + 10°k (k = 0..17;
+ * orientation is 180°-periodic), each the mean activation over 8 phases of
+ * noiseless gratings; per layer the RDM
+ *   D_kl = 1 − Pearson(ā_k, ā_l)
+ * and its ring-likeness: the Pearson r between the RDM's upper triangle and
+ * the circular orientation distance min(|θ_k − θ_l|, 180° − |θ_k − θ_l|)
+ * (ring_r), beside the r with the linear distance |θ_k − θ_l| (line_r) and
+ * with the tilt-sign split [sign θ_k ≠ sign θ_l] (category_r: the task's two
+ * classes).
+ *
+ * Runner `gratings` (CNN runs on task gratings): RUN/analysis/gratings/
+ *   psychometric.npy   tilts × 3 (tilt°, p_cw, accuracy), float64
+ *   psychometric.json  the same as JSON
+ *   rdm_layer_<i>.npy  18 × 18 RDM of layer i, float64
+ *   orientations.npy   the 18 orientations (degrees)
+ *   summary.json       per layer ring_r, line_r, category_r; mean accuracy */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/cnn_run.h"
+
+enum { N_ORI = 18, N_PHASE = 8 };
+static const double TILTS[] = {-45, -32, -16, -8, -4, -2, -1, 1, 2, 4, 8, 16, 32, 45};
+#define N_TILTS (int)(sizeof TILTS / sizeof TILTS[0])
+
+int sl_gratings_applies(const sl_analysis_ctx *ctx)
+{
+    return sl_cnn_run_applies(ctx) && !strcmp(sl_config_str(ctx->config, "task.name"), "gratings");
+}
+
+static double pearson(const double *a, const double *b, int n)
+{
+    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
+    for (int i = 0; i < n; i++) ma += a[i] / n, mb += b[i] / n;
+    for (int i = 0; i < n; i++) {
+        sab += (a[i] - ma) * (b[i] - mb);
+        saa += (a[i] - ma) * (a[i] - ma);
+        sbb += (b[i] - mb) * (b[i] - mb);
+    }
+    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : NAN;
+}
+
+/* images (pixels) → normalised inputs in x */
+static void normalise(const float *img, size_t n, double mean, double std, sl_real *x)
+{
+    for (size_t i = 0; i < n; i++) x[i] = (sl_real)((img[i] - mean) / std);
+}
+
+sl_status sl_run_gratings(sl_analysis_ctx *ctx)
+{
+    const char *v = sl_analysis_opt(ctx, "trials");
+    const int trials = v ? atoi(v) : 200;
+    if (trials < 1) return sl_fail(SL_EINVAL, "gratings: --trials must be ≥ 1");
+    sl_cnn_run r;
+    sl_status st = sl_cnn_run_load(ctx, &r);
+    if (st) return st;
+    const sl_config *c = ctx->config;
+    const int S = (int)sl_config_int(c, "task.grating_size");
+    if (r.in[0] != 1 || r.in[1] != S || r.in[2] != S) {
+        sl_cnn_run_free(&r);
+        return sl_fail(SL_EINVAL, "gratings: the network takes %d×%d×%d images, the gratings are 1×%d×%d",
+                       r.in[0], r.in[1], r.in[2], S, S);
+    }
+    const int P = S * S, L = sl_cnn_num_layers(r.cnn), K = sl_cnn_num_outputs(r.cnn);
+    const int B = trials > N_ORI * N_PHASE ? trials : N_ORI * N_PHASE;
+    sl_grating_spec g = {0, sl_config_real(c, "task.grating_sf"), 0,
+                         sl_config_real(c, "task.grating_contrast"),
+                         sl_config_real(c, "task.grating_sigma"),
+                         sl_config_real(c, "task.grating_noise")};
+    float *img = malloc((size_t)B * P * sizeof(float));
+    sl_real *x = malloc((size_t)B * P * sizeof(sl_real));
+    double psy[N_TILTS][3], *mean_act = NULL, *rdm = malloc(N_ORI * N_ORI * sizeof(double));
+    sl_cnn_ws *ws = NULL;
+    if (!img || !x || !rdm) st = sl_fail(SL_ENOMEM, "out of memory");
+    if (!st) st = sl_cnn_ws_create(r.cnn, B, &ws);
+    sl_rng rng;
+    sl_rng_seed(&rng, 1234);
+    double acc_mean = 0;
+    for (int t = 0; !st && t < N_TILTS; t++) {
+        g.tilt_deg = TILTS[t];
+        for (int i = 0; i < trials; i++) {
+            g.phase = 2 * M_PI * sl_rng_uniform(&rng);
+            sl_grating(img + (size_t)i * P, S, &g, &rng);
+        }
+        normalise(img, (size_t)trials * P, r.mean, r.std, x);
+        if ((st = sl_cnn_forward(r.cnn, ws, x, trials, NULL))) break;
+        const sl_real *z = sl_cnn_activation(ws, L - 1);
+        int cw = 0;
+        for (int i = 0; i < trials; i++) {
+            int best = 0;
+            for (int k = 1; k < K; k++)
+                if (z[(size_t)i * K + k] > z[(size_t)i * K + best]) best = k;
+            cw += best == 1;
+        }
+        psy[t][0] = TILTS[t];
+        psy[t][1] = (double)cw / trials;
+        psy[t][2] = TILTS[t] > 0 ? psy[t][1] : 1 - psy[t][1];
+        acc_mean += psy[t][2] / N_TILTS;
+    }
+    /* the orientation set: noiseless, 8 phases each */
+    double ori[N_ORI];
+    g.noise = 0;
+    for (int k = 0; !st && k < N_ORI; k++) {
+        ori[k] = -90 + 10.0 * k;
+        g.tilt_deg = ori[k];
+        for (int ph = 0; ph < N_PHASE; ph++) {
+            g.phase = 2 * M_PI * ph / N_PHASE;
+            sl_grating(img + (size_t)(k * N_PHASE + ph) * P, S, &g, NULL);
+        }
+    }
+    if (!st) {
+        normalise(img, (size_t)N_ORI * N_PHASE * P, r.mean, r.std, x);
+        st = sl_cnn_forward(r.cnn, ws, x, N_ORI * N_PHASE, NULL);
+    }
+    cJSON *sum = cJSON_CreateObject(), *layers = cJSON_AddArrayToObject(sum, "layers");
+    cJSON *files = cJSON_CreateObject();
+    /* distances between orientations, upper triangle */
+    const int NP = N_ORI * (N_ORI - 1) / 2;
+    double circ[N_ORI * (N_ORI - 1) / 2], lin[N_ORI * (N_ORI - 1) / 2], cat[N_ORI * (N_ORI - 1) / 2],
+        up[N_ORI * (N_ORI - 1) / 2];
+    for (int k = 0, q = 0; k < N_ORI; k++)
+        for (int l = k + 1; l < N_ORI; l++, q++) {
+            const double d = fabs(ori[k] - ori[l]);
+            circ[q] = fmin(d, 180 - d), lin[q] = d;
+            cat[q] = (ori[k] > 0) != (ori[l] > 0);
+        }
+    for (int i = 0; !st && i < L; i++) {
+        int shp[3];
+        sl_cnn_layer_shape(r.cnn, i, shp);
+        const size_t F = (size_t)shp[0] * shp[1] * shp[2];
+        const sl_real *A = sl_cnn_activation(ws, i);
+        double *m = realloc(mean_act, N_ORI * F * sizeof(double));
+        if (!m) {
+            st = sl_fail(SL_ENOMEM, "out of memory");
+            break;
+        }
+        mean_act = m;
+        for (int k = 0; k < N_ORI; k++)
+            for (size_t f = 0; f < F; f++) {
+                double s = 0;
+                for (int ph = 0; ph < N_PHASE; ph++) s += A[(size_t)(k * N_PHASE + ph) * F + f];
+                mean_act[k * F + f] = s / N_PHASE;
+            }
+        for (int k = 0; k < N_ORI; k++)
+            for (int l = 0; l < N_ORI; l++)
+                rdm[k * N_ORI + l] = k == l ? 0 : 1 - pearson(mean_act + k * F, mean_act + l * F, (int)F);
+        for (int k = 0, q = 0; k < N_ORI; k++)
+            for (int l = k + 1; l < N_ORI; l++, q++) up[q] = rdm[k * N_ORI + l];
+        char name[96];
+        snprintf(name, sizeof name, "rdm_layer_%d.npy", i);
+        sl_array a = {SL_F64, 2, {N_ORI, N_ORI}, rdm};
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", ctx->out_dir, name);
+        st = sl_npy_write(path, &a);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "index", i);
+        cJSON_AddStringToObject(o, "name", sl_cnn_layer_name(r.cnn, i));
+        const double rr = pearson(up, circ, NP), lr = pearson(up, lin, NP), cr = pearson(up, cat, NP);
+        if (isfinite(rr)) cJSON_AddNumberToObject(o, "ring_r", rr);
+        if (isfinite(lr)) cJSON_AddNumberToObject(o, "line_r", lr);
+        if (isfinite(cr)) cJSON_AddNumberToObject(o, "category_r", cr);
+        cJSON_AddItemToArray(layers, o);
+        cJSON_AddStringToObject(files, name, "18 x 18 RDM (1 - Pearson) over orientations, float64");
+    }
+    if (!st) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/psychometric.npy", ctx->out_dir);
+        sl_array a = {SL_F64, 2, {N_TILTS, 3}, psy};
+        st = sl_npy_write(path, &a);
+        sl_array o = {SL_F64, 1, {N_ORI}, ori};
+        snprintf(path, sizeof path, "%s/orientations.npy", ctx->out_dir);
+        if (!st) st = sl_npy_write(path, &o);
+        cJSON *pj = cJSON_CreateArray();
+        for (int t = 0; t < N_TILTS; t++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddNumberToObject(e, "tilt", psy[t][0]);
+            cJSON_AddNumberToObject(e, "p_clockwise", psy[t][1]);
+            cJSON_AddNumberToObject(e, "accuracy", psy[t][2]);
+            cJSON_AddItemToArray(pj, e);
+        }
+        char *text = cJSON_Print(pj);
+        cJSON_AddItemToObject(sum, "psychometric", pj);
+        snprintf(path, sizeof path, "%s/psychometric.json", ctx->out_dir);
+        FILE *f = !st && text ? fopen(path, "w") : NULL;
+        if (!st && !f) st = sl_fail(SL_EIO, "cannot write %s", path);
+        if (f) fputs(text, f), fputc('\n', f), fclose(f);
+        free(text);
+        cJSON_AddStringToObject(files, "psychometric.npy", "tilts x 3: tilt (deg), p_clockwise, accuracy");
+        cJSON_AddStringToObject(files, "psychometric.json", "the psychometric curve as JSON");
+        cJSON_AddStringToObject(files, "orientations.npy", "the 18 RDM orientations (deg)");
+        cJSON_AddNumberToObject(sum, "mean_accuracy", acc_mean);
+        cJSON_AddNumberToObject(sum, "trials_per_tilt", trials);
+    }
+    cJSON_AddItemToObject(sum, "files", files);
+    if (!st)
+        st = sl_cnn_run_summary(ctx->out_dir, sum);
+    else
+        cJSON_Delete(sum);
+    free(img), free(x), free(rdm), free(mean_act);
+    sl_cnn_ws_free(ws);
+    sl_cnn_run_free(&r);
+    return st;
+}
