@@ -3,41 +3,30 @@
  *
  *   A_i(x) = layer i's output for the normalised image x = (p − mean)/std
  *
- * Runner `cnn_activity` (CNN runs): test images --start S (default 0) to
+ * It is the `activity` analysis of a CNN run: the registry's "activity"
+ * line calls sl_run_activity_any below, which runs this on CNN runs and the
+ * rate network's activity (activity.c) on the others, so every run has one
+ * RUN/analysis/activity/ folder. Test images --start S (default 0) to
  * S + --images N (default 16) of the run's image task, written to
- * RUN/analysis/cnn_activity/:
+ * RUN/analysis/activity/:
  *   images.npy              N×C×H×W float32 pixels in [0, 1] (before normalisation)
  *   labels.npy              N int32 true classes
  *   predictions.npy         N int32 argmax of the output layer
  *   layer_<i>_<name>.npy    N×C×H×W (conv/pool/activation maps, per channel) or
  *                           N×units (dense layers), float32
  *   summary.json            layers (index, name, shape), options, files */
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analysis/cnn_run.h"
 
-static sl_status opt_int(const sl_analysis_ctx *ctx, const char *key, long def, long lo, long hi,
-                         long *out)
-{
-    const char *v = sl_analysis_opt(ctx, key);
-    *out = def;
-    if (!v) return SL_OK;
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (end == v || *end || x < lo || x > hi)
-        return sl_fail(SL_EINVAL, "cnn_activity: --%s wants a whole number in [%ld, %ld], got '%s'",
-                       key, lo, hi, v);
-    *out = x;
-    return SL_OK;
-}
-
 sl_status sl_run_cnn_activity(sl_analysis_ctx *ctx)
 {
     long n_img, start;
-    sl_status st = opt_int(ctx, "images", 16, 1, 100000, &n_img);
-    if (!st) st = opt_int(ctx, "start", 0, 0, 100000000, &start);
+    sl_status st = sl_an_opt_int(ctx, "images", 16, 1, 100000, &n_img);
+    if (!st) st = sl_an_opt_int(ctx, "start", 0, 0, 100000000, &start);
     if (st) return st;
     sl_cnn_run r;
     if ((st = sl_cnn_run_load(ctx, &r))) return st;
@@ -48,7 +37,7 @@ sl_status sl_run_cnn_activity(sl_analysis_ctx *ctx)
     sl_real *x = NULL;
     int32_t *labels = NULL, *pred = NULL;
     st = sl_config_copy(ctx->config, &c);
-    if (!st) st = sl_config_set(c, "task.n_train", "1", "cnn_activity");
+    if (!st) st = sl_config_set(c, "task.n_train", "1", "activity");
     if (!st) st = sl_task_create(c, &task);
     const int P = r.in[0] * r.in[1] * r.in[2];
     int n_test = 0;
@@ -60,8 +49,8 @@ sl_status sl_run_cnn_activity(sl_analysis_ctx *ctx)
         }
     }
     if (!st && start + n_img > n_test)
-        st = sl_fail(SL_EINVAL, "cnn_activity: images %ld..%ld asked, the test set has %d", start,
-                     start + n_img - 1, n_test);
+        st = sl_fail(SL_EINVAL, "activity: --start %ld --images %ld asks for test images %ld..%ld, the test set has %d", start,
+                     n_img, start, start + n_img - 1, n_test);
     if (!st) {
         x = malloc((size_t)n_img * P * sizeof(sl_real));
         labels = malloc((size_t)n_img * sizeof(int32_t));
@@ -89,7 +78,7 @@ sl_status sl_run_cnn_activity(sl_analysis_ctx *ctx)
         int64_t shape[4] = {n_img, shp[0], shp[1], shp[2]};
         char name[96];
         snprintf(name, sizeof name, "layer_%d_%s.npy", i, sl_cnn_layer_name(r.cnn, i));
-        st = sl_cnn_run_npy(ctx->out_dir, name, nd + 1, shape, sl_cnn_activation(ws, i), NULL, NULL);
+        st = sl_an_write_f32(ctx->out_dir, name, nd + 1, shape, sl_cnn_activation(ws, i));
         cJSON *l = cJSON_CreateObject();
         cJSON_AddNumberToObject(l, "index", i);
         cJSON_AddStringToObject(l, "name", sl_cnn_layer_name(r.cnn, i));
@@ -111,9 +100,9 @@ sl_status sl_run_cnn_activity(sl_analysis_ctx *ctx)
         }
         for (size_t k = 0; k < (size_t)n_img * P; k++) x[k] = (sl_real)(x[k] * r.std + r.mean);
         int64_t sx[4] = {n_img, r.in[0], r.in[1], r.in[2]}, sl[1] = {n_img};
-        st = sl_cnn_run_npy(ctx->out_dir, "images.npy", 4, sx, x, NULL, NULL);
-        if (!st) st = sl_cnn_run_npy(ctx->out_dir, "labels.npy", 1, sl, NULL, NULL, labels);
-        if (!st) st = sl_cnn_run_npy(ctx->out_dir, "predictions.npy", 1, sl, NULL, NULL, pred);
+        st = sl_an_write_f32(ctx->out_dir, "images.npy", 4, sx, x);
+        if (!st) st = sl_an_write_i32(ctx->out_dir, "labels.npy", 1, sl, labels);
+        if (!st) st = sl_an_write_i32(ctx->out_dir, "predictions.npy", 1, sl, pred);
         cJSON_AddStringToObject(files, "images.npy", "images x C x H x W test pixels in [0,1], float32");
         cJSON_AddStringToObject(files, "labels.npy", "images true classes, int32");
         cJSON_AddStringToObject(files, "predictions.npy", "images argmax of the output layer, int32");
@@ -125,14 +114,26 @@ sl_status sl_run_cnn_activity(sl_analysis_ctx *ctx)
         cJSON_AddNumberToObject(sum, "norm_std", r.std);
     }
     cJSON_AddItemToObject(sum, "files", files);
-    if (!st)
-        st = sl_cnn_run_summary(ctx->out_dir, sum);
-    else
-        cJSON_Delete(sum);
+    if (!st) st = sl_an_write_json(ctx->out_dir, "summary.json", sum);
+    cJSON_Delete(sum);
     free(x), free(labels), free(pred);
     sl_cnn_ws_free(ws);
     sl_task_free(task);
     sl_config_free(c);
     sl_cnn_run_free(&r);
     return st;
+}
+
+/* ------------------------------------- `activity`: one analysis for every run */
+
+sl_status sl_run_activity(sl_analysis_ctx *ctx); /* activity.c: a rate network's */
+
+int sl_activity_applies(const sl_analysis_ctx *ctx)
+{
+    return ctx->model != NULL || sl_cnn_run_applies(ctx);
+}
+
+sl_status sl_run_activity_any(sl_analysis_ctx *ctx)
+{
+    return sl_cnn_run_applies(ctx) ? sl_run_cnn_activity(ctx) : sl_run_activity(ctx);
 }

@@ -1,10 +1,8 @@
-/* cnn_run.h — what the CNN analyses (cnn_activity.c, tuning.c) share: the
- * trained CNN of a run directory, its input normalisation and its held-out
- * test images, plus .npy/JSON writing helpers for their output folders. */
+/* cnn_run.h — what the CNN analyses (cnn_activity.c, tuning.c, gratings.c,
+ * rsa_it.c) share: the trained CNN of a run directory and its input
+ * normalisation. They write their folders with analysis.h's sl_an_write_*. */
 #ifndef SL_ANALYSIS_CNN_RUN_H
 #define SL_ANALYSIS_CNN_RUN_H
-
-#include <cjson/cJSON.h>
 
 #include "analysis/analysis.h"
 #include "silico.h"
@@ -19,12 +17,5 @@ typedef struct {
 int sl_cnn_run_applies(const sl_analysis_ctx *ctx);
 sl_status sl_cnn_run_load(const sl_analysis_ctx *ctx, sl_cnn_run *r);
 void sl_cnn_run_free(sl_cnn_run *r);
-
-/* dir/name as a float32 .npy of the given shape from sl_real or double
- * values (exactly one of r, d non-NULL); int32 from i */
-sl_status sl_cnn_run_npy(const char *dir, const char *name, int ndim, const int64_t *shape,
-                         const sl_real *r, const double *d, const int32_t *i);
-/* dir/summary.json (takes o) */
-sl_status sl_cnn_run_summary(const char *dir, cJSON *o);
 
 #endif

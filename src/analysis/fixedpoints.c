@@ -501,37 +501,20 @@ done:
 
 #define FP_MAX_TRIALS 512 /* validation trials whose trajectories are sampled */
 
-static sl_status parse_int(const sl_analysis_ctx *ctx, const char *key, int lo, int *v)
+/* option `key` as an int in [lo, 1e8], or a real >= 0 (the default: *v as given) */
+static sl_status opt_int(const sl_analysis_ctx *ctx, const char *key, int lo, int *v)
 {
-    const char *s = sl_analysis_opt(ctx, key);
-    if (!s) return SL_OK;
-    char *end;
-    long x = strtol(s, &end, 10);
-    if (*s == '\0' || *end || x < lo || x > 100000000)
-        return sl_fail(SL_EINVAL, "fixedpoints: --%s '%s' must be an integer >= %d", key, s, lo);
-    *v = (int)x;
-    return SL_OK;
+    long x;
+    sl_status st = sl_an_opt_int(ctx, key, *v, lo, 100000000, &x);
+    if (!st) *v = (int)x;
+    return st;
 }
 
-static sl_status parse_real(const sl_analysis_ctx *ctx, const char *key, double *v)
+static sl_status opt_nonneg(const sl_analysis_ctx *ctx, const char *key, double *v)
 {
-    const char *s = sl_analysis_opt(ctx, key);
-    if (!s) return SL_OK;
-    char *end;
-    double x = strtod(s, &end);
-    if (*s == '\0' || *end || !isfinite(x) || x < 0)
-        return sl_fail(SL_EINVAL, "fixedpoints: --%s '%s' must be a non-negative number", key, s);
-    *v = x;
-    return SL_OK;
-}
-
-static sl_status write_f64(const char *dir, const char *name, const double *d, int ndim,
-                           int64_t d0, int64_t d1, int64_t d2)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    sl_array a = {SL_F64, ndim, {d0, d1, d2}, (void *)d};
-    return sl_npy_write(path, &a);
+    sl_status st = sl_an_opt_real(ctx, key, *v, v);
+    if (!st && *v < 0) st = sl_fail(SL_EINVAL, "--%s: must be >= 0, got %g", key, *v);
+    return st;
 }
 
 /* fraction of the variance of P rows (D columns) on their first principal
@@ -577,11 +560,11 @@ sl_status sl_analysis_fixedpoints_run(sl_analysis_ctx *ctx)
     int n_inits = 1024, seed = 0, probe_steps = 100;
     double noise = 0.5, probe = 0.1;
     sl_status st;
-    if ((st = parse_int(ctx, "n-inits", 1, &n_inits)) || (st = parse_int(ctx, "max-iters", 1, &sp.max_iters)) ||
-        (st = parse_int(ctx, "newton", 0, &sp.newton_iters)) || (st = parse_int(ctx, "seed", 0, &seed)) ||
-        (st = parse_int(ctx, "probe-steps", 1, &probe_steps)) || (st = parse_real(ctx, "noise", &noise)) ||
-        (st = parse_real(ctx, "tol-q", &sp.tol_q)) || (st = parse_real(ctx, "lr", &sp.lr_init)) ||
-        (st = parse_real(ctx, "tol-unique", &sp.tol_unique)) || (st = parse_real(ctx, "probe", &probe)))
+    if ((st = opt_int(ctx, "n-inits", 1, &n_inits)) || (st = opt_int(ctx, "max-iters", 1, &sp.max_iters)) ||
+        (st = opt_int(ctx, "newton", 0, &sp.newton_iters)) || (st = opt_int(ctx, "seed", 0, &seed)) ||
+        (st = opt_int(ctx, "probe-steps", 1, &probe_steps)) || (st = opt_nonneg(ctx, "noise", &noise)) ||
+        (st = opt_nonneg(ctx, "tol-q", &sp.tol_q)) || (st = opt_nonneg(ctx, "lr", &sp.lr_init)) ||
+        (st = opt_nonneg(ctx, "tol-unique", &sp.tol_unique)) || (st = opt_nonneg(ctx, "probe", &probe)))
         return st;
     const sl_model_spec *ms = sl_model_get_spec(m);
     const int NI = ms->n_in;
@@ -674,17 +657,12 @@ sl_status sl_analysis_fixedpoints_run(sl_analysis_ctx *ctx)
         goto out;
     }
     if (in_opt) {
-        const char *p = in_opt;
-        for (int c = 0; c < NI; c++) {
-            char *end;
-            inputs[c] = strtod(p, &end);
-            if (end == p || !isfinite(inputs[c]) || (c < NI - 1 && *end != ',') ||
-                (c == NI - 1 && *end)) {
-                st = sl_fail(SL_EINVAL, "fixedpoints: --input '%s' must be %d comma-separated numbers",
-                             in_opt, NI);
-                goto out;
-            }
-            p = end + 1;
+        int n_given = 0;
+        if ((st = sl_an_opt_list(ctx, "input", "", inputs, NI, &n_given)) || n_given != NI) {
+            if (!st || NI == 0)
+                st = sl_fail(SL_EINVAL, "--input: '%s' must be %d comma-separated numbers (one per "
+                                        "input channel)", in_opt, NI);
+            goto out;
         }
     }
     for (int g = 0; g < n_ctx; g++) inputs[(size_t)g * NI + ctx_ch[g]] = 1;
@@ -726,25 +704,23 @@ sl_status sl_analysis_fixedpoints_run(sl_analysis_ctx *ctx)
     int n_stable = 0, n_fixed = 0;
     for (int p = 0; p < P; p++) n_stable += stable[p], n_fixed += res.q[p] <= sp.fixed_q;
     {
-        char path[4096];
-        sl_array a;
-        if ((st = write_f64(dir, "points.npy", res.x, 2, P, D, 0)) ||
-            (st = write_f64(dir, "q.npy", res.q, 1, P, 0, 0)) ||
-            (st = write_f64(dir, "inputs.npy", res.u, 2, P, NI, 0)) ||
-            (st = write_f64(dir, "eigenvalues.npy", res.eig, 3, P, D, 2)) ||
-            (st = write_f64(dir, "eigenvalues_discrete.npy", res.eig_discrete, 3, P, D, 2)) ||
-            (st = write_f64(dir, "unstable_modes.npy", res.modes, 3, P, 3, D)) ||
-            (st = write_f64(dir, "initial_states.npy", x0, 2, K, D, 0)) ||
-            (st = write_f64(dir, "q_all.npy", res.q_all, 1, K, 0, 0)))
+        const int64_t pd[2] = {P, D}, p1[1] = {P}, pi[2] = {P, NI}, pd2[3] = {P, D, 2},
+                      p3d[3] = {P, 3, D}, kd[2] = {K, D}, k1[1] = {K};
+        if ((st = sl_an_write_f64(dir, "points.npy", 2, pd, res.x)) ||
+            (st = sl_an_write_f64(dir, "q.npy", 1, p1, res.q)) ||
+            (st = sl_an_write_f64(dir, "inputs.npy", 2, pi, res.u)) ||
+            (st = sl_an_write_f64(dir, "eigenvalues.npy", 3, pd2, res.eig)) ||
+            (st = sl_an_write_f64(dir, "eigenvalues_discrete.npy", 3, pd2, res.eig_discrete)) ||
+            (st = sl_an_write_f64(dir, "unstable_modes.npy", 3, p3d, res.modes)) ||
+            (st = sl_an_write_f64(dir, "initial_states.npy", 2, kd, x0)) ||
+            (st = sl_an_write_f64(dir, "q_all.npy", 1, k1, res.q_all)) ||
+            (st = sl_an_write_i32(dir, "n_unstable.npy", 1, p1, res.n_unstable)) ||
+            (st = sl_an_write_i32(dir, "group.npy", 1, p1, res.group)))
             goto out;
+        /* uint8: analysis.h has no writer for it */
+        char path[4096];
         snprintf(path, sizeof path, "%s/stable.npy", dir);
-        a = (sl_array){SL_U8, 1, {P}, stable};
-        if ((st = sl_npy_write(path, &a))) goto out;
-        snprintf(path, sizeof path, "%s/n_unstable.npy", dir);
-        a = (sl_array){SL_I32, 1, {P}, res.n_unstable};
-        if ((st = sl_npy_write(path, &a))) goto out;
-        snprintf(path, sizeof path, "%s/group.npy", dir);
-        a = (sl_array){SL_I32, 1, {P}, res.group};
+        sl_array a = {SL_U8, 1, {P}, stable};
         if ((st = sl_npy_write(path, &a))) goto out;
     }
 
@@ -869,15 +845,7 @@ sl_status sl_analysis_fixedpoints_run(sl_analysis_ctx *ctx)
     cJSON_AddStringToObject(files, "unstable_modes.npy", "P x 3 x D: real parts of the top-3 modes' eigenvectors");
     cJSON_AddStringToObject(files, "initial_states.npy", "K x D: the initial states searched (for PCA plots)");
     cJSON_AddStringToObject(files, "q_all.npy", "K: final q of every search, before deduplication");
-    {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/summary.json", dir);
-        char *text = cJSON_Print(sum);
-        FILE *f = text ? fopen(path, "w") : NULL;
-        if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0) st = sl_fail(SL_EIO, "fixedpoints: cannot write %s", path);
-        if (f && fclose(f) && !st) st = sl_fail(SL_EIO, "fixedpoints: cannot write %s", path);
-        free(text);
-    }
+    st = sl_an_write_json(dir, "summary.json", sum);
 out:
     cJSON_Delete(sum);
     sl_fp_result_free(&res);

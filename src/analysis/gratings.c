@@ -23,6 +23,7 @@
  *   rdm_layer_<i>.npy  18 × 18 RDM of layer i, float64
  *   orientations.npy   the 18 orientations (degrees)
  *   summary.json       per layer ring_r, line_r, category_r; mean accuracy */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,12 +60,11 @@ static void normalise(const float *img, size_t n, double mean, double std, sl_re
 
 sl_status sl_run_gratings(sl_analysis_ctx *ctx)
 {
-    const char *v = sl_analysis_opt(ctx, "trials");
-    const int trials = v ? atoi(v) : 200;
-    if (trials < 1) return sl_fail(SL_EINVAL, "gratings: --trials must be ≥ 1");
-    sl_cnn_run r;
-    sl_status st = sl_cnn_run_load(ctx, &r);
+    long trials;
+    sl_status st = sl_an_opt_int(ctx, "trials", 200, 1, 100000, &trials);
     if (st) return st;
+    sl_cnn_run r;
+    if ((st = sl_cnn_run_load(ctx, &r))) return st;
     const sl_config *c = ctx->config;
     const int S = (int)sl_config_int(c, "task.grating_size");
     if (r.in[0] != 1 || r.in[1] != S || r.in[2] != S) {
@@ -73,7 +73,7 @@ sl_status sl_run_gratings(sl_analysis_ctx *ctx)
                        r.in[0], r.in[1], r.in[2], S, S);
     }
     const int P = S * S, L = sl_cnn_num_layers(r.cnn), K = sl_cnn_num_outputs(r.cnn);
-    const int B = trials > N_ORI * N_PHASE ? trials : N_ORI * N_PHASE;
+    const int B = trials > N_ORI * N_PHASE ? (int)trials : N_ORI * N_PHASE;
     sl_grating_spec g = {0, sl_config_real(c, "task.grating_sf"), 0,
                          sl_config_real(c, "task.grating_contrast"),
                          sl_config_real(c, "task.grating_sigma"),
@@ -94,7 +94,7 @@ sl_status sl_run_gratings(sl_analysis_ctx *ctx)
             sl_grating(img + (size_t)i * P, S, &g, &rng);
         }
         normalise(img, (size_t)trials * P, r.mean, r.std, x);
-        if ((st = sl_cnn_forward(r.cnn, ws, x, trials, NULL))) break;
+        if ((st = sl_cnn_forward(r.cnn, ws, x, (int)trials, NULL))) break;
         const sl_real *z = sl_cnn_activation(ws, L - 1);
         int cw = 0;
         for (int i = 0; i < trials; i++) {
@@ -159,10 +159,8 @@ sl_status sl_run_gratings(sl_analysis_ctx *ctx)
             for (int l = k + 1; l < N_ORI; l++, q++) up[q] = rdm[k * N_ORI + l];
         char name[96];
         snprintf(name, sizeof name, "rdm_layer_%d.npy", i);
-        sl_array a = {SL_F64, 2, {N_ORI, N_ORI}, rdm};
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", ctx->out_dir, name);
-        st = sl_npy_write(path, &a);
+        const int64_t sr[2] = {N_ORI, N_ORI};
+        st = sl_an_write_f64(ctx->out_dir, name, 2, sr, rdm);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "index", i);
         cJSON_AddStringToObject(o, "name", sl_cnn_layer_name(r.cnn, i));
@@ -174,13 +172,9 @@ sl_status sl_run_gratings(sl_analysis_ctx *ctx)
         cJSON_AddStringToObject(files, name, "18 x 18 RDM (1 - Pearson) over orientations, float64");
     }
     if (!st) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/psychometric.npy", ctx->out_dir);
-        sl_array a = {SL_F64, 2, {N_TILTS, 3}, psy};
-        st = sl_npy_write(path, &a);
-        sl_array o = {SL_F64, 1, {N_ORI}, ori};
-        snprintf(path, sizeof path, "%s/orientations.npy", ctx->out_dir);
-        if (!st) st = sl_npy_write(path, &o);
+        const int64_t sp[2] = {N_TILTS, 3}, so[1] = {N_ORI};
+        st = sl_an_write_f64(ctx->out_dir, "psychometric.npy", 2, sp, &psy[0][0]);
+        if (!st) st = sl_an_write_f64(ctx->out_dir, "orientations.npy", 1, so, ori);
         cJSON *pj = cJSON_CreateArray();
         for (int t = 0; t < N_TILTS; t++) {
             cJSON *e = cJSON_CreateObject();
@@ -189,13 +183,8 @@ sl_status sl_run_gratings(sl_analysis_ctx *ctx)
             cJSON_AddNumberToObject(e, "accuracy", psy[t][2]);
             cJSON_AddItemToArray(pj, e);
         }
-        char *text = cJSON_Print(pj);
+        if (!st) st = sl_an_write_json(ctx->out_dir, "psychometric.json", pj);
         cJSON_AddItemToObject(sum, "psychometric", pj);
-        snprintf(path, sizeof path, "%s/psychometric.json", ctx->out_dir);
-        FILE *f = !st && text ? fopen(path, "w") : NULL;
-        if (!st && !f) st = sl_fail(SL_EIO, "cannot write %s", path);
-        if (f) fputs(text, f), fputc('\n', f), fclose(f);
-        free(text);
         cJSON_AddStringToObject(files, "psychometric.npy", "tilts x 3: tilt (deg), p_clockwise, accuracy");
         cJSON_AddStringToObject(files, "psychometric.json", "the psychometric curve as JSON");
         cJSON_AddStringToObject(files, "orientations.npy", "the 18 RDM orientations (deg)");
@@ -203,10 +192,8 @@ sl_status sl_run_gratings(sl_analysis_ctx *ctx)
         cJSON_AddNumberToObject(sum, "trials_per_tilt", trials);
     }
     cJSON_AddItemToObject(sum, "files", files);
-    if (!st)
-        st = sl_cnn_run_summary(ctx->out_dir, sum);
-    else
-        cJSON_Delete(sum);
+    if (!st) st = sl_an_write_json(ctx->out_dir, "summary.json", sum);
+    cJSON_Delete(sum);
     free(img), free(x), free(rdm), free(mean_act);
     sl_cnn_ws_free(ws);
     sl_cnn_run_free(&r);

@@ -19,7 +19,9 @@ sl_status sl_analysis_fixedpoints_run(sl_analysis_ctx *ctx);
 /* the analyses of the trained rate network need it loaded (ctx->model) */
 static int needs_model(const sl_analysis_ctx *ctx) { return ctx->model != NULL; }
 
-sl_status sl_run_cnn_activity(sl_analysis_ctx *ctx); /* cnn_activity.c */
+/* cnn_activity.c: `activity` = the CNN layer readout on CNN runs, activity.c's otherwise */
+int sl_activity_applies(const sl_analysis_ctx *ctx);
+sl_status sl_run_activity_any(sl_analysis_ctx *ctx);
 sl_status sl_run_tuning(sl_analysis_ctx *ctx);       /* tuning.c */
 sl_status sl_run_gratings(sl_analysis_ctx *ctx);     /* gratings.c */
 int sl_cnn_run_applies(const sl_analysis_ctx *ctx);  /* cnn_run.c: CNN runs */
@@ -34,8 +36,12 @@ static const sl_analysis_def ANALYSES[] = {
      "  trials_r.npy, trials.json, psth.npy (G x T x N, per condition), summary.json\n"
      "  --trials K         noisy single trials, condition k mod C (20)\n"
      "  --noise S          sd of the Gaussian noise added to every input channel and step (0.1)\n"
-     "  --seed N           seed of the noisy trials (1)",
-     1, needs_model, sl_run_activity},
+     "  --seed N           seed of the noisy trials (1)\n"
+     "  CNN runs: every layer's activations (feature maps per channel) for test images; writes images.npy,\n"
+     "  labels.npy, predictions.npy, layer_<i>_<name>.npy (images x C x H x W or images x units), summary.json\n"
+     "  --images N         CNN: test images (16)\n"
+     "  --start S          CNN: index of the first test image (0)",
+     1, sl_activity_applies, sl_run_activity_any},
     {"perturb",
      "robustness: error (% of null) under input noise, recurrent-weight noise, synapse deletion, ablation\n"
      "  writes input.npy, weight.npy, synapse.npy, ablation.npy (levels x repeats error %), summary.json\n"
@@ -111,12 +117,6 @@ static const sl_analysis_def ANALYSES[] = {
      "  --probe-steps N    steps of the probe (100)\n"
      "  --seed N           seed of the initial-state sampling (0)",
      1, needs_model, sl_analysis_fixedpoints_run},
-    {"cnn_activity",
-     "CNN: every layer's activations (feature maps per channel) for test images\n"
-     "  writes images.npy, labels.npy, layer_<i>_<name>.npy (images x C x H x W or images x units), summary.json\n"
-     "  --images N         test images (16)\n"
-     "  --start S          index of the first test image (0)",
-     1, sl_cnn_run_applies, sl_run_cnn_activity},
     {"tuning",
      "CNN: preferred stimuli by gradient ascent on a unit's squared activity (clamped to [0,1], L2, Adam)\n"
      "  writes images_before.npy, images_after.npy, activity_before.npy, activity_after.npy, class_probs.npy,\n"

@@ -22,6 +22,7 @@
  * supplementalData.mat, then /work/shared/data/...), --perms N (1000).
  * RUN/analysis/rsa_it/: rdm_layer_<i>.npy (92×92 float64), it_rdm.npy
  * (monkey IT), hit_rdm.npy (human IT), categories.json, summary.json. */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,12 +105,10 @@ static sl_status load_rdm(const char *file, int which, double **rdm)
     return st;
 }
 
-static sl_status write_f64(const char *dir, const char *name, const double *a, int64_t n0, int64_t n1)
+static sl_status write_rdm(const char *dir, const char *name, const double *a)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    sl_array arr = {SL_F64, 2, {n0, n1}, (void *)a};
-    return sl_npy_write(path, &arr);
+    const int64_t shape[2] = {N_IMG, N_IMG};
+    return sl_an_write_f64(dir, name, 2, shape, a);
 }
 
 sl_status sl_run_rsa_it(sl_analysis_ctx *ctx)
@@ -123,12 +122,11 @@ sl_status sl_run_rsa_it(sl_analysis_ctx *ctx)
     if (!file)
         return sl_fail(SL_EIO, "rsa_it: the Kriegeskorte 2008 data is not at ../shared/data/%s "
                                "(give --data FILE.mat)", DATA_NAME);
-    const char *pv = sl_analysis_opt(ctx, "perms");
-    const int perms = pv ? atoi(pv) : 1000;
-    if (perms < 1) return sl_fail(SL_EINVAL, "rsa_it: --perms must be ≥ 1");
-    sl_cnn_run r;
-    sl_status st = sl_cnn_run_load(ctx, &r);
+    long perms;
+    sl_status st = sl_an_opt_int(ctx, "perms", 1000, 1, 100000000, &perms);
     if (st) return st;
+    sl_cnn_run r;
+    if ((st = sl_cnn_run_load(ctx, &r))) return st;
     if (r.in[0] != 1) {
         sl_cnn_run_free(&r);
         return sl_fail(SL_EINVAL, "rsa_it: the network takes %d channels; the images are made grey (1)",
@@ -145,8 +143,8 @@ sl_status sl_run_rsa_it(sl_analysis_ctx *ctx)
     if (!st) st = load_rdm(file, 2, &hit);
     if (!st) st = sl_cnn_ws_create(r.cnn, N_IMG, &ws);
     if (!st) st = sl_cnn_forward(r.cnn, ws, x, N_IMG, NULL);
-    if (!st) st = write_f64(ctx->out_dir, "it_rdm.npy", mit, N_IMG, N_IMG);
-    if (!st) st = write_f64(ctx->out_dir, "hit_rdm.npy", hit, N_IMG, N_IMG);
+    if (!st) st = write_rdm(ctx->out_dir, "it_rdm.npy", mit);
+    if (!st) st = write_rdm(ctx->out_dir, "hit_rdm.npy", hit);
     cJSON *sum = cJSON_CreateObject(), *layers = cJSON_AddArrayToObject(sum, "layers");
     cJSON *files = cJSON_CreateObject();
     cJSON_AddStringToObject(files, "it_rdm.npy", "92 x 92 monkey IT RDM (674 neurons), float64");
@@ -166,11 +164,11 @@ sl_status sl_run_rsa_it(sl_analysis_ctx *ctx)
         if ((st = sl_rdm(X, N_IMG, F, SL_RDM_CORRELATION, rdm))) break;
         char name[64];
         snprintf(name, sizeof name, "rdm_layer_%d.npy", i);
-        if ((st = write_f64(ctx->out_dir, name, rdm, N_IMG, N_IMG))) break;
+        if ((st = write_rdm(ctx->out_dir, name, rdm))) break;
         cJSON_AddStringToObject(files, name, "92 x 92 RDM (1 - Pearson) of this layer, float64");
         double rm, pm, rh, ph;
-        if ((st = sl_rdm_permutation_p(rdm, mit, N_IMG, SL_RDM_SPEARMAN, perms, 1, &rm, &pm))) break;
-        if ((st = sl_rdm_permutation_p(rdm, hit, N_IMG, SL_RDM_SPEARMAN, perms, 2, &rh, &ph))) break;
+        if ((st = sl_rdm_permutation_p(rdm, mit, N_IMG, SL_RDM_SPEARMAN, (int)perms, 1, &rm, &pm))) break;
+        if ((st = sl_rdm_permutation_p(rdm, hit, N_IMG, SL_RDM_SPEARMAN, (int)perms, 2, &rh, &ph))) break;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "index", i);
         cJSON_AddStringToObject(o, "name", sl_cnn_layer_name(r.cnn, i));
@@ -193,10 +191,8 @@ sl_status sl_run_rsa_it(sl_analysis_ctx *ctx)
                                 "the RSA tools on real data");
     }
     cJSON_AddItemToObject(sum, "files", files);
-    if (!st)
-        st = sl_cnn_run_summary(ctx->out_dir, sum);
-    else
-        cJSON_Delete(sum);
+    if (!st) st = sl_an_write_json(ctx->out_dir, "summary.json", sum);
+    cJSON_Delete(sum);
     free(x), free(mit), free(hit), free(X), free(rdm);
     sl_cnn_ws_free(ws);
     sl_cnn_run_free(&r);

@@ -18,6 +18,8 @@
  * images_after.npy (64×C×H×W), activity_before.npy, activity_after.npy (64),
  * class_probs.npy (64×n_classes) for the chosen layer, the same with prefix
  * output_ for the output layer, and summary.json. */
+#include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +165,17 @@ static sl_status parse_layer(const sl_cnn *m, const char *v, int *layer)
     return SL_OK;
 }
 
+/* --at Y,X: two non-negative integers (checked against the layer's maps later) */
+static sl_status parse_at(const char *v, int *y, int *x)
+{
+    char *e1, *e2 = NULL;
+    const long a = strtol(v, &e1, 10), b = *e1 == ',' ? strtol(e1 + 1, &e2, 10) : -1;
+    if (e1 == v || !e2 || e2 == e1 + 1 || *e2 || a < 0 || b < 0 || a > 100000 || b > 100000)
+        return sl_fail(SL_EINVAL, "--at: expected Y,X (a location in the layer's maps), got '%s'", v);
+    *y = (int)a, *x = (int)b;
+    return SL_OK;
+}
+
 static sl_status one(sl_analysis_ctx *ctx, sl_cnn_run *r, sl_tuning_spec *sp, const char *prefix,
                      cJSON *arr, cJSON *files)
 {
@@ -184,24 +197,25 @@ static sl_status one(sl_analysis_ctx *ctx, sl_cnn_run *r, sl_tuning_spec *sp, co
         const char *name, *what;
         int nd;
         const int64_t *shape;
-        const sl_real *rv;
-        const double *dv;
+        const sl_real *rv; /* float32 images, or */
+        const double *dv;  /* float64 statistics */
     } outs[] = {
         {"images_before.npy", "batch x C x H x W initial images (pixels in [0,1]), float32", 4, si,
          res.images_before, NULL},
         {"images_after.npy", "batch x C x H x W optimised images (preferred stimuli), float32", 4,
          si, res.images_after, NULL},
-        {"activity_before.npy", "batch: the unit's activity for the initial images", 1, sa, NULL,
-         res.act_before},
-        {"activity_after.npy", "batch: the unit's activity for the optimised images", 1, sa, NULL,
-         res.act_after},
+        {"activity_before.npy", "batch: the unit's activity for the initial images, float64", 1, sa,
+         NULL, res.act_before},
+        {"activity_after.npy", "batch: the unit's activity for the optimised images, float64", 1, sa,
+         NULL, res.act_after},
         {"class_probs.npy", "batch x classes: softmax of the network's output for the optimised "
-                            "images", 2, sc, NULL, res.class_probs},
+                            "images, float64", 2, sc, NULL, res.class_probs},
     };
     for (size_t k = 0; !st && k < sizeof outs / sizeof *outs; k++) {
         char name[96];
         snprintf(name, sizeof name, "%s%s", prefix, outs[k].name);
-        st = sl_cnn_run_npy(ctx->out_dir, name, outs[k].nd, outs[k].shape, outs[k].rv, outs[k].dv, NULL);
+        st = outs[k].rv ? sl_an_write_f32(ctx->out_dir, name, outs[k].nd, outs[k].shape, outs[k].rv)
+                        : sl_an_write_f64(ctx->out_dir, name, outs[k].nd, outs[k].shape, outs[k].dv);
         cJSON_AddStringToObject(files, name, outs[k].what);
     }
     if (!st) {
@@ -244,19 +258,21 @@ sl_status sl_run_tuning(sl_analysis_ctx *ctx)
                          .steps = 1000, .lr = 0.01, .l2 = 100, .mean = r.mean, .std = r.std};
     const char *v;
     int given = 0;
+    long unit, steps, batch, seed;
     if ((v = sl_analysis_opt(ctx, "layer"))) given = 1, st = parse_layer(r.cnn, v, &sp.layer);
-    if (!st && (v = sl_analysis_opt(ctx, "unit"))) given = 1, sp.unit = atoi(v);
-    if (!st && (v = sl_analysis_opt(ctx, "at")) && sscanf(v, "%d,%d", &sp.at_y, &sp.at_x) != 2)
-        st = sl_fail(SL_EINVAL, "tuning: --at wants Y,X (a location in the layer's maps), got '%s'", v);
-    if (!st && (v = sl_analysis_opt(ctx, "steps"))) sp.steps = atoi(v);
-    if (!st && (v = sl_analysis_opt(ctx, "batch"))) sp.batch = atoi(v);
-    if (!st && (v = sl_analysis_opt(ctx, "seed"))) sp.seed = strtoull(v, NULL, 10);
-    if (!st && (v = sl_analysis_opt(ctx, "l2"))) sp.l2 = strtod(v, NULL);
-    if (!st && (v = sl_analysis_opt(ctx, "lr"))) sp.lr = strtod(v, NULL);
-    if (!st && (!(sp.l2 >= 0) || !(sp.lr > 0)))
-        st = sl_fail(SL_EINVAL, "tuning: --l2 must be ≥ 0 and --lr > 0");
-    if (!st && (sp.steps < 1 || sp.batch < 1))
-        st = sl_fail(SL_EINVAL, "tuning: --steps and --batch must be ≥ 1");
+    if (!st) st = sl_an_opt_int(ctx, "unit", -1, 0, 1000000000, &unit);
+    if (!st && (v = sl_analysis_opt(ctx, "at"))) st = parse_at(v, &sp.at_y, &sp.at_x);
+    if (!st) st = sl_an_opt_int(ctx, "steps", 1000, 1, 100000000, &steps);
+    if (!st) st = sl_an_opt_int(ctx, "batch", 64, 1, 100000, &batch);
+    if (!st) st = sl_an_opt_int(ctx, "seed", 0, 0, LONG_MAX, &seed);
+    if (!st) st = sl_an_opt_real(ctx, "l2", 100, &sp.l2);
+    if (!st) st = sl_an_opt_real(ctx, "lr", 0.01, &sp.lr);
+    if (!st && !(sp.l2 >= 0)) st = sl_fail(SL_EINVAL, "--l2: must be >= 0, got %g", sp.l2);
+    if (!st && !(sp.lr > 0)) st = sl_fail(SL_EINVAL, "--lr: must be > 0, got %g", sp.lr);
+    if (!st) {
+        if (unit >= 0) given = 1, sp.unit = (int)unit;
+        sp.steps = (int)steps, sp.batch = (int)batch, sp.seed = (uint64_t)seed;
+    }
     if (L < 2 && !given) sp.layer = 0;
     cJSON *sum = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(sum, "units");
     cJSON *files = cJSON_CreateObject();
@@ -274,10 +290,8 @@ sl_status sl_run_tuning(sl_analysis_ctx *ctx)
     cJSON_AddNumberToObject(sum, "norm_mean", r.mean);
     cJSON_AddNumberToObject(sum, "norm_std", r.std);
     cJSON_AddItemToObject(sum, "files", files);
-    if (!st)
-        st = sl_cnn_run_summary(ctx->out_dir, sum);
-    else
-        cJSON_Delete(sum);
+    if (!st) st = sl_an_write_json(ctx->out_dir, "summary.json", sum);
+    cJSON_Delete(sum);
     sl_cnn_run_free(&r);
     return st;
 }
