@@ -8,9 +8,12 @@
  * clockwise (class 1), accuracy(θ) = p_cw for θ > 0, 1 − p_cw for θ < 0.
  *
  * Representational geometry: 18 orientations θ_k = −90° + 10°k (k = 0..17;
- * orientation is 180°-periodic), each the mean activation over 8 phases of
- * noiseless gratings; per layer the RDM
- *   D_kl = 1 − Pearson(ā_k, ā_l)
+ * orientation is 180°-periodic), each shown as noiseless gratings at 8
+ * phases; a_k = the layer's activations to the 8 phases one after the other
+ * (8 × units; an average over phases would cancel in a linear layer such as
+ * the first convolution, leaving every orientation the same pattern). Per
+ * layer the RDM
+ *   D_kl = 1 − Pearson(a_k, a_l)
  * and its ring-likeness: the Pearson r between the RDM's upper triangle and
  * the circular orientation distance min(|θ_k − θ_l|, 180° − |θ_k − θ_l|)
  * (ring_r), beside the r with the linear distance |θ_k − θ_l| (line_r) and
@@ -80,7 +83,7 @@ sl_status sl_run_gratings(sl_analysis_ctx *ctx)
                          sl_config_real(c, "task.grating_noise")};
     float *img = malloc((size_t)B * P * sizeof(float));
     sl_real *x = malloc((size_t)B * P * sizeof(sl_real));
-    double psy[N_TILTS][3], *mean_act = NULL, *rdm = malloc(N_ORI * N_ORI * sizeof(double));
+    double psy[N_TILTS][3], *pattern = NULL, *rdm = malloc(N_ORI * N_ORI * sizeof(double));
     sl_cnn_ws *ws = NULL;
     if (!img || !x || !rdm) st = sl_fail(SL_ENOMEM, "out of memory");
     if (!st) st = sl_cnn_ws_create(r.cnn, B, &ws);
@@ -140,21 +143,18 @@ sl_status sl_run_gratings(sl_analysis_ctx *ctx)
         sl_cnn_layer_shape(r.cnn, i, shp);
         const size_t F = (size_t)shp[0] * shp[1] * shp[2];
         const sl_real *A = sl_cnn_activation(ws, i);
-        double *m = realloc(mean_act, N_ORI * F * sizeof(double));
+        /* orientation k's pattern: its 8 phases' activations one after the other */
+        const size_t V = (size_t)N_PHASE * F;
+        double *m = realloc(pattern, N_ORI * V * sizeof(double));
         if (!m) {
             st = sl_fail(SL_ENOMEM, "out of memory");
             break;
         }
-        mean_act = m;
-        for (int k = 0; k < N_ORI; k++)
-            for (size_t f = 0; f < F; f++) {
-                double s = 0;
-                for (int ph = 0; ph < N_PHASE; ph++) s += A[(size_t)(k * N_PHASE + ph) * F + f];
-                mean_act[k * F + f] = s / N_PHASE;
-            }
+        pattern = m;
+        for (size_t e = 0; e < N_ORI * V; e++) pattern[e] = A[e];
         for (int k = 0; k < N_ORI; k++)
             for (int l = 0; l < N_ORI; l++)
-                rdm[k * N_ORI + l] = k == l ? 0 : 1 - pearson(mean_act + k * F, mean_act + l * F, (int)F);
+                rdm[k * N_ORI + l] = k == l ? 0 : 1 - pearson(pattern + k * V, pattern + l * V, (int)V);
         for (int k = 0, q = 0; k < N_ORI; k++)
             for (int l = k + 1; l < N_ORI; l++, q++) up[q] = rdm[k * N_ORI + l];
         char name[96];
@@ -194,7 +194,7 @@ sl_status sl_run_gratings(sl_analysis_ctx *ctx)
     cJSON_AddItemToObject(sum, "files", files);
     if (!st) st = sl_an_write_json(ctx->out_dir, "summary.json", sum);
     cJSON_Delete(sum);
-    free(img), free(x), free(rdm), free(mean_act);
+    free(img), free(x), free(rdm), free(pattern);
     sl_cnn_ws_free(ws);
     sl_cnn_run_free(&r);
     return st;
