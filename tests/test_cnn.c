@@ -9,8 +9,10 @@
  * - training on a synthetic IDX data set (class = the bright quadrant of an
  *   8×8 image) through sl_trainer: the run directory is complete, test
  *   accuracy ends far above chance, and an interrupted run resumes;
- * - the runners cnn_activity and tuning on that run: files and shapes, and
- *   the tuned unit's activity increases;
+ * - the runners activity (the registry's entry: on a CNN run the layer
+ *   readout of cnn_activity.c) and tuning on that run: files and shapes, and
+ *   the tuned unit's activity increases; bad option values are SL_EINVAL
+ *   naming the option;
  * - a tiny Fashion-MNIST run (a few hundred images) improves on chance
  *   (skipped when /usr/share/datasets/fashion-mnist is absent). */
 #include <criterion/criterion.h>
@@ -30,7 +32,6 @@
     "conv(6,3,p=1), relu, maxpool(2), conv(16,3,p=1), relu, maxpool(2), flatten, linear(120), " \
     "relu, linear(84), relu, linear(10)"
 
-sl_status sl_run_cnn_activity(sl_analysis_ctx *ctx);
 sl_status sl_run_tuning(sl_analysis_ctx *ctx);
 
 Test(cnn, parse_and_shapes)
@@ -249,7 +250,13 @@ Test(cnn, train_resume_and_analyses, .timeout = 120)
     char *out = tu_path(run, "act");
     mkdir(out, 0755);
     ctx.out_dir = out;
-    cr_assert_eq(sl_run_cnn_activity(&ctx), SL_OK, "%s", sl_last_error());
+    /* one `activity` for every run: it applies to a CNN run (no rate model) and runs the CNN readout */
+    const sl_analysis_def *act = sl_analysis_find("activity");
+    cr_assert_not_null(act);
+    cr_assert_null(sl_analysis_find("cnn_activity"), "the CNN readout is the activity analysis");
+    cr_assert(act->applies(&ctx));
+    cr_assert(!sl_analysis_find("fixedpoints")->applies(&ctx));
+    cr_assert_eq(act->run(&ctx), SL_OK, "%s", sl_last_error());
     char *f = tu_path(out, "layer_2_pool1.npy");
     size_t n;
     double *a = tu_npy_doubles(f, &n, TU_DT(SL_F32));
@@ -280,7 +287,26 @@ Test(cnn, train_resume_and_analyses, .timeout = 120)
     a = tu_npy_doubles(f, &n, TU_DT(SL_F32));
     cr_assert_eq(n, 8 * 64);
     for (size_t i = 0; i < n; i++) cr_assert(a[i] >= 0 && a[i] <= 1, "clamped to [0,1]");
-    free(a), free(f), free(out);
+    free(a), free(f);
+
+    /* a bad option value is SL_EINVAL naming the option, before any work */
+    static const struct {
+        const char *analysis, *key, *val;
+    } bad[] = {{"tuning", "steps", "abc"}, {"tuning", "batch", "0"},  {"tuning", "lr", "-1"},
+               {"tuning", "l2", "x"},      {"tuning", "unit", "2.5"}, {"tuning", "at", "3"},
+               {"tuning", "seed", "-4"},   {"activity", "images", "0"}, {"activity", "start", "1e3"},
+               {"tuning", "layer", "fc9"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *k[1] = {bad[i].key}, *v[1] = {bad[i].val};
+        ctx.n_opts = 1, ctx.opt_keys = k, ctx.opt_vals = v;
+        cr_assert_eq(sl_analysis_find(bad[i].analysis)->run(&ctx), SL_EINVAL, "%s --%s %s accepted",
+                     bad[i].analysis, bad[i].key, bad[i].val);
+        char opt[32];
+        snprintf(opt, sizeof opt, "--%s", bad[i].key);
+        cr_assert(strstr(sl_last_error(), opt), "%s --%s %s: %s", bad[i].analysis, bad[i].key, bad[i].val,
+                  sl_last_error());
+    }
+    free(out);
     free(run);
     sl_config_free(c);
     tu_rmtree(dir);
@@ -405,11 +431,15 @@ Test(cnn, gratings_task_and_analysis, .timeout = 120)
     sl_analysis_ctx ctx = {0};
     ctx.run_dir = run;
     ctx.config = c;
-    const char *keys[] = {"trials"}, *vals[] = {"50"};
+    const char *keys[] = {"trials"}, *vals[] = {"50x"};
     ctx.n_opts = 1, ctx.opt_keys = keys, ctx.opt_vals = vals;
-    char *out = tu_path(run, "gratings");
+    char *an = tu_path(run, "analysis"), *out = tu_path(run, "analysis/gratings");
+    mkdir(an, 0755);
     mkdir(out, 0755);
     ctx.out_dir = out;
+    cr_assert_eq(sl_run_gratings(&ctx), SL_EINVAL, "--trials 50x accepted");
+    cr_assert(strstr(sl_last_error(), "--trials"), "%s", sl_last_error());
+    vals[0] = "50";
     cr_assert_eq(sl_run_gratings(&ctx), SL_OK, "%s", sl_last_error());
     char *f = tu_path(out, "psychometric.npy");
     size_t n;
@@ -427,7 +457,21 @@ Test(cnn, gratings_task_and_analysis, .timeout = 120)
         cr_assert_eq(p[k * 18 + k], 0);
         for (int l = 0; l < 18; l++) cr_assert_float_eq(p[k * 18 + l], p[l * 18 + k], 1e-12);
     }
-    free(p), free(f), free(out), free(run);
+    /* the first convolution is linear: its RDM must still tell orientations apart */
+    double mx = 0;
+    for (int k = 0; k < 18 * 18; k++) mx = fmax(mx, p[k]);
+    cr_assert_gt(mx, 0.1, "layer 0 RDM max %g", mx);
+    free(p), free(f);
+    /* the report draws the psychometric curve from what the analysis wrote */
+    char *cfg = tu_path(run, "config.ini");
+    FILE *cf = fopen(cfg, "w");
+    cr_assert_not_null(cf);
+    fputs("[model]\ntype = cnn\n", cf);
+    fclose(cf);
+    sl_figure_opts fo;
+    sl_figure_opts_init(&fo);
+    cr_assert_eq(sl_figure_render(run, "psychometric", &fo, NULL), SL_OK, "%s", sl_last_error());
+    free(cfg), free(an), free(out), free(run);
     sl_config_free(c);
     tu_rmtree(dir);
 }
@@ -457,9 +501,12 @@ Test(cnn, rsa_it_kriegeskorte, .timeout = 120)
     sl_analysis_ctx ctx = {0};
     ctx.run_dir = dir;
     ctx.config = c;
-    const char *keys[] = {"perms", "data"}, *vals[] = {"20", data};
+    const char *keys[] = {"perms", "data"}, *vals[] = {"0", data};
     ctx.n_opts = 2, ctx.opt_keys = keys, ctx.opt_vals = vals;
     ctx.out_dir = dir;
+    cr_assert_eq(sl_run_rsa_it(&ctx), SL_EINVAL, "--perms 0 accepted");
+    cr_assert(strstr(sl_last_error(), "--perms"), "%s", sl_last_error());
+    vals[0] = "20";
     cr_assert_eq(sl_run_rsa_it(&ctx), SL_OK, "%s", sl_last_error());
     cJSON *s = read_json(dir, "summary.json");
     const double mh = cJSON_GetObjectItem(s, "spearman_monkey_vs_human_it")->valuedouble;

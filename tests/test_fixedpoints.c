@@ -346,6 +346,18 @@ Test(fixedpoints_runner, flipflop_writes_contract_files)
     const sl_analysis_def *a = sl_analysis_find("fixedpoints");
     cr_assert_eq(a->run(&ctx), SL_EINVAL, "a 2-value --input for 3 inputs was accepted");
     cr_assert(strstr(sl_last_error(), "3 comma-separated"), "%s", sl_last_error());
+    /* bad values: SL_EINVAL naming the option */
+    static const char *const bad[][2] = {{"n-inits", "abc"}, {"max-iters", "0"}, {"noise", "-0.1"},
+                                         {"tol-q", "1e-3x"}, {"seed", "1.5"},   {"input", "0,a,0"}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *k[1] = {bad[i][0]}, *v[1] = {bad[i][1]};
+        sl_analysis_ctx b = ctx;
+        b.n_opts = 1, b.opt_keys = k, b.opt_vals = v;
+        cr_assert_eq(a->run(&b), SL_EINVAL, "--%s %s accepted", bad[i][0], bad[i][1]);
+        char opt[32];
+        snprintf(opt, sizeof opt, "--%s", bad[i][0]);
+        cr_assert(strstr(sl_last_error(), opt), "--%s %s: %s", bad[i][0], bad[i][1], sl_last_error());
+    }
     ctx.n_opts = 2;
     cr_assert_eq(a->run(&ctx), SL_OK, "%s", sl_last_error());
     const char *files[] = {"points.npy", "q.npy", "eigenvalues.npy", "eigenvalues_discrete.npy",
