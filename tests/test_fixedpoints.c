@@ -348,7 +348,8 @@ Test(fixedpoints_runner, flipflop_writes_contract_files)
     cr_assert(strstr(sl_last_error(), "3 comma-separated"), "%s", sl_last_error());
     /* bad values: SL_EINVAL naming the option */
     static const char *const bad[][2] = {{"n-inits", "abc"}, {"max-iters", "0"}, {"noise", "-0.1"},
-                                         {"tol-q", "1e-3x"}, {"seed", "1.5"},   {"input", "0,a,0"}};
+                                         {"tol-q", "1e-3x"}, {"seed", "1.5"},   {"input", "0,a,0"},
+                                         {"contexts", "off"}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         const char *k[1] = {bad[i][0]}, *v[1] = {bad[i][1]};
         sl_analysis_ctx b = ctx;

@@ -566,6 +566,9 @@ sl_status sl_analysis_fixedpoints_run(sl_analysis_ctx *ctx)
         (st = opt_nonneg(ctx, "tol-q", &sp.tol_q)) || (st = opt_nonneg(ctx, "lr", &sp.lr_init)) ||
         (st = opt_nonneg(ctx, "tol-unique", &sp.tol_unique)) || (st = opt_nonneg(ctx, "probe", &probe)))
         return st;
+    const char *cx = sl_analysis_opt(ctx, "contexts");
+    if (cx && strcmp(cx, "auto") && strcmp(cx, "none"))
+        return sl_fail(SL_EINVAL, "--contexts: expected auto or none, got '%s'", cx);
     const sl_model_spec *ms = sl_model_get_spec(m);
     const int NI = ms->n_in;
     sl_task *task = NULL;
