@@ -1,5 +1,7 @@
-/* io.c — what every analysis runner shares: writing .npy and JSON into its
- * folder RUN/analysis/<name>/, and parsing its command-line options. */
+/* io.c — what every analysis runner (and `silico compare`) shares: writing
+ * .npy and JSON into its folder RUN/analysis/<name>/, parsing its
+ * command-line options (numbers, lists, --delay, --window), and the summary
+ * fields of the condition-averaged rates. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -114,4 +116,55 @@ sl_status sl_an_opt_list(const sl_analysis_ctx *ctx, const char *key, const char
     }
     if (*n == 0) return sl_fail(SL_EINVAL, "--%s: no values given", key);
     return SL_OK;
+}
+
+void sl_an_json_num(void *json, const char *key, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject((cJSON *)json, key, v);
+    else
+        cJSON_AddNullToObject((cJSON *)json, key);
+}
+
+sl_status sl_an_opt_delay(const sl_analysis_ctx *ctx, double *delay_ms)
+{
+    sl_status st = sl_an_opt_real(ctx, "delay", 0, delay_ms);
+    if (!st && sl_analysis_opt(ctx, "delay") && !(*delay_ms > 0))
+        st = sl_fail(SL_EINVAL, "--delay must be a positive number of ms, got %g", *delay_ms);
+    return st;
+}
+
+sl_status sl_an_parse_window(const char *s, const char *opt, double *lo, double *hi)
+{
+    char *end;
+    double a = strtod(s, &end);
+    if (end == s || *end != ':')
+        return sl_fail(SL_EINVAL, "%s '%s': expected START:END in ms, e.g. -50:550", opt, s);
+    const char *t = end + 1;
+    double b = strtod(t, &end);
+    if (end == t || *end || !isfinite(a) || !isfinite(b) || !(b > a))
+        return sl_fail(SL_EINVAL, "%s '%s': expected START:END in ms with START < END", opt, s);
+    *lo = a;
+    *hi = b;
+    return SL_OK;
+}
+
+sl_status sl_an_rates_write(const sl_analysis_ctx *ctx, const sl_an_rates *r, void *summary_json)
+{
+    cJSON *o = summary_json;
+    cJSON_AddStringToObject(o, "time_zero", r->time_zero);
+    const int reach = !strcmp(r->time_zero, "movement onset");
+    if (reach) sl_an_json_num(o, "movement_onset_after_go_ms", r->onset_s * 1e3);
+    cJSON *w = cJSON_AddArrayToObject(o, "window_ms");
+    cJSON_AddItemToArray(w, cJSON_CreateNumber(r->lo_ms));
+    cJSON_AddItemToArray(w, cJSON_CreateNumber(r->hi_ms));
+    if (reach) {
+        const char *d = sl_analysis_opt(ctx, "delay");
+        cJSON_AddStringToObject(o, "delay_ms", d ? d : "all validation delays, go-aligned average");
+    }
+    cJSON_AddNumberToObject(o, "conditions", r->C);
+    cJSON_AddNumberToObject(o, "units", r->N);
+    cJSON_AddNumberToObject(o, "dt_ms", r->dt_s * 1e3);
+    int64_t sh[1] = {r->T};
+    return sl_an_write_f64(ctx->out_dir, "time.npy", 1, sh, r->time_s);
 }
