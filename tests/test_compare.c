@@ -29,22 +29,15 @@ static const char *churchland(void)
     return path;
 }
 
-static const char *bin(void)
-{
-    const char *b = getenv("SILICO_BIN");
-    return b && *b ? b : "build/silico";
-}
-
 /* Run silico with a shell-quoted argument string; stdout+stderr into dir/log. */
 static int run(const char *dir, const char *args, char **log)
 {
-    char cmd[4096], *lp = tu_path(dir, "log");
-    snprintf(cmd, sizeof cmd, "%s %s > '%s' 2>&1", bin(), args, lp);
-    int rc = system(cmd);
+    char *lp = tu_path(dir, "log");
+    int rc = tu_silico(args, lp, NULL);
     *log = tu_read_file(lp, NULL);
     if (!*log) *log = strdup("");
     free(lp);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+    return rc;
 }
 
 static void put(mat_t *m, matvar_t *v)

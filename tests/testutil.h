@@ -1,7 +1,8 @@
 /* testutil.h — small helpers shared by the Criterion tests: temporary
  * directories and files, a Python/numpy probe, and relative-error
  * comparison of sl_real arrays (tests are also built with -DSL_REAL=double),
- * and the check of a task constructor's expected failure.
+ * the check of a task constructor's expected failure, and running the
+ * silico binary.
  * Everything is static so each test file can include it. */
 #ifndef SILICO_TESTUTIL_H
 #define SILICO_TESTUTIL_H
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #define TU_PYTHON "/usr/bin/python3"
 
@@ -219,6 +221,27 @@ static inline void tu_task_expect_fail_v(sl_status (*create)(const sl_config *, 
     for (const char *f = frag; f; f = va_arg(ap, const char *))
         cr_assert(strstr(msg, f) != NULL, "message '%s' lacks '%s'", msg, f);
     fprintf(stderr, "%s error (expected): %s\n", label, msg);
+}
+
+/* The silico binary under test: $SILICO_BIN, else build/silico. */
+static inline const char *tu_silico_bin(void)
+{
+    const char *b = getenv("SILICO_BIN");
+    return b && *b ? b : "build/silico";
+}
+
+/* Run `silico ARGS` (a shell-quoted string) with stdout into out_path and
+ * stderr into err_path (NULL: into out_path too); the exit status, 128 when
+ * it did not exit. */
+static inline int tu_silico(const char *args, const char *out_path, const char *err_path)
+{
+    char cmd[8192];
+    if (err_path)
+        snprintf(cmd, sizeof cmd, "%s %s > '%s' 2> '%s'", tu_silico_bin(), args, out_path, err_path);
+    else
+        snprintf(cmd, sizeof cmd, "%s %s > '%s' 2>&1", tu_silico_bin(), args, out_path);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
 }
 
 #endif
