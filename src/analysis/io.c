@@ -10,21 +10,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
-
-static sl_status write_array(const char *dir, const char *name, sl_dtype t, int ndim,
-                             const int64_t *shape, const void *data)
-{
-    char path[4200];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        return sl_fail(SL_EINVAL, "%s/%s: path too long", dir, name);
-    sl_array a;
-    memset(&a, 0, sizeof a);
-    a.dtype = t;
-    a.ndim = ndim;
-    for (int i = 0; i < ndim; i++) a.shape[i] = shape[i];
-    a.data = (void *)data;
-    return sl_npy_write(path, &a);
-}
+#include "core/files.h"
 
 sl_status sl_an_write_f32(const char *dir, const char *name, int ndim, const int64_t *shape,
                           const sl_real *data)
@@ -34,7 +20,7 @@ sl_status sl_an_write_f32(const char *dir, const char *name, int ndim, const int
     float *f = malloc((n ? n : 1) * sizeof *f);
     if (!f) return sl_fail(SL_ENOMEM, "%s/%s: out of memory", dir, name);
     for (size_t i = 0; i < n; i++) f[i] = (float)data[i];
-    sl_status st = write_array(dir, name, SL_F32, ndim, shape, f);
+    sl_status st = slc_write_npy(dir, name, SL_F32, ndim, shape, f);
     free(f);
     return st;
 }
@@ -42,32 +28,18 @@ sl_status sl_an_write_f32(const char *dir, const char *name, int ndim, const int
 sl_status sl_an_write_f64(const char *dir, const char *name, int ndim, const int64_t *shape,
                           const double *data)
 {
-    return write_array(dir, name, SL_F64, ndim, shape, data);
+    return slc_write_npy(dir, name, SL_F64, ndim, shape, data);
 }
 
 sl_status sl_an_write_i32(const char *dir, const char *name, int ndim, const int64_t *shape,
                           const int32_t *data)
 {
-    return write_array(dir, name, SL_I32, ndim, shape, data);
+    return slc_write_npy(dir, name, SL_I32, ndim, shape, data);
 }
 
 sl_status sl_an_write_json(const char *dir, const char *name, const void *json)
 {
-    char path[4200];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        return sl_fail(SL_EINVAL, "%s/%s: path too long", dir, name);
-    char *text = cJSON_Print((const cJSON *)json);
-    if (!text) return sl_fail(SL_ENOMEM, "%s: out of memory", path);
-    sl_status st = SL_OK;
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        st = sl_fail(SL_EIO, "cannot write %s: %s", path, strerror(errno));
-    } else {
-        int ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-        if (fclose(f) != 0 || !ok) st = sl_fail(SL_EIO, "cannot write %s", path);
-    }
-    cJSON_free(text);
-    return st;
+    return slc_write_json(dir, name, json);
 }
 
 sl_status sl_an_opt_real(const sl_analysis_ctx *ctx, const char *key, double def, double *out)
@@ -118,13 +90,7 @@ sl_status sl_an_opt_list(const sl_analysis_ctx *ctx, const char *key, const char
     return SL_OK;
 }
 
-void sl_an_json_num(void *json, const char *key, double v)
-{
-    if (isfinite(v))
-        cJSON_AddNumberToObject((cJSON *)json, key, v);
-    else
-        cJSON_AddNullToObject((cJSON *)json, key);
-}
+void sl_an_json_num(void *json, const char *key, double v) { slc_json_num(json, key, v); }
 
 sl_status sl_an_opt_delay(const sl_analysis_ctx *ctx, double *delay_ms)
 {
