@@ -218,6 +218,18 @@ Test(compare, runners, .timeout = 60)
     cr_expect(arr.ndim == 3 && arr.shape[0] == 8 && arr.shape[2] == 10);
     sl_array_free(&arr);
     free(p);
+    /* pca/mean.npy: the N-vector subtracted before projecting (the report places fixed points with it) */
+    p = tu_path(dir, "pca/mean.npy");
+    cr_assert_eq(sl_npy_read(p, &arr), SL_OK, "%s", sl_last_error());
+    cr_expect(arr.ndim == 1 && arr.shape[0] == 16 && arr.dtype == SL_F64);
+    sl_array_free(&arr);
+    free(p);
+    p = tu_path(dir, "pca/summary.json");
+    cJSON *ps = read_json(p);
+    const cJSON *tz = cJSON_GetObjectItem(ps, "time_zero");
+    cr_expect(cJSON_IsString(tz) && !strcmp(tz->valuestring, "movement onset"));
+    cJSON_Delete(ps);
+    free(p);
     p = tu_path(dir, "jpca/planes.npy");
     cr_assert_eq(sl_npy_read(p, &arr), SL_OK);
     cr_expect(arr.ndim == 2 && arr.shape[0] == 6 && arr.shape[1] == 16);
