@@ -1050,7 +1050,8 @@ sl_status sl_compare_activity(const double *model, int Nm, const double *data, i
 void sl_compare_free(sl_compare_result *r);
 
 /* Condition-averaged rates of a trained recurrent network (src/analysis/
- * geometry_activity.c): every condition of the task's validation split run
+ * trials.c, the rates of pca, tangling, jpca and silico compare): every
+ * condition of the task's validation split run
  * without noise. Reach-family tasks: each condition's trials (one per
  * validation delay, or only those with delay delay_ms when > 0) aligned on
  * their go cue and averaged over the steps all of them share; time_s[t] is
@@ -1059,7 +1060,8 @@ void sl_compare_free(sl_compare_result *r);
  * over conditions and outputs has risen 5% of the way from its value at the
  * go cue to its maximum). Other tasks: trials grouped by the batch's
  * condition index (or one condition per trial when none), time_s from the
- * trial start, *movement_onset_s = 0. *rates is malloc'd C×T×N (double),
+ * decision period's start when every trial shares it, else from the trial
+ * start; *movement_onset_s = 0. *rates is malloc'd C×T×N (double),
  * *time_s malloc'd T. */
 sl_status sl_condition_rates(sl_model *m, sl_task *t, double delay_ms, double **rates,
                              double **time_s, int *C, int *T, int *N, double *movement_onset_s);

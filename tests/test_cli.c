@@ -35,12 +35,6 @@ extern char **environ;
 
 /* ---------------------------------------------------------------- helpers */
 
-static const char *cl_bin(void)
-{
-    const char *b = getenv("SILICO_BIN");
-    return b && *b ? b : "build/silico";
-}
-
 typedef struct {
     int rc;    /* exit status, or 128 + signal */
     char *out; /* stdout text (malloc'd) */
@@ -68,7 +62,7 @@ static pid_t cl_spawn(const char *dir, const char *const *args, char **out_path,
     while (args[n]) n++;
     char **argv = calloc((size_t)n + 2, sizeof *argv);
     cr_assert_not_null(argv);
-    argv[0] = (char *)cl_bin();
+    argv[0] = (char *)tu_silico_bin();
     for (int i = 0; i < n; i++) argv[i + 1] = (char *)args[i];
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -79,7 +73,7 @@ static pid_t cl_spawn(const char *dir, const char *const *args, char **out_path,
     int e = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     free(argv);
-    cr_assert_eq(e, 0, "cannot run %s: %s (build it, or set SILICO_BIN)", cl_bin(), strerror(e));
+    cr_assert_eq(e, 0, "cannot run %s: %s (build it, or set SILICO_BIN)", tu_silico_bin(), strerror(e));
     return pid;
 }
 

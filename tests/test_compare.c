@@ -29,22 +29,15 @@ static const char *churchland(void)
     return path;
 }
 
-static const char *bin(void)
-{
-    const char *b = getenv("SILICO_BIN");
-    return b && *b ? b : "build/silico";
-}
-
 /* Run silico with a shell-quoted argument string; stdout+stderr into dir/log. */
 static int run(const char *dir, const char *args, char **log)
 {
-    char cmd[4096], *lp = tu_path(dir, "log");
-    snprintf(cmd, sizeof cmd, "%s %s > '%s' 2>&1", bin(), args, lp);
-    int rc = system(cmd);
+    char *lp = tu_path(dir, "log");
+    int rc = tu_silico(args, lp, NULL);
     *log = tu_read_file(lp, NULL);
     if (!*log) *log = strdup("");
     free(lp);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+    return rc;
 }
 
 static void put(mat_t *m, matvar_t *v)
@@ -224,6 +217,18 @@ Test(compare, runners, .timeout = 60)
     cr_assert_eq(sl_npy_read(p, &arr), SL_OK);
     cr_expect(arr.ndim == 3 && arr.shape[0] == 8 && arr.shape[2] == 10);
     sl_array_free(&arr);
+    free(p);
+    /* pca/mean.npy: the N-vector subtracted before projecting (the report places fixed points with it) */
+    p = tu_path(dir, "pca/mean.npy");
+    cr_assert_eq(sl_npy_read(p, &arr), SL_OK, "%s", sl_last_error());
+    cr_expect(arr.ndim == 1 && arr.shape[0] == 16 && arr.dtype == SL_F64);
+    sl_array_free(&arr);
+    free(p);
+    p = tu_path(dir, "pca/summary.json");
+    cJSON *ps = read_json(p);
+    const cJSON *tz = cJSON_GetObjectItem(ps, "time_zero");
+    cr_expect(cJSON_IsString(tz) && !strcmp(tz->valuestring, "movement onset"));
+    cJSON_Delete(ps);
     free(p);
     p = tu_path(dir, "jpca/planes.npy");
     cr_assert_eq(sl_npy_read(p, &arr), SL_OK);

@@ -265,19 +265,13 @@ Test(dissect, activity_gates_and_psth)
 
 /* ----------------------------------------------------------- the CLI */
 
-static const char *bin(void)
-{
-    const char *b = getenv("SILICO_BIN");
-    return b && *b ? b : "build/silico";
-}
-
 /* run "silico ARGS" with stdout+stderr into dir/log; returns the exit status */
 static int sh(const char *dir, const char *args)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s > %s/log 2>&1", bin(), args, dir);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+    char *lp = tu_path(dir, "log");
+    int rc = tu_silico(args, lp, NULL);
+    free(lp);
+    return rc;
 }
 
 static char *log_of(const char *dir)

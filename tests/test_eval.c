@@ -28,12 +28,6 @@
 
 extern char **environ;
 
-static const char *ev_bin(void)
-{
-    const char *b = getenv("SILICO_BIN");
-    return b && *b ? b : "build/silico";
-}
-
 typedef struct {
     int rc;
     char *out, *err;
@@ -59,7 +53,7 @@ static ev_result ev_run_v(const char *cap, const char *const *args)
     while (args[n]) n++;
     char **argv = calloc((size_t)n + 2, sizeof *argv);
     cr_assert_not_null(argv);
-    argv[0] = (char *)ev_bin();
+    argv[0] = (char *)tu_silico_bin();
     for (int i = 0; i < n; i++) argv[i + 1] = (char *)args[i];
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -70,7 +64,7 @@ static ev_result ev_run_v(const char *cap, const char *const *args)
     int e = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     free(argv);
-    cr_assert_eq(e, 0, "cannot run %s: %s (build it, or set SILICO_BIN)", ev_bin(), strerror(e));
+    cr_assert_eq(e, 0, "cannot run %s: %s (build it, or set SILICO_BIN)", tu_silico_bin(), strerror(e));
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }

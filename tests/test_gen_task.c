@@ -550,14 +550,7 @@ Test(gen_task, unknown_names_list_the_known_ones)
 }
 
 /* the command line: silico task list / sample (SILICO_BIN, default build/silico) */
-static int run_cli(const char *args, const char *log)
-{
-    const char *bin = getenv("SILICO_BIN");
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s >%s 2>&1", bin && *bin ? bin : "build/silico", args, log);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
+static int run_cli(const char *args, const char *log) { return tu_silico(args, log, NULL); }
 
 Test(gen_task, cli_task_list_and_sample)
 {

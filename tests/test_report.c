@@ -588,19 +588,14 @@ Test(report, opens_in_headless_chromium, .timeout = 120)
 
 /* ---- the command line on a real (tiny) trained run ---- */
 
-static const char *bin(void)
-{
-    const char *b = getenv("SILICO_BIN");
-    return b && *b ? b : "build/silico";
-}
-
 /* Run `silico ARGS` with stdout/stderr into dir/out.txt, dir/err.txt; exit status. */
 static int silico(const char *dir, const char *args)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s > %s/out.txt 2> %s/err.txt", bin(), args, dir, dir);
-    int s = system(cmd);
-    return WIFEXITED(s) ? WEXITSTATUS(s) : 128;
+    char *o = tu_path(dir, "out.txt"), *e = tu_path(dir, "err.txt");
+    int rc = tu_silico(args, o, e);
+    free(o);
+    free(e);
+    return rc;
 }
 
 static char *captured(const char *dir, const char *name)

@@ -462,18 +462,10 @@ static sl_task *ds_create_ok(sl_config *c)
 
 static void ds_expect_fail(sl_config *c, sl_status want, const char *frag, ...)
 {
-    sl_task *t = NULL;
-    sl_status s = sl_dataset_task_create(c, &t);
-    cr_assert_eq(s, want, "expected %s, got %s (%s)", sl_status_str(want), sl_status_str(s),
-                 sl_last_error());
-    cr_assert_null(t);
-    const char *msg = sl_last_error();
     va_list ap;
     va_start(ap, frag);
-    for (const char *f = frag; f; f = va_arg(ap, const char *))
-        cr_assert(strstr(msg, f) != NULL, "message '%s' lacks '%s'", msg, f);
+    tu_task_expect_fail_v(sl_dataset_task_create, "dataset", c, want, frag, ap);
     va_end(ap);
-    fprintf(stderr, "dataset error (expected): %s\n", msg);
     sl_config_free(c);
 }
 

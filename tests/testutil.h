@@ -1,17 +1,22 @@
 /* testutil.h — small helpers shared by the Criterion tests: temporary
  * directories and files, a Python/numpy probe, and relative-error
- * comparison of sl_real arrays (tests are also built with -DSL_REAL=double).
+ * comparison of sl_real arrays (tests are also built with -DSL_REAL=double),
+ * the check of a task constructor's expected failure, and running the
+ * silico binary.
  * Everything is static so each test file can include it. */
 #ifndef SILICO_TESTUTIL_H
 #define SILICO_TESTUTIL_H
 
 #include "silico.h"
 
+#include <criterion/criterion.h>
 #include <ftw.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #define TU_PYTHON "/usr/bin/python3"
 
@@ -199,6 +204,44 @@ static inline double tu_rel_diff_real(const sl_real *a, const sl_real *b, size_t
         if (fabs((double)b[i]) > scale) scale = fabs((double)b[i]);
     }
     return diff / scale;
+}
+
+/* create(c, &t) fails with status want, gives no task, and its message holds
+ * each of the NULL-terminated fragments (printed as "LABEL error (expected)"). */
+static inline void tu_task_expect_fail_v(sl_status (*create)(const sl_config *, sl_task **),
+                                         const char *label, sl_config *c, sl_status want,
+                                         const char *frag, va_list ap)
+{
+    sl_task *t = NULL;
+    sl_status s = create(c, &t);
+    cr_assert_eq(s, want, "expected %s, got %s (%s)", sl_status_str(want), sl_status_str(s),
+                 sl_last_error());
+    cr_assert_null(t);
+    const char *msg = sl_last_error();
+    for (const char *f = frag; f; f = va_arg(ap, const char *))
+        cr_assert(strstr(msg, f) != NULL, "message '%s' lacks '%s'", msg, f);
+    fprintf(stderr, "%s error (expected): %s\n", label, msg);
+}
+
+/* The silico binary under test: $SILICO_BIN, else build/silico. */
+static inline const char *tu_silico_bin(void)
+{
+    const char *b = getenv("SILICO_BIN");
+    return b && *b ? b : "build/silico";
+}
+
+/* Run `silico ARGS` (a shell-quoted string) with stdout into out_path and
+ * stderr into err_path (NULL: into out_path too); the exit status, 128 when
+ * it did not exit. */
+static inline int tu_silico(const char *args, const char *out_path, const char *err_path)
+{
+    char cmd[8192];
+    if (err_path)
+        snprintf(cmd, sizeof cmd, "%s %s > '%s' 2> '%s'", tu_silico_bin(), args, out_path, err_path);
+    else
+        snprintf(cmd, sizeof cmd, "%s %s > '%s' 2>&1", tu_silico_bin(), args, out_path);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
 }
 
 #endif

@@ -58,13 +58,17 @@ const sl_analysis_def *sl_analysis_find(const char *name);
 
 #define SL_TRIALSET_MAX_VARS 16
 
-/* A fixed set of trials of a run's task, each row one trial ("condition"):
+/* A fixed set of trials of a run's task, each row one trial, copied out of
+ * the task's batches (src/analysis/trials.c). sl_trialset_from_task gives
+ * one row per condition ("conditions"):
  *   reach tasks  the training conditions (all but task.holdout_conditions) at
  *                the first training delay (or delay_ms > 0), no input noise: one trial each,
  *                in condition order (the seed tutorial's "train dataset
  *                without delay augmentation")
  *   other tasks  the validation split (fixed by the task seed), at most
  *                max_trials of it (0 = all)
+ * sl_trialset_validation gives every validation trial of a built task
+ * (reach: the VAL split at every task.val_delays, then the HOLDOUT split).
  * Rows shorter than T are padded with zero input and mask 0. */
 typedef struct {
     int C, T, n_in, n_out;
@@ -81,10 +85,18 @@ typedef struct {
     int t_zero;    /* the alignment step (reach: go cue; generated tasks: the decision
                       period's start when every trial has the same), or 0 */
     const char *time_zero; /* what t_zero is: "go cue", "decision onset", "trial start" */
+    int reach;     /* 1: a reach-family task */
+    int n_conditions; /* reach: the task's directions (every one must have a row); else 0 */
+    int *cond;     /* C: each row's condition (reach: its direction; else the batch's
+                      condition index, or the row index when batches carry none) */
+    int *zero;     /* C: each row's alignment step (reach: its go step; else t_zero) */
+    int batch, n_first; /* rows run per forward pass (the task's max_batch), and the
+                           rows of the first split (passes restart there) */
 } sl_trialset;
 
 sl_status sl_trialset_from_task(const sl_config *c, int max_trials, double delay_ms,
                                 sl_trialset *out);
+sl_status sl_trialset_validation(sl_task *t, sl_trialset *out);
 /* The same from the options --max-trials N and --delay MS (reach: the delay
  * of every trial instead of the first training delay), checked against the
  * channels of ctx->model when there is one. */
@@ -92,6 +104,36 @@ sl_status sl_an_trialset(const sl_analysis_ctx *ctx, sl_trialset *out);
 void sl_trialset_free(sl_trialset *s);
 /* The index of a trial variable, or -1. */
 int sl_trialset_var(const sl_trialset *s, const char *name);
+
+/* Condition averages of a trial set run through m without noise (the
+ * equation is at the top of trials.c): rows with the same cond (dense, in
+ * ascending order; reach: only those whose delay is delay_ms when > 0)
+ * aligned on their zero step and averaged over the steps all of them share.
+ * *rates malloc'd C×T×N, *time_s malloc'd T (seconds from the rows' zero
+ * step), *movement_onset_s the reach go-to-movement lag (else 0). */
+sl_status sl_trialset_condition_mean(sl_model *m, const sl_trialset *s, double delay_ms,
+                                     double **rates, double **time_s, int *C, int *T, int *N,
+                                     double *movement_onset_s);
+
+/* The condition-averaged rates of ctx's run (sl_condition_rates on its task,
+ * option --delay MS), time shifted to movement onset on reach tasks (go cue +
+ * the targets' onset lag; other tasks keep the trial set's time_zero),
+ * restricted to option --window A:B ms or, without it, to def_lo..def_hi ms
+ * (both NAN = every step; non-reach tasks use every step by default). */
+typedef struct {
+    double *x;      /* C×T×N */
+    double *time_s; /* T, seconds from time_zero */
+    int C, T, N;
+    double dt_s, onset_s; /* step; go-to-movement lag (reach) */
+    double lo_ms, hi_ms;  /* the window used */
+    const char *time_zero;
+} sl_an_rates;
+sl_status sl_an_condition_rates(const sl_analysis_ctx *ctx, double def_lo, double def_hi,
+                                sl_an_rates *out);
+void sl_an_rates_free(sl_an_rates *r);
+/* time.npy (T) into ctx->out_dir and the common summary fields (time_zero,
+ * window_ms, delay_ms, conditions, units, dt_ms). */
+sl_status sl_an_rates_write(const sl_analysis_ctx *ctx, const sl_an_rates *r, void *summary_json);
 
 /* --------------------------------------------------- writing an analysis folder */
 
@@ -104,6 +146,8 @@ sl_status sl_an_write_i32(const char *dir, const char *name, int ndim, const int
                           const int32_t *data);
 /* dir/name as pretty-printed JSON (a cJSON *; void * keeps cJSON out of this header). */
 sl_status sl_an_write_json(const char *dir, const char *name, const void *json);
+/* key: v in a cJSON object, or null when v is NaN/Inf. */
+void sl_an_json_num(void *json, const char *key, double v);
 /* An option parsed as a number / int / comma-separated list of reals, with its default;
  * a bad value is SL_EINVAL naming the option. list: *n = count (at most max). */
 sl_status sl_an_opt_real(const sl_analysis_ctx *ctx, const char *key, double def, double *out);
@@ -111,7 +155,11 @@ sl_status sl_an_opt_int(const sl_analysis_ctx *ctx, const char *key, long def, l
                         long *out);
 sl_status sl_an_opt_list(const sl_analysis_ctx *ctx, const char *key, const char *def,
                          double *out, int max, int *n);
+/* --delay MS: 0 when absent; SL_EINVAL unless a positive number. */
+sl_status sl_an_opt_delay(const sl_analysis_ctx *ctx, double *delay_ms);
 
+/* "A:B" (ms, A < B) into lo, hi; SL_EINVAL naming opt when malformed. */
+sl_status sl_an_parse_window(const char *s, const char *opt, double *lo, double *hi);
 /* The --window A:B option (ms relative to the trials' t_zero) as steps [a, b);
  * the whole trial when absent. */
 sl_status sl_an_window(const sl_analysis_ctx *ctx, const sl_trialset *s, int *a, int *b);

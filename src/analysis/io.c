@@ -1,5 +1,7 @@
-/* io.c — what every analysis runner shares: writing .npy and JSON into its
- * folder RUN/analysis/<name>/, and parsing its command-line options. */
+/* io.c — what every analysis runner (and `silico compare`) shares: writing
+ * .npy and JSON into its folder RUN/analysis/<name>/, parsing its
+ * command-line options (numbers, lists, --delay, --window), and the summary
+ * fields of the condition-averaged rates. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -8,21 +10,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
-
-static sl_status write_array(const char *dir, const char *name, sl_dtype t, int ndim,
-                             const int64_t *shape, const void *data)
-{
-    char path[4200];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        return sl_fail(SL_EINVAL, "%s/%s: path too long", dir, name);
-    sl_array a;
-    memset(&a, 0, sizeof a);
-    a.dtype = t;
-    a.ndim = ndim;
-    for (int i = 0; i < ndim; i++) a.shape[i] = shape[i];
-    a.data = (void *)data;
-    return sl_npy_write(path, &a);
-}
+#include "core/files.h"
 
 sl_status sl_an_write_f32(const char *dir, const char *name, int ndim, const int64_t *shape,
                           const sl_real *data)
@@ -32,7 +20,7 @@ sl_status sl_an_write_f32(const char *dir, const char *name, int ndim, const int
     float *f = malloc((n ? n : 1) * sizeof *f);
     if (!f) return sl_fail(SL_ENOMEM, "%s/%s: out of memory", dir, name);
     for (size_t i = 0; i < n; i++) f[i] = (float)data[i];
-    sl_status st = write_array(dir, name, SL_F32, ndim, shape, f);
+    sl_status st = slc_write_npy(dir, name, SL_F32, ndim, shape, f);
     free(f);
     return st;
 }
@@ -40,32 +28,18 @@ sl_status sl_an_write_f32(const char *dir, const char *name, int ndim, const int
 sl_status sl_an_write_f64(const char *dir, const char *name, int ndim, const int64_t *shape,
                           const double *data)
 {
-    return write_array(dir, name, SL_F64, ndim, shape, data);
+    return slc_write_npy(dir, name, SL_F64, ndim, shape, data);
 }
 
 sl_status sl_an_write_i32(const char *dir, const char *name, int ndim, const int64_t *shape,
                           const int32_t *data)
 {
-    return write_array(dir, name, SL_I32, ndim, shape, data);
+    return slc_write_npy(dir, name, SL_I32, ndim, shape, data);
 }
 
 sl_status sl_an_write_json(const char *dir, const char *name, const void *json)
 {
-    char path[4200];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        return sl_fail(SL_EINVAL, "%s/%s: path too long", dir, name);
-    char *text = cJSON_Print((const cJSON *)json);
-    if (!text) return sl_fail(SL_ENOMEM, "%s: out of memory", path);
-    sl_status st = SL_OK;
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        st = sl_fail(SL_EIO, "cannot write %s: %s", path, strerror(errno));
-    } else {
-        int ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-        if (fclose(f) != 0 || !ok) st = sl_fail(SL_EIO, "cannot write %s", path);
-    }
-    cJSON_free(text);
-    return st;
+    return slc_write_json(dir, name, json);
 }
 
 sl_status sl_an_opt_real(const sl_analysis_ctx *ctx, const char *key, double def, double *out)
@@ -114,4 +88,49 @@ sl_status sl_an_opt_list(const sl_analysis_ctx *ctx, const char *key, const char
     }
     if (*n == 0) return sl_fail(SL_EINVAL, "--%s: no values given", key);
     return SL_OK;
+}
+
+void sl_an_json_num(void *json, const char *key, double v) { slc_json_num(json, key, v); }
+
+sl_status sl_an_opt_delay(const sl_analysis_ctx *ctx, double *delay_ms)
+{
+    sl_status st = sl_an_opt_real(ctx, "delay", 0, delay_ms);
+    if (!st && sl_analysis_opt(ctx, "delay") && !(*delay_ms > 0))
+        st = sl_fail(SL_EINVAL, "--delay must be a positive number of ms, got %g", *delay_ms);
+    return st;
+}
+
+sl_status sl_an_parse_window(const char *s, const char *opt, double *lo, double *hi)
+{
+    char *end;
+    double a = strtod(s, &end);
+    if (end == s || *end != ':')
+        return sl_fail(SL_EINVAL, "%s '%s': expected START:END in ms, e.g. -50:550", opt, s);
+    const char *t = end + 1;
+    double b = strtod(t, &end);
+    if (end == t || *end || !isfinite(a) || !isfinite(b) || !(b > a))
+        return sl_fail(SL_EINVAL, "%s '%s': expected START:END in ms with START < END", opt, s);
+    *lo = a;
+    *hi = b;
+    return SL_OK;
+}
+
+sl_status sl_an_rates_write(const sl_analysis_ctx *ctx, const sl_an_rates *r, void *summary_json)
+{
+    cJSON *o = summary_json;
+    cJSON_AddStringToObject(o, "time_zero", r->time_zero);
+    const int reach = !strcmp(r->time_zero, "movement onset");
+    if (reach) sl_an_json_num(o, "movement_onset_after_go_ms", r->onset_s * 1e3);
+    cJSON *w = cJSON_AddArrayToObject(o, "window_ms");
+    cJSON_AddItemToArray(w, cJSON_CreateNumber(r->lo_ms));
+    cJSON_AddItemToArray(w, cJSON_CreateNumber(r->hi_ms));
+    if (reach) {
+        const char *d = sl_analysis_opt(ctx, "delay");
+        cJSON_AddStringToObject(o, "delay_ms", d ? d : "all validation delays, go-aligned average");
+    }
+    cJSON_AddNumberToObject(o, "conditions", r->C);
+    cJSON_AddNumberToObject(o, "units", r->N);
+    cJSON_AddNumberToObject(o, "dt_ms", r->dt_s * 1e3);
+    int64_t sh[1] = {r->T};
+    return sl_an_write_f64(ctx->out_dir, "time.npy", 1, sh, r->time_s);
 }

@@ -30,6 +30,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "analysis/analysis.h"
 #include "analysis/geometry.h"
 
 void sl_jpca_free(sl_jpca_result *j)
@@ -298,44 +299,45 @@ done:
 /* ------------------------------------------------------------ runner */
 
 /* RUN/analysis/jpca/: jPCA of the condition-averaged rates in window=A:B ms
- * from movement onset (default −50:150, Churchland 2012's window); options
+ * from time_zero (reach: movement onset, default −50:150, Churchland 2012's
+ * window; other tasks: the whole trial); options
  * soft=S (default −1: 5% of the widest unit's range), delay=MS. */
 sl_status sl_analysis_jpca_run(sl_analysis_ctx *ctx)
 {
-    geo_rates r;
+    sl_an_rates r;
     double soft;
-    sl_status st = geo_opt_num(ctx, "soft", -1, &soft);
-    if (!st) st = geo_ctx_rates(ctx, -50, 150, &r);
+    sl_status st = sl_an_opt_real(ctx, "soft", -1, &soft);
+    if (!st) st = sl_an_condition_rates(ctx, -50, 150, &r);
     if (st) return st;
     sl_jpca_result j;
     if ((st = sl_jpca_fit(r.x, r.C, r.T, r.N, r.dt_s, soft, 6, &j))) goto out;
     int64_t s3[3] = {r.C, r.T, 6}, s2[2] = {6, r.N}, sm[2] = {6, 6};
-    st = geo_write_f64(ctx->out_dir, "proj.npy", j.proj, 3, s3);
-    if (!st) st = geo_write_f64(ctx->out_dir, "planes.npy", j.planes, 2, s2);
-    if (!st) st = geo_write_f64(ctx->out_dir, "m_skew.npy", j.m_skew, 2, sm);
+    st = sl_an_write_f64(ctx->out_dir, "proj.npy", 3, s3, j.proj);
+    if (!st) st = sl_an_write_f64(ctx->out_dir, "planes.npy", 2, s2, j.planes);
+    if (!st) st = sl_an_write_f64(ctx->out_dir, "m_skew.npy", 2, sm, j.m_skew);
     if (!st) {
         cJSON *o = cJSON_CreateObject();
-        geo_json_num(o, "rotation_strength", j.rotation_strength);
-        geo_json_num(o, "r2_skew", j.r2_skew);
-        geo_json_num(o, "r2_linear", j.r2_linear);
-        geo_json_num(o, "soft_normalisation", j.soft_used);
+        sl_an_json_num(o, "rotation_strength", j.rotation_strength);
+        sl_an_json_num(o, "r2_skew", j.r2_skew);
+        sl_an_json_num(o, "r2_linear", j.r2_linear);
+        sl_an_json_num(o, "soft_normalisation", j.soft_used);
         cJSON *fq = cJSON_AddArrayToObject(o, "plane_frequency_hz");
         cJSON *vc = cJSON_AddArrayToObject(o, "plane_variance_captured");
         for (int p = 0; p < 3; p++) {
             cJSON_AddItemToArray(fq, cJSON_CreateNumber(j.freq_hz[p]));
             cJSON_AddItemToArray(vc, cJSON_CreateNumber(j.var_captured[p]));
         }
-        geo_summary_common(o, ctx, &r);
+        st = sl_an_rates_write(ctx, &r, o);
         cJSON *f = cJSON_AddObjectToObject(o, "files");
         cJSON_AddStringToObject(f, "proj.npy", "C×T×6 projections on the jPC planes (plane j: columns 2j, 2j+1)");
         cJSON_AddStringToObject(f, "planes.npy", "6×N jPC axes in the soft-normalised unit space");
         cJSON_AddStringToObject(f, "m_skew.npy", "6×6 skew-symmetric dynamics in PC coordinates (1/s)");
-        cJSON_AddStringToObject(f, "time.npy", "T times, seconds from movement onset");
-        st = geo_write_json(ctx->out_dir, "summary.json", o);
+        cJSON_AddStringToObject(f, "time.npy", "T times, seconds from time_zero");
+        if (!st) st = sl_an_write_json(ctx->out_dir, "summary.json", o);
         cJSON_Delete(o);
     }
     sl_jpca_free(&j);
 out:
-    geo_rates_free(&r);
+    sl_an_rates_free(&r);
     return st;
 }

@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "analysis/analysis.h"
 #include "analysis/geometry.h"
 
 sl_status geo_check_finite(const double *x, size_t n, const char *what)
@@ -159,16 +160,36 @@ sl_status sl_dimensionality(const double *X, int n, int p, double *pr)
     return SL_OK;
 }
 
+sl_status geo_reduce(const double *X, int C, int T, int N, int k, double **out, int *k_used)
+{
+    int n = C * T, r = n < N ? n : N;
+    if (k <= 0 || k > r) k = r;
+    sl_pca pca;
+    sl_status st = sl_pca_fit(X, n, N, k, &pca);
+    if (st) return st;
+    *out = malloc((size_t)n * k * sizeof **out);
+    if (!*out) st = sl_fail(SL_ENOMEM, "out of memory");
+    if (!st) st = sl_pca_project(&pca, X, n, *out);
+    sl_pca_free(&pca);
+    if (st) {
+        free(*out);
+        *out = NULL;
+    }
+    *k_used = k;
+    return st;
+}
+
 /* ------------------------------------------------------------ runner */
 
 /* RUN/analysis/pca/: PCA of the condition-averaged rates (C·T samples × N
- * units; options pcs=K (10), window=A:B ms from movement onset, delay=MS). */
+ * units; options pcs=K (10), window=A:B ms from time_zero, delay=MS), with
+ * the mean μ it subtracts: proj = (x − μ) · componentsᵀ. */
 sl_status sl_analysis_pca_run(sl_analysis_ctx *ctx)
 {
-    geo_rates r;
-    double kd;
-    sl_status st = geo_opt_num(ctx, "pcs", 10, &kd);
-    if (!st) st = geo_ctx_rates(ctx, NAN, NAN, &r);
+    sl_an_rates r;
+    long kd;
+    sl_status st = sl_an_opt_int(ctx, "pcs", 10, 0, 100000, &kd);
+    if (!st) st = sl_an_condition_rates(ctx, NAN, NAN, &r);
     if (st) return st;
     const int n = r.C * r.T, lim = n < r.N ? n : r.N;
     int k = (int)kd <= 0 || (int)kd > lim ? lim : (int)kd;
@@ -180,33 +201,35 @@ sl_status sl_analysis_pca_run(sl_analysis_ctx *ctx)
     if (!proj || !evr) st = sl_fail(SL_ENOMEM, "pca: out of memory");
     if (!st) st = sl_pca_project(&pca, r.x, n, proj);
     for (int i = 0; !st && i < pca.n_var; i++) evr[i] = pca.variance[i] / pca.total_variance;
-    int64_t s3[3] = {r.C, r.T, k}, s2[2] = {k, r.N}, s1[1] = {pca.n_var};
-    if (!st) st = geo_write_f64(ctx->out_dir, "proj.npy", proj, 3, s3);
-    if (!st) st = geo_write_f64(ctx->out_dir, "components.npy", pca.components, 2, s2);
-    if (!st) st = geo_write_f64(ctx->out_dir, "explained_variance_ratio.npy", evr, 1, s1);
+    int64_t s3[3] = {r.C, r.T, k}, s2[2] = {k, r.N}, s1[1] = {pca.n_var}, sN[1] = {r.N};
+    if (!st) st = sl_an_write_f64(ctx->out_dir, "proj.npy", 3, s3, proj);
+    if (!st) st = sl_an_write_f64(ctx->out_dir, "components.npy", 2, s2, pca.components);
+    if (!st) st = sl_an_write_f64(ctx->out_dir, "mean.npy", 1, sN, pca.mean);
+    if (!st) st = sl_an_write_f64(ctx->out_dir, "explained_variance_ratio.npy", 1, s1, evr);
     if (!st) {
         cJSON *o = cJSON_CreateObject();
-        geo_json_num(o, "participation_ratio", sl_participation_ratio(pca.variance, pca.n_var));
+        sl_an_json_num(o, "participation_ratio", sl_participation_ratio(pca.variance, pca.n_var));
         cJSON_AddNumberToObject(o, "n_components", k);
-        geo_json_num(o, "total_variance", pca.total_variance);
+        sl_an_json_num(o, "total_variance", pca.total_variance);
         double cum = 0;
         for (int i = 0; i < k; i++) cum += evr[i];
-        geo_json_num(o, "explained_variance_top_k", cum);
+        sl_an_json_num(o, "explained_variance_top_k", cum);
         cJSON *e = cJSON_AddArrayToObject(o, "explained_variance_ratio");
         for (int i = 0; i < k; i++) cJSON_AddItemToArray(e, cJSON_CreateNumber(evr[i]));
-        geo_summary_common(o, ctx, &r);
+        st = sl_an_rates_write(ctx, &r, o);
         cJSON *f = cJSON_AddObjectToObject(o, "files");
         cJSON_AddStringToObject(f, "components.npy", "K×N principal axes (rows, unit space), float64");
         cJSON_AddStringToObject(f, "explained_variance_ratio.npy", "every component's share of the variance");
         cJSON_AddStringToObject(f, "proj.npy", "C×T×K condition-averaged rates projected on the axes");
-        cJSON_AddStringToObject(f, "time.npy", "T times, seconds from movement onset");
-        st = geo_write_json(ctx->out_dir, "summary.json", o);
+        cJSON_AddStringToObject(f, "mean.npy", "N mean rate subtracted before projecting: proj = (r - mean) components^T");
+        cJSON_AddStringToObject(f, "time.npy", "T times, seconds from time_zero");
+        if (!st) st = sl_an_write_json(ctx->out_dir, "summary.json", o);
         cJSON_Delete(o);
     }
     sl_pca_free(&pca);
 out:
     free(proj);
     free(evr);
-    geo_rates_free(&r);
+    sl_an_rates_free(&r);
     return st;
 }

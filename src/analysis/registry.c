@@ -81,24 +81,32 @@ static const sl_analysis_def ANALYSES[] = {
      1, needs_model, sl_run_encode},
     {"pca",
      "PCA of the condition-averaged rates: variance explained, participation ratio\n"
-     "  writes components.npy, explained_variance_ratio.npy, proj.npy (C x T x K), summary.json\n"
-     "  --pcs K            principal components kept (10)\n"
-     "  --window A:B       time window in ms from the alignment event (whole trial)\n"
-     "  --delay MS         reach: the delay whose conditions are analysed (the first training delay)",
+     "  writes components.npy, explained_variance_ratio.npy, proj.npy (C x T x K),\n"
+     "  mean.npy (N, subtracted before projecting), time.npy, summary.json\n"
+     "  rates: every validation trial run without noise, averaged per condition aligned on the\n"
+     "  go cue; time_zero = movement onset on reach tasks (go cue + the targets' onset lag)\n"
+     "  --pcs K            principal components kept (10; 0 = all)\n"
+     "  --window A:B       time window in ms from time_zero (whole trial)\n"
+     "  --delay MS         reach: only the validation trials with this delay (all)",
      1, needs_model, sl_analysis_pca_run},
     {"tangling",
      "trajectory tangling Q(t) (Russo 2018) on the top principal components; median\n"
-     "  writes q.npy (C x T), summary.json (tangling_median)\n"
-     "  --pcs K            principal components kept (10)\n"
-     "  --window A:B       time window in ms from the alignment event (whole trial)\n"
-     "  --delay MS         reach: the delay whose conditions are analysed (the first training delay)",
+     "  writes q.npy (C x T), time.npy, summary.json (tangling_median)\n"
+     "  rates: every validation trial run without noise, averaged per condition aligned on the\n"
+     "  go cue; time_zero = movement onset on reach tasks (go cue + the targets' onset lag)\n"
+     "  --pcs K            principal components kept (10; 0 = every unit)\n"
+     "  --window A:B       time window in ms from time_zero (whole trial)\n"
+     "  --delay MS         reach: only the validation trials with this delay (all)",
      1, needs_model, sl_analysis_tangling_run},
     {"jpca",
      "jPCA rotations (Churchland 2012); rotation strength\n"
-     "  writes proj.npy (C x T x 6), planes.npy (6 x N), m_skew.npy, summary.json (rotation_strength)\n"
-     "  --window A:B       time window in ms from movement onset (-50:150)\n"
+     "  writes proj.npy (C x T x 6), planes.npy (6 x N), m_skew.npy, time.npy, summary.json\n"
+     "  (rotation_strength)\n"
+     "  rates: every validation trial run without noise, averaged per condition aligned on the\n"
+     "  go cue; time_zero = movement onset on reach tasks (go cue + the targets' onset lag)\n"
+     "  --window A:B       time window in ms from time_zero (reach -50:150, else whole trial)\n"
      "  --soft S           soft-normalisation constant added to each unit's range (5% of the widest)\n"
-     "  --delay MS         reach: the delay whose conditions are analysed (the first training delay)",
+     "  --delay MS         reach: only the validation trials with this delay (all)",
      1, needs_model, sl_analysis_jpca_run},
     {"fixedpoints",
      "fixed and slow points (FixedPointFinder: joint Adam on q = |x - F(x,u)|^2/2), Jacobian spectra, stability\n"

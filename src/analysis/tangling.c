@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "analysis/analysis.h"
 #include "analysis/geometry.h"
 
 sl_status sl_tangling(const double *X, int C, int T, int D, double dt, double eps_frac,
@@ -78,13 +79,14 @@ sl_status sl_tangling(const double *X, int C, int T, int D, double dt, double ep
 /* ------------------------------------------------------------ runner */
 
 /* RUN/analysis/tangling/: Q of the condition-averaged rates reduced to
- * pcs=K PCs (10; 0 = every unit); options window=A:B ms, delay=MS. */
+ * pcs=K PCs (10; 0 = every unit); options window=A:B ms from time_zero,
+ * delay=MS. */
 sl_status sl_analysis_tangling_run(sl_analysis_ctx *ctx)
 {
-    geo_rates r;
-    double kd;
-    sl_status st = geo_opt_num(ctx, "pcs", 10, &kd);
-    if (!st) st = geo_ctx_rates(ctx, NAN, NAN, &r);
+    sl_an_rates r;
+    long kd;
+    sl_status st = sl_an_opt_int(ctx, "pcs", 10, 0, 100000, &kd);
+    if (!st) st = sl_an_condition_rates(ctx, NAN, NAN, &r);
     if (st) return st;
     double *z = NULL, *q = malloc((size_t)r.C * r.T * sizeof *q), med = NAN;
     int k = r.N;
@@ -92,25 +94,25 @@ sl_status sl_analysis_tangling_run(sl_analysis_ctx *ctx)
     if (!st) st = geo_reduce(r.x, r.C, r.T, r.N, (int)kd, &z, &k);
     if (!st) st = sl_tangling(z, r.C, r.T, k, r.dt_s, 0.1, q, &med);
     int64_t s2[2] = {r.C, r.T};
-    if (!st) st = geo_write_f64(ctx->out_dir, "q.npy", q, 2, s2);
+    if (!st) st = sl_an_write_f64(ctx->out_dir, "q.npy", 2, s2, q);
     if (!st) {
         cJSON *o = cJSON_CreateObject();
-        geo_json_num(o, "tangling_median", med);
+        sl_an_json_num(o, "tangling_median", med);
         double mx = 0;
         for (int i = 0; i < r.C * r.T; i++) mx = q[i] > mx ? q[i] : mx;
-        geo_json_num(o, "tangling_max", mx);
+        sl_an_json_num(o, "tangling_max", mx);
         cJSON_AddNumberToObject(o, "pcs", k);
         cJSON_AddNumberToObject(o, "eps_frac", 0.1);
         cJSON_AddStringToObject(o, "derivative", "central differences (numpy.gradient), per second");
-        geo_summary_common(o, ctx, &r);
+        st = sl_an_rates_write(ctx, &r, o);
         cJSON *f = cJSON_AddObjectToObject(o, "files");
         cJSON_AddStringToObject(f, "q.npy", "C×T tangling Q(t) per condition and time, float64");
-        cJSON_AddStringToObject(f, "time.npy", "T times, seconds from movement onset");
-        st = geo_write_json(ctx->out_dir, "summary.json", o);
+        cJSON_AddStringToObject(f, "time.npy", "T times, seconds from time_zero");
+        if (!st) st = sl_an_write_json(ctx->out_dir, "summary.json", o);
         cJSON_Delete(o);
     }
     free(z);
     free(q);
-    geo_rates_free(&r);
+    sl_an_rates_free(&r);
     return st;
 }

@@ -2,10 +2,12 @@
  * condition-averaged rates against recorded neurons (src/analysis/compare.c).
  *
  *   model  = RUN/checkpoint.safetensors on the validation trials of RUN's task,
- *            no noise, averaged per condition aligned on the go cue
- *            (sl_condition_rates); time 0 = movement onset = go cue + the lag
- *            at which the mean target has risen 5% of its range (reach: the
- *            EMG onset, 210 ms after the go cue at the default emg_go_ms)
+ *            no noise, averaged per condition aligned on the go cue: the
+ *            rates `silico analyze` gives pca, tangling and jpca
+ *            (sl_an_condition_rates, every step); time 0 = movement onset =
+ *            go cue + the lag at which the mean target has risen 5% of its
+ *            range (reach: the EMG onset, 210 ms after the go cue at the
+ *            default emg_go_ms)
  *   data   = the recording as (condition, time, neuron), its times (ms from
  *            its own alignment event — movement onset for Churchland 2012)
  *            from --time, restricted to --window
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "analysis/analysis.h"
 #include "cli/cli.h"
 #include "silico.h"
 
@@ -76,32 +79,6 @@ static int mkdir_if(const char *p)
     return mkdir(p, 0777) == 0 || errno == EEXIST ? 0 : -1;
 }
 
-static char *path_in(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
-static int write_f64(const char *dir, const char *name, const double *x, int nd, const int64_t *sh)
-{
-    sl_array a = {.dtype = SL_F64, .ndim = nd, .data = (void *)x};
-    for (int i = 0; i < nd; i++) a.shape[i] = sh[i];
-    char *p = path_in(dir, name);
-    int bad = !p || sl_npy_write(p, &a);
-    free(p);
-    return bad;
-}
-
-static void num(cJSON *o, const char *k, double v)
-{
-    if (isfinite(v))
-        cJSON_AddNumberToObject(o, k, v);
-    else
-        cJSON_AddNullToObject(o, k);
-}
-
 static void shape_str(int nd, const int64_t *sh, char *buf, size_t n)
 {
     size_t o = 0;
@@ -116,6 +93,7 @@ int cli_compare(int argc, char **argv, int threads)
     const char *run = NULL, *dspec = NULL, *dims = NULL, *tspec = NULL, *win = NULL, *conds = NULL;
     int K = 10;
     double delay = 0;
+    const char *delay_opt = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -135,14 +113,8 @@ int cli_compare(int argc, char **argv, int threads)
                 return 2;
             }
             K = (int)v;
-        } else if (!strcmp(a, "--delay") && has) {
-            char *e;
-            delay = strtod(argv[++i], &e);
-            if (*e || !(delay > 0)) {
-                fprintf(stderr, "silico compare: --delay '%s': expected a delay in ms\n", argv[i]);
-                return 2;
-            }
-        } else if (a[0] == '-' && a[1] == '-') {
+        } else if (!strcmp(a, "--delay") && has) delay_opt = argv[++i];
+        else if (a[0] == '-' && a[1] == '-') {
             fprintf(stderr, "silico compare: unknown option or missing value: %s (see --help)\n", a);
             return 2;
         } else if (!run) run = a;
@@ -181,11 +153,18 @@ int cli_compare(int argc, char **argv, int threads)
             return 2;
         }
     }
+    /* the model side: the rates `silico analyze` gives pca, tangling and jpca */
+    const char *ok[1] = {"delay"}, *ov[1] = {delay_opt};
+    sl_analysis_ctx ctx = {.run_dir = run, .n_opts = delay_opt ? 1 : 0, .opt_keys = ok, .opt_vals = ov};
+    if (sl_an_opt_delay(&ctx, &delay)) {
+        fprintf(stderr, "silico compare: %s\n", sl_last_error());
+        return 2;
+    }
     int rc = 1;
     sl_config *cfg = NULL;
     sl_model *model = NULL;
-    sl_task *task = NULL;
-    double *data = NULL, *tdat = NULL, *mr = NULL, *mtime = NULL, *D = NULL, *M = NULL;
+    sl_an_rates mr = {0};
+    double *data = NULL, *tdat = NULL, *mtime = NULL, *D = NULL, *M = NULL;
     int *pair = NULL;
     sl_compare_result res = {0};
     int64_t shape[SL_MAX_DIMS];
@@ -217,27 +196,27 @@ int cli_compare(int argc, char **argv, int threads)
             }
     }
     /* the run */
-    char *cfg_path = path_in(run, "config.ini"), *ck = path_in(run, "checkpoint.safetensors");
+    char cfg_path[4200], ck[4200], out[4200];
+    snprintf(cfg_path, sizeof cfg_path, "%s/config.ini", run);
+    snprintf(ck, sizeof ck, "%s/checkpoint.safetensors", run);
     sl_status st = sl_config_new(&cfg);
     if (!st) st = sl_config_load(cfg, cfg_path);
     if (st) fprintf(stderr, "silico compare: %s\n", sl_last_error());
     if (!st && (st = sl_model_load(ck, &model, NULL)))
         fprintf(stderr, "silico compare: cannot load the trained network: %s\n", sl_last_error());
-    free(cfg_path);
-    free(ck);
     if (st) goto done;
     sl_set_threads(threads ? threads : (int)sl_config_int(cfg, "run.threads"));
-    if (sl_task_create(cfg, &task)) {
-        fprintf(stderr, "silico compare: cannot build the run's task: %s\n", sl_last_error());
-        goto done;
-    }
-    int Cm, Tm, Nm;
-    double onset;
-    if (sl_condition_rates(model, task, delay, &mr, &mtime, &Cm, &Tm, &Nm, &onset)) {
+    ctx.config = cfg;
+    ctx.model = model;
+    if (sl_an_condition_rates(&ctx, NAN, NAN, &mr)) {
         fprintf(stderr, "silico compare: running the network: %s\n", sl_last_error());
         goto done;
     }
-    for (int t = 0; t < Tm; t++) mtime[t] = (mtime[t] - onset) * 1e3; /* ms from movement onset */
+    const int Cm = mr.C, Tm = mr.T, Nm = mr.N;
+    const double onset = mr.onset_s;
+    mtime = malloc((size_t)Tm * sizeof *mtime);
+    if (!mtime) goto done;
+    for (int t = 0; t < Tm; t++) mtime[t] = mr.time_s[t] * 1e3; /* ms from movement onset */
     /* data times */
     tdat = calloc((size_t)Td, sizeof *tdat);
     if (!tdat) goto done;
@@ -271,20 +250,13 @@ int cli_compare(int argc, char **argv, int threads)
                 goto done;
             }
     } else {
-        for (int64_t i = 0; i < Td; i++) tdat[i] = (double)i * task->dt_ms;
+        for (int64_t i = 0; i < Td; i++) tdat[i] = (double)i * mr.dt_s * 1e3;
     }
     double lo = tdat[0], hi = tdat[Td - 1];
-    if (win) {
-        const char *c = strchr(win, ':');
-        char *e1, *e2;
-        lo = strtod(win, &e1);
-        hi = c ? strtod(c + 1, &e2) : NAN;
-        if (!c || e1 != c || *e2 || !(hi > lo)) {
-            fprintf(stderr, "silico compare: --window '%s': expected A:B in ms with A < B, e.g. "
-                    "-50:550\n", win);
-            rc = 2;
-            goto done;
-        }
+    if (win && sl_an_parse_window(win, "--window", &lo, &hi)) {
+        fprintf(stderr, "silico compare: %s\n", sl_last_error());
+        rc = 2;
+        goto done;
     }
     int t0 = -1, T = 0;
     for (int64_t i = 0; i < Td; i++)
@@ -376,56 +348,53 @@ int cli_compare(int argc, char **argv, int threads)
             double w = (tm - mtime[j]) / (mtime[j + 1] - mtime[j]);
             w = w < 0 ? 0 : w > 1 ? 1 : w;
             for (int u = 0; u < Nm; u++)
-                M[((size_t)c * T + t) * Nm + u] = (1 - w) * mr[((size_t)c * Tm + j) * Nm + u] +
-                                                  w * mr[((size_t)c * Tm + j + 1) * Nm + u];
+                M[((size_t)c * T + t) * Nm + u] = (1 - w) * mr.x[((size_t)c * Tm + j) * Nm + u] +
+                                                  w * mr.x[((size_t)c * Tm + j + 1) * Nm + u];
         }
     if (sl_compare_activity(M, Nm, D, (int)Nd, P, T, dt * 1e-3, K, &res)) {
         fprintf(stderr, "silico compare: %s\n", sl_last_error());
         goto done;
     }
     /* write */
-    char *adir = path_in(run, "analysis"), *out = adir ? path_in(adir, "compare") : NULL;
-    if (!out || mkdir_if(adir) || mkdir_if(out)) {
+    snprintf(out, sizeof out, "%s/analysis", run);
+    if (mkdir_if(out) || (snprintf(out, sizeof out, "%s/analysis/compare", run), mkdir_if(out))) {
         fprintf(stderr, "silico compare: cannot create %s/analysis/compare: %s\n", run, strerror(errno));
-        free(adir);
-        free(out);
         goto done;
     }
-    free(adir);
     int k = res.k;
     int64_t s2[2] = {P, P}, s3[3] = {P, T, k}, s1[1] = {T};
     double *tsec = malloc((size_t)T * sizeof *tsec);
     int bad = !tsec;
     for (int t = 0; !bad && t < T; t++) tsec[t] = tdat[t0 + t] * 1e-3;
-    bad = bad || write_f64(out, "model_rdm.npy", res.model_rdm, 2, s2) ||
-          write_f64(out, "data_rdm.npy", res.data_rdm, 2, s2) ||
-          write_f64(out, "model_pcs.npy", res.model_pcs, 3, s3) ||
-          write_f64(out, "data_pcs.npy", res.data_pcs, 3, s3) ||
-          write_f64(out, "time.npy", tsec, 1, s1);
+    bad = bad || sl_an_write_f64(out, "model_rdm.npy", 2, s2, res.model_rdm) ||
+          sl_an_write_f64(out, "data_rdm.npy", 2, s2, res.data_rdm) ||
+          sl_an_write_f64(out, "model_pcs.npy", 3, s3, res.model_pcs) ||
+          sl_an_write_f64(out, "data_pcs.npy", 3, s3, res.data_pcs) ||
+          sl_an_write_f64(out, "time.npy", 1, s1, tsec);
     free(tsec);
     cJSON *o = cJSON_CreateObject();
-    num(o, "cca_mean_r2", res.cca_mean_r2);
-    num(o, "svcca_mean", res.svcca_mean);
-    num(o, "cka_linear", res.cka_linear);
-    num(o, "cka_linear_gram", res.cka_linear_gram);
-    num(o, "cka_linear_debiased", res.cka_linear_debiased);
-    num(o, "cka_linear_gram_debiased", res.cka_linear_gram_debiased);
-    num(o, "cka_rbf", res.cka_rbf);
-    num(o, "procrustes", res.procrustes);
-    num(o, "procrustes_angular", res.procrustes_angular);
+    sl_an_json_num(o, "cca_mean_r2", res.cca_mean_r2);
+    sl_an_json_num(o, "svcca_mean", res.svcca_mean);
+    sl_an_json_num(o, "cka_linear", res.cka_linear);
+    sl_an_json_num(o, "cka_linear_gram", res.cka_linear_gram);
+    sl_an_json_num(o, "cka_linear_debiased", res.cka_linear_debiased);
+    sl_an_json_num(o, "cka_linear_gram_debiased", res.cka_linear_gram_debiased);
+    sl_an_json_num(o, "cka_rbf", res.cka_rbf);
+    sl_an_json_num(o, "procrustes", res.procrustes);
+    sl_an_json_num(o, "procrustes_angular", res.procrustes_angular);
     static const char *how[4] = {"spearman", "pearson", "kendall_tau_a", "cosine"};
     for (int h = 0; h < 4; h++) {
         char key[64];
         snprintf(key, sizeof key, "rsa_%s", how[h]);
-        num(o, key, res.rsa[0][h]);
+        sl_an_json_num(o, key, res.rsa[0][h]);
     }
-    num(o, "rsa_spearman_p", res.rsa_p_spearman[0]);
+    sl_an_json_num(o, "rsa_spearman_p", res.rsa_p_spearman[0]);
     cJSON *rsa = cJSON_AddObjectToObject(o, "rsa");
     static const char *met[2] = {"euclidean", "correlation"};
     for (int m = 0; m < 2; m++) {
         cJSON *e = cJSON_AddObjectToObject(rsa, met[m]);
-        for (int h = 0; h < 4; h++) num(e, how[h], res.rsa[m][h]);
-        num(e, "spearman_permutation_p", res.rsa_p_spearman[m]);
+        for (int h = 0; h < 4; h++) sl_an_json_num(e, how[h], res.rsa[m][h]);
+        sl_an_json_num(e, "spearman_permutation_p", res.rsa_p_spearman[m]);
     }
     cJSON_AddStringToObject(rsa, "crossnobis", "not computed: needs independent trial splits; "
                             "the data are trial averages");
@@ -435,11 +404,11 @@ int cli_compare(int argc, char **argv, int threads)
     static const char *side[2] = {"model", "data"};
     for (int s = 0; s < 2; s++) {
         cJSON *e = cJSON_AddObjectToObject(o, side[s]);
-        num(e, "rotation_strength", res.side[s].rotation_strength);
-        num(e, "jpca_r2_skew", res.side[s].r2_skew);
-        num(e, "jpca_r2_linear", res.side[s].r2_linear);
-        num(e, "tangling_median", res.side[s].tangling_median);
-        num(e, "dimensionality", res.side[s].dimensionality);
+        sl_an_json_num(e, "rotation_strength", res.side[s].rotation_strength);
+        sl_an_json_num(e, "jpca_r2_skew", res.side[s].r2_skew);
+        sl_an_json_num(e, "jpca_r2_linear", res.side[s].r2_linear);
+        sl_an_json_num(e, "tangling_median", res.side[s].tangling_median);
+        sl_an_json_num(e, "dimensionality", res.side[s].dimensionality);
         cJSON_AddNumberToObject(e, "units", s ? (double)Nd : Nm);
     }
     cJSON *opt = cJSON_AddObjectToObject(o, "options");
@@ -454,7 +423,8 @@ int cli_compare(int argc, char **argv, int threads)
     cJSON_AddNumberToObject(opt, "bins", T);
     cJSON_AddNumberToObject(opt, "bin_ms", dt);
     cJSON_AddNumberToObject(opt, "pcs", k);
-    num(opt, "delay_ms", delay > 0 ? delay : NAN);
+    sl_an_json_num(opt, "delay_ms", delay > 0 ? delay : NAN);
+    cJSON_AddStringToObject(opt, "time_zero", mr.time_zero);
     cJSON_AddNumberToObject(opt, "model_movement_onset_after_go_ms", onset * 1e3);
     cJSON *pl = cJSON_AddArrayToObject(opt, "pairs");
     for (int c = 0; c < P; c++) {
@@ -469,21 +439,10 @@ int cli_compare(int argc, char **argv, int threads)
     cJSON_AddStringToObject(f, "model_pcs.npy", "C×T×K model PC trajectories at the data's bins");
     cJSON_AddStringToObject(f, "data_pcs.npy", "C×T×K data PC trajectories");
     cJSON_AddStringToObject(f, "time.npy", "T bin times, seconds from movement onset");
-    char *text = cJSON_Print(o), *jp = path_in(out, "compare.json");
-    FILE *fp = text && jp ? fopen(jp, "w") : NULL;
-    if (fp) {
-        fputs(text, fp);
-        fputc('\n', fp);
-        bad = fclose(fp) != 0 || bad;
-    } else {
-        bad = 1;
-    }
+    bad = bad || sl_an_write_json(out, "compare.json", o);
     cJSON_Delete(o);
-    free(text);
-    free(jp);
     if (bad) {
         fprintf(stderr, "silico compare: cannot write %s: %s\n", out, sl_last_error());
-        free(out);
         goto done;
     }
     printf("%s vs %s: %d conditions × %d bins (%g..%g ms), %d PCs\n", run, dspec, P, T, tdat[t0],
@@ -497,18 +456,16 @@ int cli_compare(int argc, char **argv, int threads)
     printf("  %-6s rotation_strength %.4f  tangling_median %.4g  dimensionality %.2f\n", "data",
            res.side[1].rotation_strength, res.side[1].tangling_median, res.side[1].dimensionality);
     printf("wrote %s/compare.json\n", out);
-    free(out);
     rc = 0;
 done:
     sl_compare_free(&res);
     free(data);
     free(tdat);
-    free(mr);
+    sl_an_rates_free(&mr);
     free(mtime);
     free(D);
     free(M);
     free(pair);
-    sl_task_free(task);
     sl_model_free(model);
     sl_config_free(cfg);
     return rc;

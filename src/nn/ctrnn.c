@@ -511,18 +511,33 @@ void sl_workspace_free(sl_workspace *ws)
 }
 
 /* batch-major (B×T×C) ⇄ time-major (T×B×C) */
-static void to_time_major(const sl_real *src, sl_real *dst, int B, int T, int C)
+void sl_to_time_major(const sl_real *src, sl_real *dst, int B, int T, int C)
 {
     for (int b = 0; b < B; b++)
         for (int t = 0; t < T; t++)
             memcpy(dst + ((size_t)t * B + b) * C, src + ((size_t)b * T + t) * C, C * sizeof(sl_real));
 }
 
-static void to_batch_major(const sl_real *src, sl_real *dst, int B, int T, int C)
+void sl_to_batch_major(const sl_real *src, sl_real *dst, int B, int T, int C)
 {
     for (int t = 0; t < T; t++)
         for (int b = 0; b < B; b++)
             memcpy(dst + ((size_t)b * T + t) * C, src + ((size_t)t * B + b) * C, C * sizeof(sl_real));
+}
+
+/* λ Σ M² of tensor k; with backward, 2λM added to its gradient (float products, as the
+ * fused loss kernels; sl_penalty_l2 rounds 2λM in double) */
+double sl_model_weight_l2(sl_model *m, int k, double lambda, int backward)
+{
+    const sl_param_info *p = &m->info[k];
+    const sl_real *w = m->params + p->offset;
+    double ss = 0;
+    for (size_t i = 0; i < p->numel; i++) ss += (double)w[i] * w[i];
+    if (backward) {
+        sl_real *g = m->grads + p->offset, f = (sl_real)(2 * lambda);
+        for (size_t i = 0; i < p->numel; i++) g[i] += f * w[i];
+    }
+    return lambda * ss;
 }
 
 /* ------------------------------------------------- the per-step product */
@@ -694,7 +709,7 @@ sl_status sl_model_forward(sl_model *m, sl_workspace *ws, const sl_real *u, int 
     if (m->cell) return sl_cellnet_forward(m, ws, u, B, T, noise, z);
     memcpy(ws->U, u, (size_t)B * T * m->spec.n_in * sizeof(sl_real)); /* batch-major, as given */
     sl_ctrnn_forward_tm(m, ws, B, T, noise);
-    if (z) to_batch_major(ws->Z, z, B, T, m->spec.n_out);
+    if (z) sl_to_batch_major(ws->Z, z, B, T, m->spec.n_out);
     return SL_OK;
 }
 
@@ -705,8 +720,8 @@ void sl_model_states(const sl_workspace *ws, sl_real *x, sl_real *r)
         return;
     }
     size_t BN = (size_t)ws->B * ws->N;
-    if (x) to_batch_major(ws->X + BN, x, ws->B, ws->T, ws->N);
-    if (r) to_batch_major(ws->R + BN, r, ws->B, ws->T, ws->N);
+    if (x) sl_to_batch_major(ws->X + BN, x, ws->B, ws->T, ws->N);
+    if (r) sl_to_batch_major(ws->R + BN, r, ws->B, ws->T, ws->N);
 }
 
 /* --------------------------------------------------------------- backward */
@@ -855,7 +870,7 @@ sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef, 
 sl_status sl_model_backward(sl_model *m, sl_workspace *ws, const sl_real *dz, double rate_coef)
 {
     if (m->cell) return sl_cellnet_backward(m, ws, dz, rate_coef);
-    to_time_major(dz, ws->DZ, ws->B, ws->T, m->spec.n_out);
+    sl_to_time_major(dz, ws->DZ, ws->B, ws->T, m->spec.n_out);
     return sl_ctrnn_backward_tm(m, ws, rate_coef, 0);
 }
 
@@ -916,15 +931,7 @@ sl_status sl_model_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
     if (spec && spec->l2_weight > 0)
         for (int k = 0; k < 3; k++) {
             if (!(spec->l2_on & bits[k])) continue;
-            const sl_param_info *p = &m->info[which[k]];
-            const sl_real *w = m->params + p->offset;
-            double ss = 0;
-            for (size_t i = 0; i < p->numel; i++) ss += (double)w[i] * w[i];
-            wl2 += spec->l2_weight * ss;
-            if (backward) {
-                sl_real *g = m->grads + p->offset, f = (sl_real)(2 * spec->l2_weight);
-                for (size_t i = 0; i < p->numel; i++) g[i] += f * w[i];
-            }
+            wl2 += sl_model_weight_l2(m, which[k], spec->l2_weight, backward);
         }
 
     /* L1: λ₁ Σ|M| on the chosen matrices, λ_r1 mean |r| */
@@ -953,7 +960,7 @@ sl_status sl_model_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
             out->fa_dot = acc[0], out->fa_fa = acc[1], out->fa_bp = acc[2];
         }
     }
-    if (z_out) to_batch_major(ws->Z, z_out, B, T, NO);
+    if (z_out) sl_to_batch_major(ws->Z, z_out, B, T, NO);
     if (!isfinite(mse + rate + wl2 + wl1 + rl1))
         return sl_fail(SL_ENUMERIC, "loss is not finite (mse %g, rate %g, weight %g, L1 %g, %g)",
                        mse, rate, wl2, wl1, rl1);

@@ -110,6 +110,13 @@ sl_dann sl_ctrnn_dann_view(const sl_model *m, sl_real *buf);
 /* the J the ctrnn's forward uses (N×N into out): |J ⊙ M|·diag(sign) (reparam),
  * J − J_EI·J_IE (dann), else J */
 void sl_ctrnn_effective_J(const sl_model *m, sl_real *out);
+
+/* batch-major (B×T×C) ⇄ time-major (T×B×C) copies (src/nn/ctrnn.c). */
+void sl_to_time_major(const sl_real *src, sl_real *dst, int B, int T, int C);
+void sl_to_batch_major(const sl_real *src, sl_real *dst, int B, int T, int C);
+/* The weight penalty λ Σ M² of tensor k of m, its gradient 2λM added to
+ * m's grads when backward (both sl_model_loss paths). */
+double sl_model_weight_l2(sl_model *m, int k, double lambda, int backward);
 /* Copy an N×N mask given in a spec (NULL stays NULL); SL_ENOMEM. */
 sl_status sl_mask_copy(const sl_real *src, int N, sl_real **out);
 /* Forward/backward on the buffers already in ws (U in, DZ in). */

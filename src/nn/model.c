@@ -638,21 +638,6 @@ sl_status sl_cellnet_workspace(const sl_model *m, int batch, int T, sl_workspace
     return SL_OK;
 }
 
-/* batch-major (B×T×C) ⇄ time-major (T×B×C) */
-static void to_tm(const sl_real *src, sl_real *dst, int B, int T, int C)
-{
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++)
-            memcpy(dst + ((size_t)t * B + b) * C, src + ((size_t)b * T + t) * C, C * sizeof(sl_real));
-}
-
-static void to_bm(const sl_real *src, sl_real *dst, int B, int T, int C)
-{
-    for (int t = 0; t < T; t++)
-        for (int b = 0; b < B; b++)
-            memcpy(dst + ((size_t)b * T + t) * C, src + ((size_t)t * B + b) * C, C * sizeof(sl_real));
-}
-
 static sl_status check_ws(const sl_model *m, const sl_workspace *ws)
 {
     if (ws->cell != m->cell)
@@ -699,16 +684,16 @@ sl_status sl_cellnet_forward(sl_model *m, sl_workspace *ws, const sl_real *u, in
 {
     sl_status st = check_ws(m, ws);
     if (st) return st;
-    to_tm(u, ws->U, B, T, m->spec.n_in);
+    sl_to_time_major(u, ws->U, B, T, m->spec.n_in);
     run_forward(m, ws, B, T, 0, noise);
-    if (z) to_bm(ws->Z, z, B, T, m->spec.n_out);
+    if (z) sl_to_batch_major(ws->Z, z, B, T, m->spec.n_out);
     return SL_OK;
 }
 
 void sl_cellnet_states(const sl_workspace *ws, sl_real *x, sl_real *r)
 {
-    if (x) to_bm(ws->H, x, ws->B, ws->T, ws->N);
-    if (r) to_bm(ws->H, r, ws->B, ws->T, ws->N);
+    if (x) sl_to_batch_major(ws->H, x, ws->B, ws->T, ws->N);
+    if (r) sl_to_batch_major(ws->H, r, ws->B, ws->T, ws->N);
 }
 
 /* --------------------------------------------------------------- backward */
@@ -763,7 +748,7 @@ sl_status sl_cellnet_backward(sl_model *m, sl_workspace *ws, const sl_real *dz, 
 {
     sl_status st = check_ws(m, ws);
     if (st) return st;
-    to_tm(dz, ws->DZ, ws->B, ws->T, m->spec.n_out);
+    sl_to_time_major(dz, ws->DZ, ws->B, ws->T, m->spec.n_out);
     run_backward(m, ws, rate_coef, 0, 0);
     return SL_OK;
 }
@@ -784,7 +769,7 @@ sl_status sl_cellnet_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
                        batch->n_in, batch->n_out, s->n_in, NO);
     if (!batch->labels && !batch->y)
         return sl_fail(SL_EINVAL, "%s: the batch has neither targets nor labels", kind);
-    to_tm(batch->u, ws->U, B, T, s->n_in);
+    sl_to_time_major(batch->u, ws->U, B, T, s->n_in);
     run_forward(m, ws, B, T, 1, noise);
 
     double task = batch->labels
@@ -805,15 +790,7 @@ sl_status sl_cellnet_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
     if (spec && spec->l2_weight > 0 && spec->l2_on)
         for (int k = 0; k < m->n_tensors; k++) {
             if (!(m->l2bit[k] & spec->l2_on)) continue;
-            const sl_param_info *p = &m->info[k];
-            const sl_real *w = m->params + p->offset;
-            double ss = 0;
-            for (size_t i = 0; i < p->numel; i++) ss += (double)w[i] * w[i];
-            wl2 += spec->l2_weight * ss;
-            if (backward) {
-                sl_real *g = m->grads + p->offset, f = (sl_real)(2 * spec->l2_weight);
-                for (size_t i = 0; i < p->numel; i++) g[i] += f * w[i];
-            }
+            wl2 += sl_model_weight_l2(m, k, spec->l2_weight, backward);
         }
 
     /* β mean_{t,b} ‖h_{t,b}‖₂ (the coursework's activation norm) */
@@ -847,7 +824,7 @@ sl_status sl_cellnet_loss(sl_model *m, sl_workspace *ws, const sl_batch *batch,
             out->fa_dot = acc[0], out->fa_fa = acc[1], out->fa_bp = acc[2];
         }
     }
-    if (z_out) to_bm(ws->Z, z_out, B, T, NO);
+    if (z_out) sl_to_batch_major(ws->Z, z_out, B, T, NO);
     if (!isfinite(task + rate + wl2 + act + wl1 + rl1))
         return sl_fail(SL_ENUMERIC, "loss is not finite (task %g, rate %g, weight %g, activation %g)",
                        task, rate, wl2, act);

@@ -15,6 +15,7 @@
  *                 obs_names, out_names, score_name, config (every task.* key
  *                 and run.seed as resolved).
  * Nothing is written unless every trial was built; dir must not exist. */
+#include "core/files.h"
 #include "tasks/gen_task.h"
 
 #include <cjson/cJSON.h>
@@ -24,14 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-static char *join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
 
 /* mkdir dir (its parents too); SL_EEXIST if it exists. */
 static sl_status make_dir(const char *dir)
@@ -56,42 +49,6 @@ static sl_status make_dir(const char *dir)
         return sl_fail(SL_EIO, "cannot create %s: %s", buf, strerror(errno));
     }
     return SL_OK;
-}
-
-static sl_status write_npy(const char *dir, const char *name, sl_dtype type, int ndim,
-                           const int64_t *shape, void *data)
-{
-    sl_array a;
-    memset(&a, 0, sizeof a);
-    a.dtype = type;
-    a.ndim = ndim;
-    for (int i = 0; i < ndim; i++) a.shape[i] = shape[i];
-    a.data = data;
-    char *path = join(dir, name);
-    if (!path) return sl_fail(SL_ENOMEM, "out of memory");
-    sl_status st = sl_npy_write(path, &a);
-    free(path);
-    return st;
-}
-
-static sl_status write_json(const char *dir, const char *name, const cJSON *j)
-{
-    char *path = join(dir, name), *text = cJSON_Print(j);
-    sl_status st = SL_OK;
-    if (!path || !text) {
-        st = sl_fail(SL_ENOMEM, "out of memory");
-    } else {
-        FILE *f = fopen(path, "w");
-        if (!f) {
-            st = sl_fail(SL_EIO, "cannot write %s: %s", path, strerror(errno));
-        } else {
-            int ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-            if (fclose(f) != 0 || !ok) st = sl_fail(SL_EIO, "cannot write %s", path);
-        }
-    }
-    free(path);
-    cJSON_free(text);
-    return st;
 }
 
 static cJSON *names_json(const char *const *names, int n, const char *prefix)
@@ -222,15 +179,15 @@ sl_status sl_taskgen_sample(const sl_taskgen *g, const sl_config *c, int n_trial
         st = make_dir(dir);
     }
     int64_t s3[3] = {(int64_t)N, T, (int64_t)ni};
-    if (!st) st = write_npy(dir, "ob.npy", SL_F32, 3, s3, ob);
-    if (!st && sh.classification) st = write_npy(dir, "gt.npy", SL_I32, 2, s3, gt);
+    if (!st) st = slc_write_npy(dir, "ob.npy", SL_F32, 3, s3, ob);
+    if (!st && sh.classification) st = slc_write_npy(dir, "gt.npy", SL_I32, 2, s3, gt);
     s3[2] = (int64_t)no;
-    if (!st && !sh.classification) st = write_npy(dir, "y.npy", SL_F32, 3, s3, y);
-    if (!st) st = write_npy(dir, "mask.npy", SL_F32, 2, s3, mask);
-    if (!st) st = write_npy(dir, "decision.npy", SL_U8, 2, s3, dec);
-    if (!st) st = write_json(dir, "periods.json", periods);
-    if (!st) st = write_json(dir, "trials.json", trials);
-    if (!st) st = write_json(dir, "info.json", info);
+    if (!st && !sh.classification) st = slc_write_npy(dir, "y.npy", SL_F32, 3, s3, y);
+    if (!st) st = slc_write_npy(dir, "mask.npy", SL_F32, 2, s3, mask);
+    if (!st) st = slc_write_npy(dir, "decision.npy", SL_U8, 2, s3, dec);
+    if (!st) st = slc_write_json(dir, "periods.json", periods);
+    if (!st) st = slc_write_json(dir, "trials.json", trials);
+    if (!st) st = slc_write_json(dir, "info.json", info);
     cJSON_Delete(periods);
     cJSON_Delete(trials);
     cJSON_Delete(info);

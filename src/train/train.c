@@ -38,6 +38,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/files.h"
 #include "nn/cnn.h"
 #include "nn/constraints.h"
 #include "nn/ctrnn.h"
@@ -96,32 +97,6 @@ static char *path_in(const char *dir, const char *name)
     char *p = malloc(n);
     if (p) snprintf(p, n, "%s/%s", dir, name);
     return p;
-}
-
-static sl_status write_json(const char *dir, const char *name, cJSON *obj)
-{
-    char *path = path_in(dir, name), *text = cJSON_Print(obj);
-    sl_status st = SL_OK;
-    FILE *f = (path && text) ? fopen(path, "w") : NULL;
-    if (!f)
-        st = sl_fail(SL_EIO, "cannot write %s", path ? path : name);
-    else {
-        fputs(text, f);
-        fputc('\n', f);
-        if (fclose(f) != 0) st = sl_fail(SL_EIO, "cannot write %s", path);
-    }
-    free(text);
-    free(path);
-    return st;
-}
-
-/* NaN as JSON null */
-static void json_num(cJSON *o, const char *key, double v)
-{
-    if (isnan(v) || isinf(v))
-        cJSON_AddNullToObject(o, key);
-    else
-        cJSON_AddNumberToObject(o, key, v);
 }
 
 /* the flat parameter and gradient buffers of whichever network is trained */
@@ -258,7 +233,7 @@ static sl_status write_run_json(const sl_trainer *t)
     cJSON_AddStringToObject(o, "started_utc", when);
     cJSON_AddNumberToObject(o, "seed", (double)t->seed);
     cJSON_AddNumberToObject(o, "n_params", (double)n_params(t));
-    sl_status st = write_json(t->dir, "run.json", o);
+    sl_status st = slc_write_json(t->dir, "run.json", o);
     cJSON_Delete(o);
     return st;
 }
@@ -1134,22 +1109,22 @@ sl_status sl_trainer_finish(sl_trainer *t, double seconds, sl_epoch_stats *out)
     cJSON *o = cJSON_CreateObject();
     const sl_task *task = t->task;
     if (!task->classification) {
-        json_num(o, "train_error_pct", tr.error_pct);
-        json_num(o, "val_error_pct", va.error_pct);
-        json_num(o, "holdout_error_pct", ho.error_pct);
-        json_num(o, "train_mse", tr.mse);
-        json_num(o, "val_mse", va.mse);
-        json_num(o, "mse", va.mse);
+        slc_json_num(o, "train_error_pct", tr.error_pct);
+        slc_json_num(o, "val_error_pct", va.error_pct);
+        slc_json_num(o, "holdout_error_pct", ho.error_pct);
+        slc_json_num(o, "train_mse", tr.mse);
+        slc_json_num(o, "val_mse", va.mse);
+        slc_json_num(o, "mse", va.mse);
     } else {
-        json_num(o, "accuracy", va.accuracy);
-        json_num(o, "train_accuracy", tr.accuracy);
-        json_num(o, "val_loss", va.loss);
-        json_num(o, "n_decisions", (double)va.n_decisions);
+        slc_json_num(o, "accuracy", va.accuracy);
+        slc_json_num(o, "train_accuracy", tr.accuracy);
+        slc_json_num(o, "val_loss", va.loss);
+        slc_json_num(o, "n_decisions", (double)va.n_decisions);
     }
     if (task->score_name) {
-        json_num(o, task->score_name, va.score);
+        slc_json_num(o, task->score_name, va.score);
         /* the Mante task's decision accuracy is the sign of its output */
-        if (!strcmp(task->score_name, "sign_accuracy")) json_num(o, "accuracy", va.score);
+        if (!strcmp(task->score_name, "sign_accuracy")) slc_json_num(o, "accuracy", va.score);
     }
     cJSON_AddStringToObject(o, "task", task->ops->name);
     cJSON_AddNumberToObject(o, "epochs", (double)t->epoch);
@@ -1160,7 +1135,7 @@ sl_status sl_trainer_finish(sl_trainer *t, double seconds, sl_epoch_stats *out)
     cJSON_AddNumberToObject(o, "seed", (double)t->seed);
     cJSON_AddNumberToObject(o, "n_params", (double)n_params(t));
     cJSON_AddStringToObject(o, "silico_version", SILICO_VERSION);
-    st = write_json(t->dir, "summary.json", o);
+    st = slc_write_json(t->dir, "summary.json", o);
     cJSON_Delete(o);
     return st;
 }
