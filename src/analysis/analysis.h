@@ -64,7 +64,8 @@ const sl_analysis_def *sl_analysis_find(const char *name);
  *   reach tasks  the training conditions (all but task.holdout_conditions) at
  *                the first training delay (or delay_ms > 0), no input noise: one trial each,
  *                in condition order (the seed tutorial's "train dataset
- *                without delay augmentation")
+ *                without delay augmentation"), normalised with the run's
+ *                training constants (task.norm_delays pinned; trials.c)
  *   other tasks  the validation split (fixed by the task seed), at most
  *                max_trials of it (0 = all)
  * sl_trialset_validation gives every validation trial of a built task

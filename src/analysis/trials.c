@@ -3,12 +3,24 @@
  *
  * sl_trialset_from_task (one row per condition):
  *   reach, reach_synthetic   a copy of the run's config with task.val_delays =
- *                            the first of task.delays (or delay_ms when > 0)
- *                            and task.input_noise = 0,
+ *                            the first of task.delays (or delay_ms when > 0),
+ *                            task.input_noise = 0 and task.norm_delays = the
+ *                            run's own task.norm_delays, or when that is empty
+ *                            task.delays followed by task.val_delays,
  *                            whose validation split is then the training
  *                            conditions at that delay, one trial each, in
  *                            condition order. Variables: condition, angle_deg,
  *                            delay_ms, go_step; t_zero = the go step.
+ *                            Pinning task.norm_delays keeps the input
+ *                            normalisation (reach_common.c: constants over
+ *                            every condition × distinct delay, in list order)
+ *                            the one the network was trained with, bit for bit,
+ *                            even for a delay it never saw; replacing
+ *                            task.val_delays alone would recompute it over
+ *                            task.delays ∪ {d} and scale the inputs slightly
+ *                            differently from training. The inputs at a
+ *                            training delay are so exactly the TRAIN split's
+ *                            (noise-free) inputs (test_dissect.c checks it).
  *   generated tasks          the validation split (task.val_trials from the task
  *                            seed; max_trials > 0 replaces task.val_trials), with
  *                            each trial's variables and decision_step (the
@@ -75,6 +87,35 @@ static int is_reach(const sl_task *t)
     return !strcmp(t->ops->name, "reach") || !strcmp(t->ops->name, "reach_synthetic");
 }
 
+/* The delays a reach run's input normalisation was computed over, as a list
+ * value (malloc'd): its task.norm_delays, else task.delays then
+ * task.val_delays (rc_create keeps the first of repeated delays, so the
+ * order and hence the constants are the run's own). */
+static sl_status norm_delays(const sl_config *c, char **out)
+{
+    static const char *keys[3] = {"task.norm_delays", "task.delays", "task.val_delays"};
+    double *v[3] = {NULL, NULL, NULL};
+    int n[3] = {0, 0, 0};
+    sl_status st = SL_OK;
+    *out = NULL;
+    for (int k = 0; !st && k < 3; k++) st = rc_read_list(c, keys[k], &v[k], &n[k]);
+    const int k0 = n[0] > 0 ? 0 : 1, k1 = n[0] > 0 ? 0 : 2;
+    size_t len = 1;
+    for (int k = k0; k <= k1; k++) len += (size_t)n[k] * 26;
+    char *s = st ? NULL : malloc(len);
+    if (!st && !s) st = sl_fail(SL_ENOMEM, "analysis: out of memory");
+    if (!st) {
+        size_t o = 0;
+        s[0] = 0;
+        for (int k = k0; k <= k1; k++)
+            for (int i = 0; i < n[k]; i++)
+                o += (size_t)snprintf(s + o, len - o, "%s%.17g", o ? "," : "", v[k][i]);
+        *out = s;
+    }
+    for (int k = 0; k < 3; k++) free(v[k]);
+    return st;
+}
+
 /* The config the trials come from (a copy; see the top of the file). */
 static sl_status trial_config(const sl_config *c, int max_trials, double delay_ms, sl_config **out)
 {
@@ -83,13 +124,17 @@ static sl_status trial_config(const sl_config *c, int max_trials, double delay_m
     const char *name = sl_config_str(c, "task.name");
     char buf[64];
     if (!strcmp(name, "reach") || !strcmp(name, "reach_synthetic")) {
-        double d[64];
-        int n = sl_config_list(c, "task.delays", d, 64);
-        if (n < 1) return sl_fail(SL_EINVAL, "task.delays is empty: no training delay to analyse");
+        double d[1];
+        if (sl_config_list(c, "task.delays", d, 1) < 1)
+            return sl_fail(SL_EINVAL, "task.delays is empty: no training delay to analyse");
         snprintf(buf, sizeof buf, "%.17g", delay_ms > 0 ? delay_ms : d[0]);
-        if ((st = sl_config_set(*out, "task.val_delays", buf, "analysis")) ||
-            (st = sl_config_set(*out, "task.input_noise", "0", "analysis")))
-            return st;
+        char *norm = NULL;
+        if ((st = norm_delays(c, &norm))) return st;
+        if (!(st = sl_config_set(*out, "task.norm_delays", norm, "analysis")) &&
+            !(st = sl_config_set(*out, "task.val_delays", buf, "analysis")))
+            st = sl_config_set(*out, "task.input_noise", "0", "analysis");
+        free(norm);
+        if (st) return st;
     } else if (max_trials > 0) {
         snprintf(buf, sizeof buf, "%d", max_trials);
         if ((st = sl_config_set(*out, "task.val_trials", buf, "analysis"))) return st;

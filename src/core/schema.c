@@ -119,6 +119,10 @@ static const sl_keydef KEYS[] = {
      "training delays plan-onset -> go cue (ms); go cue and EMG shift together"},
     {"task.val_delays", SL_KEY_LIST, "400,1000", 0, INF, NULL,
      "held-out delays used for validation (ms)"},
+    {"task.norm_delays", SL_KEY_LIST, "", 0, INF, NULL,
+     "delays (ms) the input normalisation constants are computed over; empty = task.delays "
+     "and task.val_delays (silico analyze sets it to a run's training delays so trials at "
+     "other delays are scaled as in training)"},
     {"task.holdout_conditions", SL_KEY_LIST, "", 0, 1e6, NULL,
      "condition indices never trained on, reported separately (generalisation test)"},
     {"task.encoding", SL_KEY_CHOICE, "cossin", 0, 0, "cossin|onehot|random",

@@ -15,7 +15,9 @@
  *   go    exp(−(t−g)² dt² / (2 w²)), w = task.go_width_ms (every step)
  * normalised as the tutorial's normalize_and_standardize, with constants
  * computed once over every condition × every distinct delay of
- * task.delays ∪ task.val_delays × time × channels, so all splits share them:
+ * task.delays ∪ task.val_delays (in that order; task.norm_delays instead when
+ * it is set, which pins them whatever the splits' delays) × time × channels,
+ * so all splits share them:
  *   P ← (P − min P)/(max P − min P);  P ← (P − mean P)/std P     plan(+hold) block
  *   X = [P, go];  X ← (X − min X)/(max X − min X);  X ← (X − mean X)/std X
  * (std unbiased, as torch.std; a constant block is left at 0, not NaN).
@@ -210,9 +212,10 @@ sl_status rc_create(const sl_config *c, const sl_task_ops *ops, const rc_spec *s
 {
     sl_status st = SL_OK;
     double *dtr = NULL, *dva = NULL, *hol = NULL, *D = NULL, *planv = NULL, *row = NULL;
-    int *goD = NULL, *gtr = NULL, *gva = NULL;
+    double *dno = NULL;
+    int *goD = NULL, *gtr = NULL, *gva = NULL, *gno = NULL;
     unsigned char *held = NULL;
-    int n_tr = 0, n_va = 0, n_ho = 0, nD = 0;
+    int n_tr = 0, n_va = 0, n_ho = 0, nD = 0, n_no = 0, nN = 0;
     *out = NULL;
 
     if (spec->n_cond < 1 || spec->n_out < 1)
@@ -317,6 +320,26 @@ sl_status rc_create(const sl_config *c, const sl_task_ops *ops, const rc_spec *s
         }
     }
 
+    /* the normalisation delays: task.norm_delays when set (distinct, in order) */
+    if ((st = rc_read_list(c, "task.norm_delays", &dno, &n_no))) goto fail;
+    gno = malloc((size_t)(n_no > 0 ? n_no : 1) * sizeof *gno);
+    if (!gno) {
+        st = sl_fail(SL_ENOMEM, "reach task: out of memory");
+        goto fail;
+    }
+    for (int k = 0; k < n_no; k++) {
+        if (!(dno[k] >= 0) || !isfinite(dno[k])) {
+            st = sl_fail(SL_EINVAL, "task.norm_delays: delays must be finite and >= 0 ms, got %g",
+                         dno[k]);
+            goto fail;
+        }
+        int seen = 0;
+        for (int j = 0; j < nN; j++) seen |= dno[j] == dno[k];
+        if (seen) continue;
+        if ((st = go_step(rc, "task.norm_delays", dno[k], &gno[nN]))) goto fail;
+        dno[nN++] = dno[k];
+    }
+
     /* held-out conditions */
     if ((st = rc_read_list(c, "task.holdout_conditions", &hol, &n_ho))) goto fail;
     held = calloc((size_t)rc->n_cond, 1);
@@ -370,7 +393,10 @@ sl_status rc_create(const sl_config *c, const sl_task_ops *ops, const rc_spec *s
             planv[(size_t)ci * rc->n_plan + ci] = 1.0;
         }
     }
-    compute_norm(rc, planv, goD, nD, row);
+    if (nN > 0)
+        compute_norm(rc, planv, gno, nN, row);
+    else
+        compute_norm(rc, planv, goD, nD, row);
 
     /* one arena for every trial and the batch buffers */
     double cells = 0;
@@ -457,6 +483,8 @@ done:
     free(goD);
     free(gtr);
     free(gva);
+    free(dno);
+    free(gno);
     free(held);
     free(planv);
     free(row);
