@@ -33,8 +33,10 @@ static const figure FIGURES[] = {
       ACT "r.npy, time.npy (or checkpoint.safetensors + config.ini)", "activity", ANALYZE("activity"), 1200, 620,
       SL_FIG_RECURRENT},
      {ACT "r.npy|checkpoint.safetensors"}, fig_draw_psth},
-    {{"perturb", "error under input and recurrent-weight perturbation, mean ± sd (both runs with --with RUN2)",
-      "analysis/perturb/summary.json", "perturb", ANALYZE("perturb"), 1100, 460, SL_FIG_RECURRENT},
+    {{"perturb",
+      "error under input noise, recurrent-weight noise, synapse deletion and unit ablation, mean ± sd (both runs "
+      "with --with RUN2)",
+      "analysis/perturb/summary.json", "perturb", ANALYZE("perturb"), 1100, 720, SL_FIG_RECURRENT},
      {"analysis/perturb/summary.json"}, fig_draw_perturb},
     {{"selectivity", "histogram of unit selectivity d′ and the most selective units' rates",
       "analysis/selectivity/dprime.npy (+ activity rates)", "selectivity", ANALYZE("selectivity"), 1200, 520,
