@@ -39,7 +39,7 @@ static const figure FIGURES[] = {
       "analysis/perturb/summary.json", "perturb", ANALYZE("perturb"), 1100, 720, SL_FIG_RECURRENT},
      {"analysis/perturb/summary.json"}, fig_draw_perturb},
     {{"selectivity", "histogram of unit selectivity d′ and the most selective units' rates",
-      "analysis/selectivity/dprime.npy (+ activity rates)", "selectivity", ANALYZE("selectivity"), 1200, 520,
+      "analysis/selectivity/dprime.npy (+ activity rates)", "selectivity", ANALYZE("selectivity"), 1200, 640,
       SL_FIG_RECURRENT},
      {"analysis/selectivity/dprime.npy"}, fig_draw_selectivity},
     {{"pca", "trajectories on PC1–PC2 (colour = condition) with fixed points: stable filled, unstable hollow, "

@@ -173,6 +173,8 @@ static const struct {
     {"activity", "analysis/activity/summary.json", "silico analyze RUN --only activity", SL_FIG_ANY},
     {"perturb", "analysis/perturb/summary.json", "silico analyze RUN --only perturb", SL_FIG_RECURRENT},
     {"selectivity", "analysis/selectivity/summary.json", "silico analyze RUN --only selectivity", SL_FIG_RECURRENT},
+    {"decode", "analysis/decode/summary.json", "silico analyze RUN --only decode", SL_FIG_RECURRENT},
+    {"encode", "analysis/encode/summary.json", "silico analyze RUN --only encode", SL_FIG_RECURRENT},
     {"pca", "analysis/pca/summary.json", "silico analyze RUN --only pca", SL_FIG_RECURRENT},
     {"tangling", "analysis/tangling/summary.json", "silico analyze RUN --only tangling", SL_FIG_RECURRENT},
     {"jpca", "analysis/jpca/summary.json", "silico analyze RUN --only jpca", SL_FIG_RECURRENT},
@@ -344,7 +346,7 @@ sl_status sl_report_write(const char *const *runs, int n_runs, const char *html_
         fputs("</th>", o);
     }
     fputs("</tr>\n", o);
-    int any_missing = 0;
+    int any_missing = 0, analyze_missing = 0;
     for (int a = 0; a < NA; a++) {
         int applies = 0;
         for (int k = 0; k < n_runs; k++) applies |= analysis_applies(runs[k], ANALYSES[a].scope);
@@ -352,7 +354,9 @@ sl_status sl_report_write(const char *const *runs, int n_runs, const char *html_
         fprintf(o, "<tr><th>%s</th>", ANALYSES[a].name);
         for (int k = 0; k < n_runs; k++) {
             int have = analysis_present(runs[k], ANALYSES[a].name);
-            any_missing |= !have && analysis_applies(runs[k], ANALYSES[a].scope);
+            int lacks = !have && analysis_applies(runs[k], ANALYSES[a].scope);
+            any_missing |= lacks;
+            analyze_missing |= lacks && !strncmp(ANALYSES[a].cmd, "silico analyze ", 15);
             fputs(have ? "<td>done</td>" : "<td>missing</td>", o);
         }
         fputs("</tr>\n", o);
@@ -367,12 +371,16 @@ sl_status sl_report_write(const char *const *runs, int n_runs, const char *html_
                     command(o, ANALYSES[a].cmd, runs[k]);
                     fputs("</li>\n", o);
                 }
-        fputs("</ul>Or all default analyses at once: ", o);
-        for (int k = 0; k < n_runs; k++) {
-            fputs(k ? ", " : "", o);
-            command(o, "silico analyze RUN", runs[k]);
+        fputs("</ul>", o);
+        if (analyze_missing) {
+            fputs("Or all default analyses at once: ", o);
+            for (int k = 0; k < n_runs; k++) {
+                fputs(k ? ", " : "", o);
+                command(o, "silico analyze RUN", runs[k]);
+            }
+            fputs(".", o);
         }
-        fputs(".</div>\n", o);
+        fputs("</div>\n", o);
     }
 
     /* figures */
@@ -417,6 +425,15 @@ sl_status sl_report_write(const char *const *runs, int n_runs, const char *html_
                 }
             last_analysis = an;
         }
+    }
+
+    /* analyses without a figure: their numbers */
+    static const char *const NUMBERS_ONLY[] = {"decode", "encode"};
+    for (size_t i = 0; i < sizeof NUMBERS_ONLY / sizeof NUMBERS_ONLY[0]; i++) {
+        char rel[96], cap[96];
+        snprintf(rel, sizeof rel, "analysis/%s/summary.json", NUMBERS_ONLY[i]);
+        snprintf(cap, sizeof cap, "%s numbers (summary.json)", NUMBERS_ONLY[i]);
+        json_table(o, runs, n_runs, rel, cap);
     }
 
     fputs("<h2>Configuration</h2>\n", o);

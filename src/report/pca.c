@@ -422,7 +422,8 @@ static sl_status draw_pca(fig_job *j, int nd)
         if (nd == 3)
             fig_cmd(f, "set view 60,35\nset ticslevel 0\nset grid x y z lc rgb \"#dddddd\"\n");
         else
-            fig_cmd(f, "set grid lc rgb \"#eeeeee\"\nset size ratio -1\n");
+            fig_cmd(f, "set grid lc rgb \"#eeeeee\"\nset size ratio -1\n"
+                       "set bmargin 5\n"); /* the notes at the bottom stay clear of the xlabel */
         plot_traj(f, &t, file, nd, fpf, 1);
     }
     free(file);
