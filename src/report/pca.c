@@ -458,12 +458,18 @@ sl_status fig_draw_jpca(fig_job *j)
         if (cJSON_IsNumber(rs)) snprintf(title, sizeof title, "jPCA: rotational dynamics (rotation strength %.2f)", rs->valuedouble);
         cJSON_Delete(s);
         cond_key(f, &t);
-        fig_cmd(f, "set multiplot layout 1,%d title %s font \",13\"\nset grid lc rgb \"#eeeeee\"\nset size ratio -1\n",
-                planes, fig_quote(title));
+        fig_cmd(f, "set multiplot layout 1,%d title %s font \",13\" %s\nset grid lc rgb \"#eeeeee\"\nset size ratio -1\n",
+                planes, fig_quote(title), fig_margins(f, 70, 20, 60, 110, 90, 0));
+        /* the conditions' colours in one row above the panels, not over the
+         * trajectories */
+        if (t.label) fig_colour_legend(f, t.C, t.label, 1 - 50.0 / f->height);
+        fig_cmd(f, "set label 92 \"□ start  ▲ end\" at screen 0.99,0.02 right font \",9\"\n");
         for (int p = 0; p < planes; p++) {
             fig_cmd(f, "set title \"plane %d\"\nset xlabel \"jPC%d\"\nset ylabel \"jPC%d\"\n", p + 1, 2 * p + 1, 2 * p + 2);
-            fig_cmd(f, "%s", p == 0 ? "set key top left font \",8\" samplen 1\n" : "unset key\n");
-            plot_traj(f, &t, files[p], 2, NULL, p == 0);
+            fig_cmd(f, "%s", p == 0 && !t.label ? "set key top left font \",8\" samplen 1\n" : "unset key\n");
+            plot_traj(f, &t, files[p], 2, NULL, p == 0 && !t.label);
+            if (p == 0 && t.label)
+                for (int c = 0; c < t.C && c < 16; c++) fig_cmd(f, "unset label %d\n", 100 + c);
         }
         fig_cmd(f, "unset multiplot\n");
     }
