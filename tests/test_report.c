@@ -690,6 +690,23 @@ Test(report, pca_fixed_points_with_the_pca_mean)
     char *g = slurp(gp, &n), *d = slurp(dat, &n);
     cr_expect(g && !strstr(g, "not shown"), "pca.gp says the fixed points are not shown");
     cr_expect(d && strstr(d, "index 0: stable"), "pca_fixedpoints.dat missing");
+    /* the stable points (0 and 2, in that order) at components · (φ(x*) − mean):
+     * mean.npy is the mean rate the PCA subtracted; a CT-RNN's rates are
+     * rect_tanh(x) */
+    const char *row = d ? strchr(d, '\n') : NULL;
+    for (int p = 0; p < 3 && row; p += 2, row = strchr(row + 1, '\n')) {
+        double got[2] = {NAN, NAN};
+        cr_assert_eq(sscanf(row + 1, "%lf %lf", &got[0], &got[1]), 2, "bad row in pca_fixedpoints.dat: %.40s", row + 1);
+        for (int k = 0; k < 2; k++) {
+            double want = 0;
+            for (int i = 0; i < N; i++) {
+                int64_t idx[2] = {p, i};
+                double xi = f_points(idx);
+                want += comp(k, i) * ((xi > 0 ? tanh(xi) : 0) - xmean(i));
+            }
+            cr_expect_float_eq(got[k], want, 1e-4, "fixed point %d, PC%d: %g, want %g", p, k + 1, got[k], want);
+        }
+    }
     free(g);
     free(d);
     free(gp);
