@@ -62,7 +62,7 @@ static const figure FIGURES[] = {
      {"analysis/tangling/q.npy"}, fig_draw_tangling},
     {{"compare-pcs", "model and recorded neurons' aligned principal components on one time axis",
       "analysis/compare/model_pcs.npy, data_pcs.npy, time.npy", "compare",
-      "silico compare RUN DATA.mat:variable --dims time,neuron,condition", 1200, 600, SL_FIG_RECURRENT},
+      "silico compare RUN DATA.mat:variable --dims time,neuron,condition", 1200, 760, SL_FIG_RECURRENT},
      {"analysis/compare/model_pcs.npy", "analysis/compare/data_pcs.npy", "analysis/compare/time.npy"},
      fig_draw_compare_pcs},
     {{"rdm", "model and data RDMs as heat maps with RSA, CKA, CCA and Procrustes numbers",

@@ -143,7 +143,8 @@ static void json_table(FILE *o, const char *const *runs, int nr, const char *rel
                     snprintf(key, sizeof key, "%s.%s", c->string, d->string);
                 else
                     snprintf(key, sizeof key, "%s", c->string);
-                if (cJSON_IsArray(d) || cJSON_IsObject(d)) continue;
+                /* "files" describes the arrays (outputs.md); not numbers to read */
+                if (cJSON_IsArray(d) || cJSON_IsObject(d) || !strncmp(key, "files.", 6)) continue;
                 int seen = 0;
                 for (int q = 0; q < k; q++) seen |= dotted(js[q], key) != NULL;
                 if (seen) continue;
@@ -289,7 +290,8 @@ static const char *CSS =
     ".missing{background:#fff4e0;border-left:4px solid #E69F00;padding:8px 12px}"
     ".cap{color:#666;font-size:0.85em;margin-top:2px}code{background:#f3f3f3;padding:1px 4px}"
     "table.nums{border-collapse:collapse;margin:8px 16px 8px 0;display:inline-table;vertical-align:top}"
-    "table.nums td,table.nums th{border:1px solid #ddd;padding:3px 8px;text-align:right;font-size:0.9em}"
+    "table.nums td,table.nums th{border:1px solid #ddd;padding:3px 8px;text-align:right;font-size:0.9em;"
+    "max-width:36em;overflow-wrap:anywhere}"
     "table.nums th{text-align:left;background:#f7f7f7}caption{text-align:left;font-weight:bold;padding:4px 0}"
     "pre{background:#f7f7f7;padding:8px;font-size:0.8em;overflow-x:auto}";
 
