@@ -240,13 +240,23 @@ static void figure_cell(FILE *o, const sl_figure_def *def, const char *run, cons
     if (!sl_figure_ready(run, def, &missing) || (other && !sl_figure_ready(other, def, &missing))) {
         const char *who = other && sl_figure_ready(run, def, &missing) ? other : run;
         sl_figure_ready(who, def, &missing);
-        fputs("<p class=\"missing\">Not available yet for <b>", o);
+        /* the analysis ran (its folder exists) but left the file out: say so
+         * rather than suggest running it again as if it never had */
+        const int ran = def->analysis && analysis_present(who, def->analysis) && missing &&
+                        strcmp(missing, "not for this kind of network");
+        fputs(ran ? "<p class=\"missing\">Not drawn for <b>" : "<p class=\"missing\">Not available yet for <b>", o);
         esc(o, rd_label(who, lab, sizeof lab));
         fputs("</b>: needs <code>", o);
         esc(o, missing ? missing : def->needs);
-        fputs("</code>. Produce it with ", o);
-        command(o, def->command, who);
-        fputs("</p>\n", o);
+        if (ran) {
+            fprintf(o, "</code>, which the %s analysis did not write (its messages say why: ", def->analysis);
+            command(o, def->command, who);
+            fputs(")</p>\n", o);
+        } else {
+            fputs("</code>. Produce it with ", o);
+            command(o, def->command, who);
+            fputs("</p>\n", o);
+        }
         (*n_missing)++;
         return;
     }
