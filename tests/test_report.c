@@ -771,6 +771,7 @@ Test(report, report_on_a_trained_and_analyzed_run, .timeout = 120)
     const char *m = strstr(html, "<td>missing</td>");
     cr_expect(!m || !strstr(m + 1, "<td>missing</td>"), "an analysis besides compare is missing");
     cr_expect(strstr(html, "decode numbers"), "decode's numbers are not shown");
+    cr_expect(strstr(html, "<th>condition</th><td>accuracy "), "decode's per-variable scores are not shown");
     /* with the PCA's mean on disk the fixed points are placed */
     char *mean = tu_path(run, "analysis/pca/mean.npy"), *gp = tu_path(run, "figures/pca.gp");
     size_t n;

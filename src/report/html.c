@@ -166,6 +166,88 @@ static void json_table(FILE *o, const char *const *runs, int nr, const char *rel
     cJSON_Delete(js[1]);
 }
 
+/* decode's per-variable scores (summary.json "variables": {variable, metric,
+ * score, chance_mean, chance_sd, p_value} or {variable, same_as}), one row
+ * per variable of the first run that has them, one column per run. */
+static void decode_table(FILE *o, const char *const *runs, int nr)
+{
+    cJSON *js[2] = {NULL, NULL};
+    const cJSON *vars[2] = {NULL, NULL};
+    for (int k = 0; k < nr; k++) {
+        sl_status st;
+        js[k] = rd_exists(runs[k], "analysis/decode/summary.json") ? rd_json(runs[k], "analysis/decode/summary.json", &st)
+                                                                   : NULL;
+        vars[k] = cJSON_GetObjectItemCaseSensitive(js[k], "variables");
+    }
+    sl_clear_error();
+    const cJSON *first = cJSON_IsArray(vars[0]) ? vars[0] : nr > 1 && cJSON_IsArray(vars[1]) ? vars[1] : NULL;
+    if (first) {
+        fputs("<table class=\"nums\"><caption>decoding: cross-validated score (chance: mean ± sd over label "
+              "permutations; p)</caption><tr><th></th>",
+              o);
+        for (int k = 0; k < nr; k++) {
+            char lab[128];
+            fputs("<th>", o);
+            esc(o, rd_label(runs[k], lab, sizeof lab));
+            fputs("</th>", o);
+        }
+        fputs("</tr>\n", o);
+        const cJSON *v;
+        cJSON_ArrayForEach(v, first)
+        {
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(v, "variable");
+            if (!cJSON_IsString(name)) continue;
+            fputs("<tr><th>", o);
+            esc(o, name->valuestring);
+            fputs("</th>", o);
+            for (int k = 0; k < nr; k++) {
+                const cJSON *e = NULL, *w;
+                cJSON_ArrayForEach(w, vars[k])
+                {
+                    const cJSON *n2 = cJSON_GetObjectItemCaseSensitive(w, "variable");
+                    if (cJSON_IsString(n2) && !strcmp(n2->valuestring, name->valuestring)) e = w;
+                }
+                const cJSON *same = cJSON_GetObjectItemCaseSensitive(e, "same_as");
+                const cJSON *score = cJSON_GetObjectItemCaseSensitive(e, "score");
+                const cJSON *metric = cJSON_GetObjectItemCaseSensitive(e, "metric");
+                fputs("<td>", o);
+                if (cJSON_IsString(same)) {
+                    fputs("same as ", o);
+                    esc(o, same->valuestring);
+                } else if (cJSON_IsNumber(score)) {
+                    if (cJSON_IsString(metric)) {
+                        esc(o, metric->valuestring);
+                        fputs(" ", o);
+                    }
+                    fmt_number(o, score->valuedouble);
+                    const cJSON *cm = cJSON_GetObjectItemCaseSensitive(e, "chance_mean"),
+                                *cs = cJSON_GetObjectItemCaseSensitive(e, "chance_sd"),
+                                *pv = cJSON_GetObjectItemCaseSensitive(e, "p_value");
+                    if (cJSON_IsNumber(cm)) {
+                        fputs(" (chance ", o);
+                        fmt_number(o, cm->valuedouble);
+                        if (cJSON_IsNumber(cs)) {
+                            fputs(" ± ", o);
+                            fmt_number(o, cs->valuedouble);
+                        }
+                        if (cJSON_IsNumber(pv)) {
+                            fputs("; p ", o);
+                            fmt_number(o, pv->valuedouble);
+                        }
+                        fputs(")", o);
+                    }
+                } else
+                    fputs("—", o);
+                fputs("</td>", o);
+            }
+            fputs("</tr>\n", o);
+        }
+        fputs("</table>\n", o);
+    }
+    cJSON_Delete(js[0]);
+    cJSON_Delete(js[1]);
+}
+
 /* The analyses a run may have, with the folder's summary file and the command. */
 static const struct {
     const char *name, *summary, *cmd;
@@ -446,6 +528,7 @@ sl_status sl_report_write(const char *const *runs, int n_runs, const char *html_
         snprintf(rel, sizeof rel, "analysis/%s/summary.json", NUMBERS_ONLY[i]);
         snprintf(cap, sizeof cap, "%s numbers (summary.json)", NUMBERS_ONLY[i]);
         json_table(o, runs, n_runs, rel, cap);
+        if (!strcmp(NUMBERS_ONLY[i], "decode")) decode_table(o, runs, n_runs);
     }
 
     fputs("<h2>Configuration</h2>\n", o);
