@@ -3,8 +3,12 @@
 # (examples/reach.ini, examples/reach-unregularized.ini), run every default
 # analysis on both when this build has `silico analyze`, and write the
 # comparison report for the regularised run; prints the report's path.
-# About 2–4 minutes on 2 cores (training: ~80 s + ~25 s in the README).
+# About 4 minutes on 2 shared cores (load 4-6) once built: training ~115 s +
+# ~40 s, analyses ~45 s + ~35 s (fixedpoints ~25 s and decode ~11 s of each),
+# report ~15 s. silico compare (model vs recorded neurons) needs a data file
+# and is not part of the demo; the report names the command.
 set -e
+START=$(date +%s)
 BUILD=${1:-build}
 SILICO="$BUILD/silico"
 STAMP=$(date -u +%Y%m%d-%H%M%S)
@@ -26,4 +30,5 @@ fi
 echo "== report"
 REPORT=$("$SILICO" report "$REG" "$UNREG")
 echo
+echo "demo: done in $(( $(date +%s) - START )) s; compare with recorded neurons: silico compare $REG DATA.mat:variable --dims time,neuron,condition"
 echo "report: $REPORT"

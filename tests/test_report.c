@@ -6,6 +6,7 @@
  * report that names the commands; and the report opens in headless
  * Chromium with every image loaded and no console errors (a screenshot is
  * kept at build/tests/report-screenshot.png). */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <libxml/parser.h>
 #include <math.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "silico.h"
 #include "testutil.h"
@@ -189,6 +191,10 @@ static char *fixture_rnn(const char *kind, const char *perturb)
     const int64_t n1[1] = {N};
     npy(d, "analysis/selectivity/dprime.npy", SL_F64, 1, n1, f_dprime);
     npy(d, "analysis/selectivity/max_activation.npy", SL_F64, 1, n1, f_maxact);
+    mkdirs(d, "analysis/decode");
+    text(d, "analysis/decode/summary.json", "{\"trials\": 160, \"folds\": 5}");
+    mkdirs(d, "analysis/encode");
+    text(d, "analysis/encode/summary.json", "{\"median_r2\": 0.4}");
     mkdirs(d, "analysis/pca");
     const int64_t ct3[3] = {C, T, 3}, k1[1] = {3}, kn[2] = {3, N};
     npy(d, "analysis/pca/proj.npy", SL_F64, 3, ct3, f_proj);
@@ -679,9 +685,98 @@ Test(report, pca_fixed_points_with_the_pca_mean)
     char *g = slurp(gp, &n), *d = slurp(dat, &n);
     cr_expect(g && !strstr(g, "not shown"), "pca.gp says the fixed points are not shown");
     cr_expect(d && strstr(d, "index 0: stable"), "pca_fixedpoints.dat missing");
+    /* the stable points (0 and 2, in that order) at components · (φ(x*) − mean):
+     * mean.npy is the mean rate the PCA subtracted; a CT-RNN's rates are
+     * rect_tanh(x) */
+    const char *row = d ? strchr(d, '\n') : NULL;
+    for (int p = 0; p < 3 && row; p += 2, row = strchr(row + 1, '\n')) {
+        double got[2] = {NAN, NAN};
+        cr_assert_eq(sscanf(row + 1, "%lf %lf", &got[0], &got[1]), 2, "bad row in pca_fixedpoints.dat: %.40s", row + 1);
+        for (int k = 0; k < 2; k++) {
+            double want = 0;
+            for (int i = 0; i < N; i++) {
+                int64_t idx[2] = {p, i};
+                double xi = f_points(idx);
+                want += comp(k, i) * ((xi > 0 ? tanh(xi) : 0) - xmean(i));
+            }
+            cr_expect_float_eq(got[k], want, 1e-4, "fixed point %d, PC%d: %g, want %g", p, k + 1, got[k], want);
+        }
+    }
     free(g);
     free(d);
     free(gp);
     free(dat);
     done(run);
+}
+
+/* The report on a real (tiny) trained run after `silico analyze`: every
+ * figure whose analysis ran finds the files it reads (so the report and the
+ * analyses' real outputs cannot drift apart), every file an analysis's
+ * summary.json lists exists, and only compare (which needs recorded data)
+ * is missing. */
+Test(report, report_on_a_trained_and_analyzed_run, .timeout = 120)
+{
+    char *dir = tu_tmpdir(), args[1024];
+    snprintf(args, sizeof args,
+             "train examples/reach.ini task.name=reach_synthetic model.hidden=16 train.epochs=20 --out %s/run --quiet", dir);
+    cr_assert_eq(silico(dir, args), 0, "training failed: %s", captured(dir, "err.txt"));
+    char *run = tu_path(dir, "run");
+    snprintf(args, sizeof args, "analyze %s", run);
+    cr_assert_eq(silico(dir, args), 0, "analyze failed: %s", captured(dir, "err.txt"));
+    /* the analyses' own contract: each listed file exists */
+    static const char *const analyses[] = {"activity", "perturb", "selectivity", "decode", "encode",
+                                           "pca", "tangling", "jpca", "fixedpoints"};
+    for (size_t i = 0; i < sizeof analyses / sizeof analyses[0]; i++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "analysis/%s/summary.json", analyses[i]);
+        char *p = tu_path(run, rel);
+        size_t n;
+        char *s = slurp(p, &n);
+        cr_expect_not_null(s, "%s missing", p);
+        cJSON *js = s ? cJSON_Parse(s) : NULL, *file;
+        cJSON_ArrayForEach(file, cJSON_GetObjectItemCaseSensitive(js, "files"))
+        {
+            snprintf(rel, sizeof rel, "analysis/%s/%s", analyses[i], file->string);
+            char *fp = tu_path(run, rel);
+            cr_expect_eq(access(fp, F_OK), 0, "%s lists %s, which does not exist", p, fp);
+            free(fp);
+        }
+        cJSON_Delete(js);
+        free(s);
+        free(p);
+    }
+    /* every figure of an analysis that ran can be drawn */
+    int nf, expected = 0;
+    const sl_figure_def *defs = sl_figure_list(&nf);
+    for (int i = 0; i < nf; i++) {
+        if (!sl_figure_applies(run, &defs[i]) || (defs[i].analysis && !strcmp(defs[i].analysis, "compare"))) continue;
+        const char *missing = NULL;
+        cr_expect(sl_figure_ready(run, &defs[i], &missing), "figure %s: the analyses did not write %s", defs[i].name,
+                  missing ? missing : "?");
+        expected++;
+    }
+    snprintf(args, sizeof args, "report %s", run);
+    cr_assert_eq(silico(dir, args), 0, "%s", captured(dir, "err.txt"));
+    char *html = report_text(run);
+    cr_assert_not_null(html);
+    int embedded = 0;
+    for (const char *p = html; (p = strstr(p, "<img ")); p++) embedded++;
+    cr_expect_eq(embedded, expected, "%d figures embedded, %d expected", embedded, expected);
+    cr_expect_null(strstr(html, "could not be drawn"), "a figure failed on real analysis outputs");
+    const char *m = strstr(html, "<td>missing</td>");
+    cr_expect(!m || !strstr(m + 1, "<td>missing</td>"), "an analysis besides compare is missing");
+    cr_expect(strstr(html, "decode numbers"), "decode's numbers are not shown");
+    cr_expect(strstr(html, "<th>condition</th><td>accuracy "), "decode's per-variable scores are not shown");
+    /* with the PCA's mean on disk the fixed points are placed */
+    char *mean = tu_path(run, "analysis/pca/mean.npy"), *gp = tu_path(run, "figures/pca.gp");
+    size_t n;
+    char *g = slurp(gp, &n);
+    cr_expect(access(mean, F_OK) != 0 || (g && !strstr(g, "not shown")),
+              "analysis/pca/mean.npy exists but pca.gp says the fixed points are not shown");
+    free(g);
+    free(gp);
+    free(mean);
+    free(html);
+    free(run);
+    done(dir);
 }

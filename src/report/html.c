@@ -143,7 +143,8 @@ static void json_table(FILE *o, const char *const *runs, int nr, const char *rel
                     snprintf(key, sizeof key, "%s.%s", c->string, d->string);
                 else
                     snprintf(key, sizeof key, "%s", c->string);
-                if (cJSON_IsArray(d) || cJSON_IsObject(d)) continue;
+                /* "files" describes the arrays (outputs.md); not numbers to read */
+                if (cJSON_IsArray(d) || cJSON_IsObject(d) || !strncmp(key, "files.", 6)) continue;
                 int seen = 0;
                 for (int q = 0; q < k; q++) seen |= dotted(js[q], key) != NULL;
                 if (seen) continue;
@@ -165,6 +166,88 @@ static void json_table(FILE *o, const char *const *runs, int nr, const char *rel
     cJSON_Delete(js[1]);
 }
 
+/* decode's per-variable scores (summary.json "variables": {variable, metric,
+ * score, chance_mean, chance_sd, p_value} or {variable, same_as}), one row
+ * per variable of the first run that has them, one column per run. */
+static void decode_table(FILE *o, const char *const *runs, int nr)
+{
+    cJSON *js[2] = {NULL, NULL};
+    const cJSON *vars[2] = {NULL, NULL};
+    for (int k = 0; k < nr; k++) {
+        sl_status st;
+        js[k] = rd_exists(runs[k], "analysis/decode/summary.json") ? rd_json(runs[k], "analysis/decode/summary.json", &st)
+                                                                   : NULL;
+        vars[k] = cJSON_GetObjectItemCaseSensitive(js[k], "variables");
+    }
+    sl_clear_error();
+    const cJSON *first = cJSON_IsArray(vars[0]) ? vars[0] : nr > 1 && cJSON_IsArray(vars[1]) ? vars[1] : NULL;
+    if (first) {
+        fputs("<table class=\"nums\"><caption>decoding: cross-validated score (chance: mean ± sd over label "
+              "permutations; p)</caption><tr><th></th>",
+              o);
+        for (int k = 0; k < nr; k++) {
+            char lab[128];
+            fputs("<th>", o);
+            esc(o, rd_label(runs[k], lab, sizeof lab));
+            fputs("</th>", o);
+        }
+        fputs("</tr>\n", o);
+        const cJSON *v;
+        cJSON_ArrayForEach(v, first)
+        {
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(v, "variable");
+            if (!cJSON_IsString(name)) continue;
+            fputs("<tr><th>", o);
+            esc(o, name->valuestring);
+            fputs("</th>", o);
+            for (int k = 0; k < nr; k++) {
+                const cJSON *e = NULL, *w;
+                cJSON_ArrayForEach(w, vars[k])
+                {
+                    const cJSON *n2 = cJSON_GetObjectItemCaseSensitive(w, "variable");
+                    if (cJSON_IsString(n2) && !strcmp(n2->valuestring, name->valuestring)) e = w;
+                }
+                const cJSON *same = cJSON_GetObjectItemCaseSensitive(e, "same_as");
+                const cJSON *score = cJSON_GetObjectItemCaseSensitive(e, "score");
+                const cJSON *metric = cJSON_GetObjectItemCaseSensitive(e, "metric");
+                fputs("<td>", o);
+                if (cJSON_IsString(same)) {
+                    fputs("same as ", o);
+                    esc(o, same->valuestring);
+                } else if (cJSON_IsNumber(score)) {
+                    if (cJSON_IsString(metric)) {
+                        esc(o, metric->valuestring);
+                        fputs(" ", o);
+                    }
+                    fmt_number(o, score->valuedouble);
+                    const cJSON *cm = cJSON_GetObjectItemCaseSensitive(e, "chance_mean"),
+                                *cs = cJSON_GetObjectItemCaseSensitive(e, "chance_sd"),
+                                *pv = cJSON_GetObjectItemCaseSensitive(e, "p_value");
+                    if (cJSON_IsNumber(cm)) {
+                        fputs(" (chance ", o);
+                        fmt_number(o, cm->valuedouble);
+                        if (cJSON_IsNumber(cs)) {
+                            fputs(" ± ", o);
+                            fmt_number(o, cs->valuedouble);
+                        }
+                        if (cJSON_IsNumber(pv)) {
+                            fputs("; p ", o);
+                            fmt_number(o, pv->valuedouble);
+                        }
+                        fputs(")", o);
+                    }
+                } else
+                    fputs("—", o);
+                fputs("</td>", o);
+            }
+            fputs("</tr>\n", o);
+        }
+        fputs("</table>\n", o);
+    }
+    cJSON_Delete(js[0]);
+    cJSON_Delete(js[1]);
+}
+
 /* The analyses a run may have, with the folder's summary file and the command. */
 static const struct {
     const char *name, *summary, *cmd;
@@ -173,6 +256,8 @@ static const struct {
     {"activity", "analysis/activity/summary.json", "silico analyze RUN --only activity", SL_FIG_ANY},
     {"perturb", "analysis/perturb/summary.json", "silico analyze RUN --only perturb", SL_FIG_RECURRENT},
     {"selectivity", "analysis/selectivity/summary.json", "silico analyze RUN --only selectivity", SL_FIG_RECURRENT},
+    {"decode", "analysis/decode/summary.json", "silico analyze RUN --only decode", SL_FIG_RECURRENT},
+    {"encode", "analysis/encode/summary.json", "silico analyze RUN --only encode", SL_FIG_RECURRENT},
     {"pca", "analysis/pca/summary.json", "silico analyze RUN --only pca", SL_FIG_RECURRENT},
     {"tangling", "analysis/tangling/summary.json", "silico analyze RUN --only tangling", SL_FIG_RECURRENT},
     {"jpca", "analysis/jpca/summary.json", "silico analyze RUN --only jpca", SL_FIG_RECURRENT},
@@ -237,13 +322,23 @@ static void figure_cell(FILE *o, const sl_figure_def *def, const char *run, cons
     if (!sl_figure_ready(run, def, &missing) || (other && !sl_figure_ready(other, def, &missing))) {
         const char *who = other && sl_figure_ready(run, def, &missing) ? other : run;
         sl_figure_ready(who, def, &missing);
-        fputs("<p class=\"missing\">Not available yet for <b>", o);
+        /* the analysis ran (its folder exists) but left the file out: say so
+         * rather than suggest running it again as if it never had */
+        const int ran = def->analysis && analysis_present(who, def->analysis) && missing &&
+                        strcmp(missing, "not for this kind of network");
+        fputs(ran ? "<p class=\"missing\">Not drawn for <b>" : "<p class=\"missing\">Not available yet for <b>", o);
         esc(o, rd_label(who, lab, sizeof lab));
         fputs("</b>: needs <code>", o);
         esc(o, missing ? missing : def->needs);
-        fputs("</code>. Produce it with ", o);
-        command(o, def->command, who);
-        fputs("</p>\n", o);
+        if (ran) {
+            fprintf(o, "</code>, which the %s analysis did not write (its messages say why: ", def->analysis);
+            command(o, def->command, who);
+            fputs(")</p>\n", o);
+        } else {
+            fputs("</code>. Produce it with ", o);
+            command(o, def->command, who);
+            fputs("</p>\n", o);
+        }
         (*n_missing)++;
         return;
     }
@@ -287,7 +382,8 @@ static const char *CSS =
     ".missing{background:#fff4e0;border-left:4px solid #E69F00;padding:8px 12px}"
     ".cap{color:#666;font-size:0.85em;margin-top:2px}code{background:#f3f3f3;padding:1px 4px}"
     "table.nums{border-collapse:collapse;margin:8px 16px 8px 0;display:inline-table;vertical-align:top}"
-    "table.nums td,table.nums th{border:1px solid #ddd;padding:3px 8px;text-align:right;font-size:0.9em}"
+    "table.nums td,table.nums th{border:1px solid #ddd;padding:3px 8px;text-align:right;font-size:0.9em;"
+    "max-width:36em;overflow-wrap:anywhere}"
     "table.nums th{text-align:left;background:#f7f7f7}caption{text-align:left;font-weight:bold;padding:4px 0}"
     "pre{background:#f7f7f7;padding:8px;font-size:0.8em;overflow-x:auto}";
 
@@ -344,7 +440,7 @@ sl_status sl_report_write(const char *const *runs, int n_runs, const char *html_
         fputs("</th>", o);
     }
     fputs("</tr>\n", o);
-    int any_missing = 0;
+    int any_missing = 0, analyze_missing = 0;
     for (int a = 0; a < NA; a++) {
         int applies = 0;
         for (int k = 0; k < n_runs; k++) applies |= analysis_applies(runs[k], ANALYSES[a].scope);
@@ -352,7 +448,9 @@ sl_status sl_report_write(const char *const *runs, int n_runs, const char *html_
         fprintf(o, "<tr><th>%s</th>", ANALYSES[a].name);
         for (int k = 0; k < n_runs; k++) {
             int have = analysis_present(runs[k], ANALYSES[a].name);
-            any_missing |= !have && analysis_applies(runs[k], ANALYSES[a].scope);
+            int lacks = !have && analysis_applies(runs[k], ANALYSES[a].scope);
+            any_missing |= lacks;
+            analyze_missing |= lacks && !strncmp(ANALYSES[a].cmd, "silico analyze ", 15);
             fputs(have ? "<td>done</td>" : "<td>missing</td>", o);
         }
         fputs("</tr>\n", o);
@@ -367,12 +465,16 @@ sl_status sl_report_write(const char *const *runs, int n_runs, const char *html_
                     command(o, ANALYSES[a].cmd, runs[k]);
                     fputs("</li>\n", o);
                 }
-        fputs("</ul>Or all default analyses at once: ", o);
-        for (int k = 0; k < n_runs; k++) {
-            fputs(k ? ", " : "", o);
-            command(o, "silico analyze RUN", runs[k]);
+        fputs("</ul>", o);
+        if (analyze_missing) {
+            fputs("Or all default analyses at once: ", o);
+            for (int k = 0; k < n_runs; k++) {
+                fputs(k ? ", " : "", o);
+                command(o, "silico analyze RUN", runs[k]);
+            }
+            fputs(".", o);
         }
-        fputs(".</div>\n", o);
+        fputs("</div>\n", o);
     }
 
     /* figures */
@@ -417,6 +519,16 @@ sl_status sl_report_write(const char *const *runs, int n_runs, const char *html_
                 }
             last_analysis = an;
         }
+    }
+
+    /* analyses without a figure: their numbers */
+    static const char *const NUMBERS_ONLY[] = {"decode", "encode"};
+    for (size_t i = 0; i < sizeof NUMBERS_ONLY / sizeof NUMBERS_ONLY[0]; i++) {
+        char rel[96], cap[96];
+        snprintf(rel, sizeof rel, "analysis/%s/summary.json", NUMBERS_ONLY[i]);
+        snprintf(cap, sizeof cap, "%s numbers (summary.json)", NUMBERS_ONLY[i]);
+        json_table(o, runs, n_runs, rel, cap);
+        if (!strcmp(NUMBERS_ONLY[i], "decode")) decode_table(o, runs, n_runs);
     }
 
     fputs("<h2>Configuration</h2>\n", o);

@@ -88,7 +88,19 @@ typedef struct {
     double *seg;     /* segments: (P·3)×2 endpoints × K, NaN when absent */
     unsigned char *stable;
     const char *why; /* reason they are not shown, or NULL */
+    char note[96];   /* "the 20 slowest of 1009 points", or "" */
 } fpts;
+
+/* At most this many points are drawn: those of smallest q (q.npy). A search
+ * leaves hundreds of slow points that would hide the trajectories. */
+enum { MAX_FP = 20 };
+
+static const double *q_sort_base;
+static int by_q(const void *a, const void *b)
+{
+    double x = q_sort_base[*(const int *)a], y = q_sort_base[*(const int *)b];
+    return (x > y) - (x < y);
+}
 
 /* Offset o (K) of the PCA space and whether it is a space of rates
  * (*rates), or why it cannot be found. */
@@ -153,7 +165,8 @@ static void load_fixed_points(const char *run, const traj *t, fpts *fp)
 {
     memset(fp, 0, sizeof *fp);
     if (!rd_exists(run, "analysis/fixedpoints/points.npy")) return;
-    double *pts = NULL, *comp = NULL, *stab = NULL, *modes = NULL, *nun = NULL;
+    double *pts = NULL, *comp = NULL, *stab = NULL, *modes = NULL, *nun = NULL, *qv = NULL;
+    int *ord = NULL;
     int64_t sp[8], sc[8], sh[8];
     int nd;
     fp->why = "fixed points not shown: analysis/pca/components.npy is missing or does not fit points.npy";
@@ -193,17 +206,34 @@ static void load_fixed_points(const char *run, const traj *t, fpts *fp)
         free(cp);
         sl_clear_error();
     }
-    fp->P = P;
-    fp->p = malloc((size_t)P * t->K * sizeof(double));
-    fp->seg = malloc((size_t)P * 3 * 2 * t->K * sizeof(double));
-    fp->stable = calloc((size_t)P, 1);
+    /* the points drawn, smallest q first */
+    ord = malloc((size_t)P * sizeof *ord);
+    if (!ord) {
+        fp->why = "out of memory";
+        goto done;
+    }
+    for (int p = 0; p < P; p++) ord[p] = p;
+    int shown = P;
+    if (rd_exists(run, "analysis/fixedpoints/q.npy") &&
+        rd_npy_dims(run, "analysis/fixedpoints/q.npy", 1, &qv, sh) == SL_OK && sh[0] == P) {
+        q_sort_base = qv;
+        qsort(ord, (size_t)P, sizeof *ord, by_q);
+        if (P > MAX_FP) {
+            shown = MAX_FP;
+            snprintf(fp->note, sizeof fp->note, "fixed points: the %d slowest (smallest q) of %d", shown, P);
+        }
+    }
+    fp->P = shown;
+    fp->p = malloc((size_t)shown * t->K * sizeof(double));
+    fp->seg = malloc((size_t)shown * 3 * 2 * t->K * sizeof(double));
+    fp->stable = calloc((size_t)shown, 1);
     if (!fp->p || !fp->seg || !fp->stable) {
         fp->why = "out of memory";
         goto done;
     }
     if (rd_exists(run, "analysis/fixedpoints/stable.npy") &&
         rd_npy_dims(run, "analysis/fixedpoints/stable.npy", 1, &stab, sh) == SL_OK && sh[0] == P)
-        for (int p = 0; p < P; p++) fp->stable[p] = stab[p] != 0;
+        for (int p = 0; p < shown; p++) fp->stable[p] = stab[ord[p]] != 0;
     if (rd_exists(run, "analysis/fixedpoints/unstable_modes.npy") &&
         (rd_npy_dims(run, "analysis/fixedpoints/unstable_modes.npy", 3, &modes, sh) || sh[0] != P || sh[2] != D)) {
         free(modes);
@@ -227,9 +257,10 @@ static void load_fixed_points(const char *run, const traj *t, fpts *fp)
         fp->why = "out of memory";
         goto done;
     }
-    for (int p = 0; p < P; p++) {
+    for (int p = 0; p < shown; p++) {
+        const int src = ord[p];
         for (int i = 0; i < N; i++) {
-            double x = pts[(size_t)p * D + i];
+            double x = pts[(size_t)src * D + i];
             pt[i] = phi ? sl_act_value(act, (sl_real)x) : x;
             gain[i] = phi ? sl_act_deriv(act, (sl_real)x, (sl_real)pt[i]) : 1;
         }
@@ -238,14 +269,14 @@ static void load_fixed_points(const char *run, const traj *t, fpts *fp)
             for (int i = 0; i < N; i++) s += comp[(size_t)k * N + i] * pt[i];
             fp->p[(size_t)p * t->K + k] = s - o[k];
         }
-        int nu = nun ? (int)nun[p] : (fp->stable[p] ? 0 : nm);
+        int nu = nun ? (int)nun[src] : (fp->stable[p] ? 0 : nm);
         for (int q = 0; q < 3; q++) {
             double *s0 = fp->seg + ((size_t)(p * 3 + q) * 2) * t->K, *s1 = s0 + t->K;
             if (q >= nu || q >= nm) {
                 for (int k = 0; k < t->K; k++) s0[k] = s1[k] = NAN;
                 continue;
             }
-            const double *v = modes + ((size_t)p * sh[1] + q) * D;
+            const double *v = modes + ((size_t)src * sh[1] + q) * D;
             double nv = 0;
             for (int i = 0; i < N; i++) nv += v[i] * v[i] * gain[i] * gain[i];
             nv = sqrt(nv) > 0 ? sqrt(nv) : 1;
@@ -274,6 +305,8 @@ done:
     free(stab);
     free(modes);
     free(nun);
+    free(qv);
+    free(ord);
     sl_clear_error();
 }
 
@@ -304,7 +337,7 @@ static sl_status write_fp(fig *f, const fpts *fp, int K, int nd, char **fpf)
     FILE *o;
     sl_status st = fig_data(f, "fixedpoints",
                             "index 0: stable points, index 1: unstable points, index 2: unstable modes "
-                            "(segments, pairs of rows)",
+                            "(one segment a row: start, then start-to-end vector)",
                             &o, fpf);
     if (st) return st;
     for (int pass = 0; pass < 2; pass++) {
@@ -326,15 +359,15 @@ static sl_status write_fp(fig *f, const fpts *fp, int K, int nd, char **fpf)
         for (int q = 0; q < 3; q++) {
             const double *s0 = fp->seg + ((size_t)(p * 3 + q) * 2) * K, *s1 = s0 + K;
             if (isnan(s0[0])) continue;
-            for (int e = 0; e < 2; e++) {
-                for (int k = 0; k < nd; k++) fprintf(o, k ? " %.6g" : "%.6g", (e ? s1 : s0)[k]);
-                fputc('\n', o);
-            }
+            /* as vectors: in splot, blank-line-separated pairs would be
+             * joined into a mesh */
+            for (int k = 0; k < nd; k++) fprintf(o, k ? " %.6g" : "%.6g", s0[k]);
+            for (int k = 0; k < nd; k++) fprintf(o, " %.6g", s1[k] - s0[k]);
             fputc('\n', o);
             any = 1;
         }
     if (!any) {
-        for (int k = 0; k < nd; k++) fprintf(o, k ? " NaN" : "NaN");
+        for (int k = 0; k < 2 * nd; k++) fprintf(o, k ? " NaN" : "NaN");
         fputc('\n', o);
     }
     return fig_data_close(o, *fpf);
@@ -385,10 +418,10 @@ static void plot_traj(fig *f, const traj *t, const char *file, int nd, const cha
             cmd, t->C - 1, file, u, show_key ? "title word(CONDS, c + 1)" : "notitle", t->C - 1, file, u, t->C - 1,
             file, t->T - 1, t->T - 1, u);
     if (fpf)
-        fig_cmd(f, ", \\\n     \"%s\" index 2 using %s with lines lc rgb \"#000000\" lw 2.5 title \"unstable mode\", \\\n"
+        fig_cmd(f, ", \\\n     \"%s\" index 2 using %s with vectors nohead lc rgb \"#000000\" lw 2.5 title \"unstable mode\", \\\n"
                    "     \"%s\" index 0 using %s with points pt 7 ps 1.8 lc rgb \"#000000\" title \"stable fixed point\", \\\n"
                    "     \"%s\" index 1 using %s with points pt 6 ps 1.8 lc rgb \"#000000\" lw 2 title \"unstable fixed point\"",
-                fpf, u, fpf, u, fpf, u);
+                fpf, nd == 3 ? "1:2:3:4:5:6" : "1:2:3:4", fpf, u, fpf, u);
     fig_cmd(f, "\n");
 }
 
@@ -416,13 +449,16 @@ static sl_status draw_pca(fig_job *j, int nd)
         cond_key(f, &t);
         fig_cmd(f, "set title %s font \",13\"\n", fig_quote(title));
         fig_cmd(f, "set key outside right top font \",9\" samplen 1.5 spacing 1.1\n");
-        if (fp.why) fig_cmd(f, "set label 91 %s at screen 0.01,0.02 left font \",9\" tc rgb \"#555555\"\n", fig_quote(fp.why));
+        if (fp.why || fp.note[0])
+            fig_cmd(f, "set label 91 %s at screen 0.01,0.02 left font \",9\" tc rgb \"#555555\"\n",
+                    fig_quote(fp.why ? fp.why : fp.note));
         fig_cmd(f, "set label 92 \"□ start  ▲ end\" at screen 0.99,0.02 right font \",9\"\n");
         axis_labels(f, &t, "PC", 0, nd);
         if (nd == 3)
             fig_cmd(f, "set view 60,35\nset ticslevel 0\nset grid x y z lc rgb \"#dddddd\"\n");
         else
-            fig_cmd(f, "set grid lc rgb \"#eeeeee\"\nset size ratio -1\n");
+            fig_cmd(f, "set grid lc rgb \"#eeeeee\"\nset size ratio -1\n"
+                       "set bmargin 5\n"); /* the notes at the bottom stay clear of the xlabel */
         plot_traj(f, &t, file, nd, fpf, 1);
     }
     free(file);
@@ -457,12 +493,18 @@ sl_status fig_draw_jpca(fig_job *j)
         if (cJSON_IsNumber(rs)) snprintf(title, sizeof title, "jPCA: rotational dynamics (rotation strength %.2f)", rs->valuedouble);
         cJSON_Delete(s);
         cond_key(f, &t);
-        fig_cmd(f, "set multiplot layout 1,%d title %s font \",13\"\nset grid lc rgb \"#eeeeee\"\nset size ratio -1\n",
-                planes, fig_quote(title));
+        fig_cmd(f, "set multiplot layout 1,%d title %s font \",13\" %s\nset grid lc rgb \"#eeeeee\"\nset size ratio -1\n",
+                planes, fig_quote(title), fig_margins(f, 70, 20, 60, 110, 90, 0));
+        /* the conditions' colours in one row above the panels, not over the
+         * trajectories */
+        if (t.label) fig_colour_legend(f, t.C, t.label, 1 - 50.0 / f->height);
+        fig_cmd(f, "set label 92 \"□ start  ▲ end\" at screen 0.99,0.02 right font \",9\"\n");
         for (int p = 0; p < planes; p++) {
             fig_cmd(f, "set title \"plane %d\"\nset xlabel \"jPC%d\"\nset ylabel \"jPC%d\"\n", p + 1, 2 * p + 1, 2 * p + 2);
-            fig_cmd(f, "%s", p == 0 ? "set key top left font \",8\" samplen 1\n" : "unset key\n");
-            plot_traj(f, &t, files[p], 2, NULL, p == 0);
+            fig_cmd(f, "%s", p == 0 && !t.label ? "set key top left font \",8\" samplen 1\n" : "unset key\n");
+            plot_traj(f, &t, files[p], 2, NULL, p == 0 && !t.label);
+            if (p == 0 && t.label)
+                for (int c = 0; c < t.C && c < 16; c++) fig_cmd(f, "unset label %d\n", 100 + c);
         }
         fig_cmd(f, "unset multiplot\n");
     }

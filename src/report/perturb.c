@@ -49,9 +49,10 @@ static int is_kind(const cJSON *item)
 
 static const char *xlabel_of(const char *kind)
 {
-    if (!strcmp(kind, "input")) return "input noise strength (× input norm)";
-    if (!strcmp(kind, "weight")) return "recurrent weight noise (fraction of mean|J|)";
-    if (!strcmp(kind, "ablation")) return "units silenced";
+    if (!strcmp(kind, "input")) return "input noise (× input norm)";
+    if (!strcmp(kind, "weight")) return "weight noise sd (× mean|J|)";
+    if (!strcmp(kind, "synapse")) return "fraction of synapses deleted";
+    if (!strcmp(kind, "ablation")) return "fraction of units silenced";
     return kind;
 }
 
@@ -107,7 +108,11 @@ sl_status fig_draw_perturb(fig_job *j)
     if (!st) {
         char lab[2][128];
         for (int k = 0; k < nr; k++) rd_label(runs[k], lab[k], sizeof lab[k]);
-        fig_cmd(f, "set multiplot layout 1,%d title \"Robustness to perturbation (mean ± sd over repeats)\" font \",13\"\n"
+        /* up to 3 panels in a row, else two rows; one legend for all panels
+         * above them */
+        const int cols = nk <= 3 ? nk : (nk + 1) / 2, rows = (nk + cols - 1) / cols;
+        fig_cmd(f, "set multiplot layout %d,%d title \"Robustness to perturbation (mean ± sd over repeats)\" font "
+                   "\",13\" %s\n"
                    "set style data histograms\n"
                    "set style histogram errorbars gap 1.5 lw 1.2\n"
                    "set style fill solid 0.85 border -1\n"
@@ -115,8 +120,9 @@ sl_status fig_draw_perturb(fig_job *j)
                    "set grid ytics lc rgb \"#dddddd\"\n"
                    "set ylabel \"error (%% of null model)\"\n"
                    "set yrange [0:*]\n"
-                   "set key top left font \",10\"\n",
-                nk);
+                   "set xtics font \",9\"\n"
+                   "set key at screen 0.5, screen %.4f center top horizontal font \",10\"\n",
+                rows, cols, fig_margins(f, 80, 15, 62, 100, 100, 115), 1 - 40.0 / f->height);
         for (int q = 0; q < nk; q++) {
             fig_cmd(f, "set title %s\nset xlabel %s\n", fig_quote(kinds[q]->string),
                     fig_quote(xlabel_of(kinds[q]->string)));

@@ -110,8 +110,16 @@ sl_status fig_draw_compare_pcs(fig_job *j)
         const char *tm[3] = {"model PC1", "model PC2", "model PC3"};
         const char *td[3] = {"data PC1", "data PC2", "data PC3"};
         fig_cmd(f, "set multiplot layout 2,%d title \"Model vs recorded neurons: aligned principal components (colour = condition)\" font \",13\"\n"
-                   "set grid lc rgb \"#eeeeee\"\n",
+                   "set grid lc rgb \"#eeeeee\"\nset tics font \",9\"\n",
                 k);
+        /* about four time ticks per small panel */
+        static const double steps[] = {0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10};
+        double span = T > 1 ? t[T - 1] - t[0] : 0;
+        for (size_t i = 0; span > 0 && i < sizeof steps / sizeof steps[0]; i++)
+            if (steps[i] >= span / 4 || i + 1 == sizeof steps / sizeof steps[0]) {
+                fig_cmd(f, "set xtics %g\n", steps[i]);
+                break;
+            }
         fig_zero_marker(f, "time from movement onset (s)");
         grid(f, fm, 2, k, k, C, NULL, tm, "projection (a.u.)", "time from movement onset (s)", 0);
         grid(f, fd, 2, k, k, C, NULL, td, "projection (a.u.)", "time from movement onset (s)", k);

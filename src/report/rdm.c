@@ -68,7 +68,7 @@ sl_status fig_draw_rdm(fig_job *j)
     if (!st) {
         char numbers[256];
         snprintf(numbers, sizeof numbers,
-                 "RSA Spearman ρ = %.3f    linear CKA = %.3f    mean CCA R² = %.3f    Procrustes distance = %.3f",
+                 "RSA Spearman ρ = %.3f    linear CKA = %.3f\\nmean CCA R² = %.3f    Procrustes distance = %.3f",
                  jnum(c, "rsa_spearman"), jnum(c, "cka_linear"), jnum(c, "cca_mean_r2"), jnum(c, "procrustes"));
         fig_cmd(f, "set multiplot layout 1,2 title \"Representational dissimilarity: model vs recorded neurons\\n%s\" "
                    "font \",13\"\n",

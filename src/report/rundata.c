@@ -228,9 +228,10 @@ static int ends_with(const char *s, const char *tail)
 
 /* A short legend label per condition from conditions.json: the numeric
  * trial variables whose values differ between conditions, angle_deg as
- * "45°", delay_ms as "400 ms", others as name=value; step indices and
- * condition indices left out. When none differ: the entry's "label", else
- * "condition c". */
+ * "45°", delay_ms as "400 ms", others as name=value (3 digits); step
+ * indices (any name with "_step") and condition indices left out; about 20
+ * characters at most, so a label fits a panel title. When none differ: the
+ * entry's "label", else "condition c". */
 static void short_labels(const cJSON *list, rd_activity *a)
 {
     const cJSON *first = cJSON_GetArrayItem(list, 0);
@@ -240,8 +241,8 @@ static void short_labels(const cJSON *list, rd_activity *a)
         char *out = a->cond_label[c];
         size_t used = 0;
         out[0] = 0;
-        for (const cJSON *v = e ? e->child : NULL; v && used < 48; v = v->next) {
-            if (!cJSON_IsNumber(v) || ends_with(v->string, "_step") || !strcmp(v->string, "condition_index") ||
+        for (const cJSON *v = e ? e->child : NULL; v && used < 20; v = v->next) {
+            if (!cJSON_IsNumber(v) || strstr(v->string, "_step") || !strcmp(v->string, "condition_index") ||
                 (has_angle && !strcmp(v->string, "condition")))
                 continue;
             int differs = 0;
@@ -256,7 +257,7 @@ static void short_labels(const cJSON *list, rd_activity *a)
             else if (ends_with(v->string, "_ms"))
                 used += (size_t)snprintf(out + used, 64 - used, "%s%g ms", sep, v->valuedouble);
             else
-                used += (size_t)snprintf(out + used, 64 - used, "%s%s=%g", sep, v->string, v->valuedouble);
+                used += (size_t)snprintf(out + used, 64 - used, "%s%s=%.3g", sep, v->string, v->valuedouble);
         }
         if (!out[0]) {
             const cJSON *l = cJSON_GetObjectItemCaseSensitive(e, "label");

@@ -4,6 +4,7 @@
  * (analysis/selectivity/dprime.npy, N or splits×N: the first split), 25
  * bins. Right: the condition-averaged rates of the 4 units with the largest
  * |d′| over time (activity r, colour = condition). */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +76,20 @@ sl_status fig_draw_selectivity(fig_job *j)
         st = fig_data_close(o, fr);
     }
     if (!st) {
-        fig_cmd(f, "set multiplot title \"Selectivity (d′ of each unit for the split in summary.json)\" font \",13\"\n"
+        /* the split in the title (summary.json "split") */
+        char title[256] = "Selectivity (d′ of each unit for the split in summary.json)";
+        sl_status sst = SL_OK;
+        cJSON *sum = rd_exists(j->run, "analysis/selectivity/summary.json")
+                         ? rd_json(j->run, "analysis/selectivity/summary.json", &sst)
+                         : NULL;
+        sl_clear_error();
+        const cJSON *split = cJSON_GetObjectItemCaseSensitive(sum, "split");
+        if (cJSON_IsString(split)) snprintf(title, sizeof title, "Selectivity d′ of each unit: %s", split->valuestring);
+        cJSON_Delete(sum);
+        /* rates within ±1.5: ticks every 0.5, so the small panels stay readable */
+        double rmax = 0;
+        for (size_t i = 0; have_rates && i < (size_t)a.C * a.T * a.N; i++) rmax = fmax(rmax, fabs(a.r[i]));
+        fig_cmd(f, "set multiplot title %s font \",13\"\n"
                    "set grid lc rgb \"#eeeeee\"\n"
                    "set style fill solid 0.8 border -1\n"
                    "set size %g,0.84\nset origin 0,0.02\n"
@@ -83,8 +97,9 @@ sl_status fig_draw_selectivity(fig_job *j)
                    "set yrange [0:*]\n%s"
                    "plot \"%s\" using 1:2 with boxes lt 1 notitle\n"
                    "set yrange [*:*]\nset ytics autofreq\nset style fill empty\n",
-                have_rates ? 0.36 : 1.0, N, maxcount <= 10 ? "set ytics 1\n" : "", fh);
+                fig_quote(title), have_rates ? 0.36 : 1.0, N, maxcount <= 10 ? "set ytics 1\n" : "", fh);
         if (have_rates) {
+            if (rmax <= 1.5) fig_cmd(f, "set ytics 0.5\n");
             fig_zero_marker(f, a.xlabel);
             fig_colour_legend(f, a.C, a.cond_label, 0.89);
             for (int q = 0; q < nt; q++) {

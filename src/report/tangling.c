@@ -79,7 +79,7 @@ sl_status fig_draw_tangling(fig_job *j)
         rd_activity a;
         if (rd_activity_load(j->run, 0, &a) == SL_OK && a.C == C) {
             fig_cmd(f, "set tmargin 5\n");
-            fig_colour_legend(f, C, a.cond_label, 0.875);
+            fig_colour_legend(f, C, a.cond_label, 1 - 22.0 / f->height);
         }
         rd_activity_free(&a);
         sl_clear_error();
