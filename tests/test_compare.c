@@ -254,7 +254,7 @@ Test(compare, runners, .timeout = 60)
 Test(compare, cli, .timeout = 90)
 {
     char *dir = tu_tmpdir(), *rd = train_run(dir), *mat = tu_path(dir, "data.mat");
-    free(write_mat(mat));
+    const double *X = write_mat(mat); /* static, row-major time × neuron × condition */
     char args[4096], *log;
     snprintf(args, sizeof args, "compare '%s' '%s:X' --dims time,neuron,condition --time '%s:t' "
              "--pcs 4", rd, mat, mat);
@@ -271,6 +271,9 @@ Test(compare, cli, .timeout = 90)
     }
     cr_expect(num(o, "cca_mean_r2") >= 0 && num(o, "cca_mean_r2") <= 1);
     cr_expect(fabs(num(o, "cka_linear") - num(o, "cka_linear_gram")) < 1e-10);
+    const cJSON *files = cJSON_GetObjectItem(o, "files");
+    cr_expect(cJSON_GetObjectItem(files, "model_rates.npy") && cJSON_GetObjectItem(files, "data_rates.npy"),
+              "compare.json files lacks the rates");
     for (int s = 0; s < 2; s++) {
         const cJSON *side = cJSON_GetObjectItem(o, s ? "data" : "model");
         cr_assert_not_null(side);
@@ -284,6 +287,21 @@ Test(compare, cli, .timeout = 90)
     cr_expect(arr.ndim == 3 && arr.shape[0] == 8 && arr.shape[1] == 31 && arr.shape[2] == 4);
     sl_array_free(&arr);
     free(pcs);
+    /* the aligned rates before PCA: model C×T×hidden, data C×T×neurons = X */
+    char *mr = tu_path(rd, "analysis/compare/model_rates.npy"), *dr = tu_path(rd, "analysis/compare/data_rates.npy");
+    cr_assert_eq(sl_npy_read(mr, &arr), SL_OK, "%s", sl_last_error());
+    cr_expect(arr.ndim == 3 && arr.shape[0] == 8 && arr.shape[1] == 31 && arr.shape[2] == 16);
+    sl_array_free(&arr);
+    cr_assert_eq(sl_npy_read(dr, &arr), SL_OK, "%s", sl_last_error());
+    cr_assert(arr.ndim == 3 && arr.shape[0] == 8 && arr.shape[1] == 31 && arr.shape[2] == 6 && arr.dtype == SL_F64);
+    const double *dv = arr.data;
+    for (int c = 0; c < 8; c++)
+        for (int t = 0; t < 31; t++)
+            for (int u = 0; u < 6; u++)
+                cr_assert_eq(dv[(c * 31 + t) * 6 + u], X[(t * 6 + u) * 8 + c], "data_rates[%d,%d,%d]", c, t, u);
+    sl_array_free(&arr);
+    free(mr);
+    free(dr);
     /* --conditions and --window */
     snprintf(args, sizeof args, "compare '%s' '%s:X' --dims time,neuron,condition --time '%s:t' "
              "--conditions 7,6,5 --window 0:200", rd, mat, mat);

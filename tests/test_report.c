@@ -377,6 +377,7 @@ Test(report, every_recurrent_figure_renders)
     char *g = slurp(gp, &ng);
     cr_expect(g && strstr(g, "\"— 270°\""), "psth.gp: no short condition label");
     cr_expect(g && !strstr(g, "delay\\_ms"), "psth.gp: a variable common to every condition in a label");
+    cr_expect(g && !strstr(g, "recorded neuron"), "psth.gp: recorded neurons without compare's rates");
     free(g);
     free(gp);
     /* the fixed points were placed in the PCA space (offset recovered from x.npy) */
@@ -438,6 +439,48 @@ Test(report, options_size_and_second_run)
     cr_expect_eq(sl_figure_render(a, "nonsense", NULL, NULL), SL_EINVAL);
     done(a);
     done(b);
+}
+
+/* recorded neuron n of 7: neuron 5 varies most, then 2, 6, 0 */
+static double f_drate(const int64_t *i)
+{
+    static const double amp[7] = {2, 0.1, 4, 0.2, 0.3, 9, 3};
+    return 10 + amp[i[2]] * sin(0.2 * i[1] + ang(i));
+}
+
+Test(report, psth_with_recorded_neurons)
+{
+    char *run = fixture_rnn("ctrnn", PERTURB_REG);
+    const int64_t ctn[3] = {C, T, N}, ct7[3] = {C, T, 7};
+    npy(run, "analysis/compare/model_rates.npy", SL_F64, 3, ctn, f_r);
+    npy(run, "analysis/compare/data_rates.npy", SL_F64, 3, ct7, f_drate);
+    render_and_check(run, "psth", NULL);
+    char *gp = tu_path(run, "figures/psth.gp");
+    size_t n;
+    char *g = slurp(gp, &n);
+    cr_assert_not_null(g);
+    cr_expect(strstr(g, "\"recorded neuron 5 (data)\"") && strstr(g, "\"recorded neuron 2 (data)\"") &&
+                  strstr(g, "\"recorded neuron 6 (data)\"") && strstr(g, "\"recorded neuron 0 (data)\"") &&
+                  !strstr(g, "recorded neuron 1 "),
+              "psth.gp: not the 4 most variable neurons");
+    cr_expect(strstr(g, "rate (data units)") && strstr(g, "\"unit ") && strstr(g, "time from movement onset (s)"),
+              "psth.gp: labels");
+    cr_expect(strstr(g, "\"— 270°\""), "psth.gp: no condition legend");
+    free(g);
+    free(gp);
+    /* the recorded neurons' values, in their units, in the data file */
+    char *dat = tu_path(run, "figures/psth_data_rates.dat");
+    char *s = slurp(dat, &n);
+    cr_assert_not_null(s, "psth_data_rates.dat missing");
+    free(s);
+    free(dat);
+    /* a compare without the model's rates is named */
+    char *mr = tu_path(run, "analysis/compare/model_rates.npy");
+    remove(mr);
+    free(mr);
+    cr_expect_neq(sl_figure_render(run, "psth", NULL, NULL), SL_OK);
+    cr_expect(strstr(sl_last_error(), "model_rates.npy"), "%s", sl_last_error());
+    done(run);
 }
 
 Test(report, output_is_deterministic)

@@ -47,6 +47,8 @@ static void usage(FILE *f)
 "                  dimensionality (participation ratio)\n"
 "  model_rdm.npy, data_rdm.npy   C×C euclidean RDMs;  model_pcs.npy, data_pcs.npy\n"
 "                  C×T×K aligned PC trajectories;  time.npy  T times (s from movement onset)\n"
+"  model_rates.npy, data_rates.npy   C×T×N aligned, condition-paired rates before PCA\n"
+"                  (the data's in its own units; `silico plot RUN psth` draws a few)\n"
 "\n"
 "arguments:\n"
 "  RUN              a run directory written by `silico train` (recurrent network)\n"
@@ -362,7 +364,7 @@ int cli_compare(int argc, char **argv, int threads)
         goto done;
     }
     int k = res.k;
-    int64_t s2[2] = {P, P}, s3[3] = {P, T, k}, s1[1] = {T};
+    int64_t s2[2] = {P, P}, s3[3] = {P, T, k}, s1[1] = {T}, sm3[3] = {P, T, Nm}, sd3[3] = {P, T, Nd};
     double *tsec = malloc((size_t)T * sizeof *tsec);
     int bad = !tsec;
     for (int t = 0; !bad && t < T; t++) tsec[t] = tdat[t0 + t] * 1e-3;
@@ -370,6 +372,7 @@ int cli_compare(int argc, char **argv, int threads)
           sl_an_write_f64(out, "data_rdm.npy", 2, s2, res.data_rdm) ||
           sl_an_write_f64(out, "model_pcs.npy", 3, s3, res.model_pcs) ||
           sl_an_write_f64(out, "data_pcs.npy", 3, s3, res.data_pcs) ||
+          sl_an_write_f64(out, "model_rates.npy", 3, sm3, M) || sl_an_write_f64(out, "data_rates.npy", 3, sd3, D) ||
           sl_an_write_f64(out, "time.npy", 1, s1, tsec);
     free(tsec);
     cJSON *o = cJSON_CreateObject();
@@ -438,6 +441,10 @@ int cli_compare(int argc, char **argv, int threads)
     cJSON_AddStringToObject(f, "data_rdm.npy", "C×C euclidean RDM of the data");
     cJSON_AddStringToObject(f, "model_pcs.npy", "C×T×K model PC trajectories at the data's bins");
     cJSON_AddStringToObject(f, "data_pcs.npy", "C×T×K data PC trajectories");
+    cJSON_AddStringToObject(f, "model_rates.npy",
+                            "C×T×N model rates at the data's bins, condition-paired (the input to PCA)");
+    cJSON_AddStringToObject(f, "data_rates.npy",
+                            "C×T×N recorded rates in the window, condition-paired, the data's units (the input to PCA)");
     cJSON_AddStringToObject(f, "time.npy", "T bin times, seconds from movement onset");
     bad = bad || sl_an_write_json(out, "compare.json", o);
     cJSON_Delete(o);

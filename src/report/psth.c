@@ -5,6 +5,11 @@
  * units whose rates vary most over conditions and time; opts.units to
  * choose), one panel per unit, one line per condition, on the task's time
  * axis (0 = go cue). Reads analysis/activity/r.npy (or runs the checkpoint).
+ * After `silico compare` (analysis/compare/model_rates.npy, data_rates.npy,
+ * C×T×N on time.npy, s from movement onset) both rows share the data's axis:
+ * 4 model units (2 narrow) on top, below them the 4 recorded neurons whose
+ * rates vary most over conditions and time (ties: the lower index), each in
+ * its own units, condition-paired as compare paired them.
  *
  * compare-pcs: the model's and the recorded neurons' population activity on
  * the same time axis after `silico compare`: the first 3 aligned principal
@@ -53,12 +58,83 @@ static void grid(fig *f, const char *file, int rows, int cols, int n, int C, cha
     }
 }
 
+/* About four time ticks per small panel. */
+static void time_tics(fig *f, const double *t, int T)
+{
+    static const double steps[] = {0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10};
+    double span = T > 1 ? t[T - 1] - t[0] : 0;
+    for (size_t i = 0; span > 0 && i < sizeof steps / sizeof steps[0]; i++)
+        if (steps[i] >= span / 4 || i + 1 == sizeof steps / sizeof steps[0]) {
+            fig_cmd(f, "set xtics %g\n", steps[i]);
+            break;
+        }
+}
+
+/* The psth after compare: model units above recorded neurons, both on
+ * analysis/compare/time.npy. */
+static sl_status psth_compared(fig_job *j, const rd_activity *a)
+{
+    fig *f = &j->f;
+    double *m = NULL, *d = NULL, *t = NULL;
+    int64_t sm[8], sd[8], stt[8];
+    char *fm = NULL, *fd = NULL;
+    sl_status st = rd_npy_dims(j->run, "analysis/compare/model_rates.npy", 3, &m, sm);
+    if (!st) st = rd_npy_dims(j->run, "analysis/compare/data_rates.npy", 3, &d, sd);
+    if (!st) st = rd_npy_dims(j->run, "analysis/compare/time.npy", 1, &t, stt);
+    if (!st && (sm[0] != sd[0] || sm[1] != sd[1] || sm[1] != stt[0] || sm[1] < 2))
+        st = sl_fail(SL_EFORMAT, "%s/analysis/compare: model_rates %lld×%lld, data_rates %lld×%lld and time %lld do not align",
+                     j->run, (long long)sm[0], (long long)sm[1], (long long)sd[0], (long long)sd[1],
+                     (long long)stt[0]);
+    const int C = st ? 0 : (int)sm[0], T = st ? 0 : (int)sm[1];
+    const int cols = f->width < 900 ? 2 : 4;
+    int mu[4], du[4], nm = 0, nd = 0;
+    if (!st) {
+        nm = j->o->units && j->o->n_units > 0 ? fig_pick(j->o->units, j->o->n_units, (int)sm[2], cols, mu, "unit")
+                                              : fig_top_variance(m, (size_t)C * T, (int)sm[2], cols, mu);
+        nd = fig_top_variance(d, (size_t)C * T, (int)sd[2], 4, du);
+        if (nm == 0 || nd == 0) st = sl_last_error()[0] ? SL_EINVAL : sl_fail(SL_EINVAL, "psth: no units");
+    }
+    if (!st) st = write_blocks(f, "model_rates", m, t, 0, C, T, (int)sm[2], mu, nm, &fm);
+    if (!st) st = write_blocks(f, "data_rates", d, t, 0, C, T, (int)sd[2], du, nd, &fd);
+    if (!st) {
+        char tm[4][32], td[4][40];
+        const char *pm[4], *pd[4];
+        for (int q = 0; q < nm; q++) snprintf(tm[q], sizeof tm[q], "unit %d", mu[q]), pm[q] = tm[q];
+        for (int q = 0; q < nd; q++) snprintf(td[q], sizeof td[q], "recorded neuron %d (data)", du[q]), pd[q] = td[q];
+        const int rm = (nm + cols - 1) / cols, rows = rm + (nd + cols - 1) / cols;
+        const char *xl = "time from movement onset (s)";
+        fig_cmd(f, "set multiplot layout %d,%d %s title \"Model units (top) and recorded neurons (bottom): "
+                   "condition-averaged rates (colour = condition)\" font \",13\"\n"
+                   "set grid lc rgb \"#eeeeee\"\nset xrange [%g:%g]\n",
+                rows, cols, fig_margins(f, 75, 20, 60, 95, 50, 75), t[0], t[T - 1]);
+        time_tics(f, t, T);
+        fig_zero_marker(f, xl);
+        char **lab = C <= a->C ? a->cond_label : NULL;
+        grid(f, fm, rows, cols, nm, C, lab, pm, "rate (a.u.)", xl, 0);
+        /* the data row starts on a fresh row */
+        for (int q = nm; q < rm * cols; q++) fig_cmd(f, "set multiplot next\n");
+        grid(f, fd, rows, cols, nd, C, NULL, pd, "rate (data units)", xl, rm * cols);
+        fig_cmd(f, "unset multiplot\n");
+    }
+    free(fm);
+    free(fd);
+    free(m);
+    free(d);
+    free(t);
+    return st;
+}
+
 sl_status fig_draw_psth(fig_job *j)
 {
     fig *f = &j->f;
     rd_activity a;
     sl_status st = rd_activity_load(j->run, 1, &a);
     if (st) return st;
+    if (rd_exists(j->run, "analysis/compare/data_rates.npy")) {
+        st = psth_compared(j, &a);
+        rd_activity_free(&a);
+        return st;
+    }
     int units[8];
     int n = j->o->units && j->o->n_units > 0
                 ? fig_pick(j->o->units, j->o->n_units, a.N, 8, units, "unit")
@@ -112,14 +188,7 @@ sl_status fig_draw_compare_pcs(fig_job *j)
         fig_cmd(f, "set multiplot layout 2,%d title \"Model vs recorded neurons: aligned principal components (colour = condition)\" font \",13\"\n"
                    "set grid lc rgb \"#eeeeee\"\nset tics font \",9\"\n",
                 k);
-        /* about four time ticks per small panel */
-        static const double steps[] = {0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10};
-        double span = T > 1 ? t[T - 1] - t[0] : 0;
-        for (size_t i = 0; span > 0 && i < sizeof steps / sizeof steps[0]; i++)
-            if (steps[i] >= span / 4 || i + 1 == sizeof steps / sizeof steps[0]) {
-                fig_cmd(f, "set xtics %g\n", steps[i]);
-                break;
-            }
+        time_tics(f, t, T);
         fig_zero_marker(f, "time from movement onset (s)");
         grid(f, fm, 2, k, k, C, NULL, tm, "projection (a.u.)", "time from movement onset (s)", 0);
         grid(f, fd, 2, k, k, C, NULL, td, "projection (a.u.)", "time from movement onset (s)", k);
