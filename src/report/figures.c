@@ -29,7 +29,7 @@ static const figure FIGURES[] = {
       ACT "u.npy, y.npy|labels.npy, z.npy, time.npy (or checkpoint.safetensors + config.ini)", "activity",
       ANALYZE("activity"), 1200, 640, SL_FIG_RECURRENT},
      {ACT "u.npy|checkpoint.safetensors"}, fig_draw_task},
-    {{"psth", "condition-averaged rates of 8 model units over time (colour = condition); after compare, 4 model units above 4 recorded neurons from movement onset",
+    {{"psth", "condition-averaged rates of 8 model units over time (colour = condition); after compare, 4 model units above the 4 most variable recorded neurons from movement onset",
       ACT "r.npy, time.npy (or checkpoint.safetensors + config.ini)", "activity", ANALYZE("activity"), 1200, 620,
       SL_FIG_RECURRENT},
      {ACT "r.npy|checkpoint.safetensors"}, fig_draw_psth},

@@ -7,7 +7,7 @@
  * axis (0 = go cue). Reads analysis/activity/r.npy (or runs the checkpoint).
  * After `silico compare` (analysis/compare/model_rates.npy, data_rates.npy,
  * C×T×N on time.npy, s from movement onset) both rows share the data's axis:
- * 4 model units (2 narrow) on top, below them the 4 recorded neurons whose
+ * 4 model units on top (2 narrow), below them the 4 (2) recorded neurons whose
  * rates vary most over conditions and time (ties: the lower index), each in
  * its own units, condition-paired as compare paired them.
  *
@@ -91,7 +91,7 @@ static sl_status psth_compared(fig_job *j, const rd_activity *a)
     if (!st) {
         nm = j->o->units && j->o->n_units > 0 ? fig_pick(j->o->units, j->o->n_units, (int)sm[2], cols, mu, "unit")
                                               : fig_top_variance(m, (size_t)C * T, (int)sm[2], cols, mu);
-        nd = fig_top_variance(d, (size_t)C * T, (int)sd[2], 4, du);
+        nd = fig_top_variance(d, (size_t)C * T, (int)sd[2], cols, du);
         if (nm == 0 || nd == 0) st = sl_last_error()[0] ? SL_EINVAL : sl_fail(SL_EINVAL, "psth: no units");
     }
     if (!st) st = write_blocks(f, "model_rates", m, t, 0, C, T, (int)sm[2], mu, nm, &fm);
@@ -103,10 +103,12 @@ static sl_status psth_compared(fig_job *j, const rd_activity *a)
         for (int q = 0; q < nd; q++) snprintf(td[q], sizeof td[q], "recorded neuron %d (data)", du[q]), pd[q] = td[q];
         const int rm = (nm + cols - 1) / cols, rows = rm + (nd + cols - 1) / cols;
         const char *xl = "time from movement onset (s)";
-        fig_cmd(f, "set multiplot layout %d,%d %s title \"Model units (top) and recorded neurons (bottom): "
-                   "condition-averaged rates (colour = condition)\" font \",13\"\n"
+        fig_cmd(f, "set multiplot layout %d,%d %s title \"%s\" font \",13\"\n"
                    "set grid lc rgb \"#eeeeee\"\nset xrange [%g:%g]\n",
-                rows, cols, fig_margins(f, 75, 20, 60, 95, 50, 75), t[0], t[T - 1]);
+                rows, cols, fig_margins(f, 75, 20, 60, 95, 50, 75),
+                cols < 4 ? "Model units (top), recorded neurons (bottom)"
+                         : "Model units (top) and recorded neurons (bottom): condition-averaged rates (colour = condition)",
+                t[0], t[T - 1]);
         time_tics(f, t, T);
         fig_zero_marker(f, xl);
         char **lab = C <= a->C ? a->cond_label : NULL;
