@@ -143,35 +143,18 @@ fail:
 
 int main(int argc, char **argv)
 {
-    int threads = 1, warmup = 5, min_steps = 20, max_steps = 500;
-    double min_time = 2.0;
-    unsigned long long seed = 0;
-    int want[N_WORKLOADS] = {0}, any = 0;
-    for (int i = 1; i < argc; i += 2) { /* --option value pairs */
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        if (!v) { usage(stderr); return 2; }
-        if (!strcmp(a, "--workload")) {
-            int found = 0;
-            for (int j = 0; j < N_WORKLOADS; j++)
-                if (!strcmp(v, WORKLOADS[j].name)) want[j] = found = any = 1;
-            if (!found) { usage(stderr); return 2; }
-        } else if (!strcmp(a, "--threads")) threads = atoi(v);
-        else if (!strcmp(a, "--warmup")) warmup = atoi(v);
-        else if (!strcmp(a, "--steps")) min_steps = atoi(v);
-        else if (!strcmp(a, "--min-time")) min_time = atof(v);
-        else if (!strcmp(a, "--max-steps")) max_steps = atoi(v);
-        else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
-        else { usage(stderr); return 2; }
-    }
-    if (threads < 1 || warmup < 0 || min_steps < 1 || max_steps < min_steps) {
-        usage(stderr);
-        return 2;
-    }
+    const char *names[N_WORKLOADS];
+    for (int j = 0; j < N_WORKLOADS; j++) names[j] = WORKLOADS[j].name;
+    int want[N_WORKLOADS];
+    bench_opts o;
+    int rc = bench_parse_args(argc, argv, names, N_WORKLOADS, want, &o, usage);
+    if (rc >= 0) return rc;
+    const int threads = o.threads, any = o.any;
+    const unsigned long long seed = o.seed;
     sl_set_threads(threads);
     for (int j = 0; j < N_WORKLOADS; j++)
-        if ((!any || want[j]) && run(&WORKLOADS[j], threads, warmup, min_steps, max_steps,
-                                     min_time, seed))
+        if ((!any || want[j]) && run(&WORKLOADS[j], threads, o.rule.warmup, o.rule.min_steps,
+                                     o.rule.max_steps, o.rule.min_time, seed))
             return 1;
     return 0;
 }

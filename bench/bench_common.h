@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -124,6 +125,46 @@ static inline int bench_time(bench_trainer *b, const bench_rule *r, const char *
 }
 
 /* ", "key": "value"" without the characters that would need escaping. */
+/* The options every C bench takes: --workload NAME (repeatable; none = all),
+ * --threads, --warmup, --steps (min_steps), --min-time, --max-steps, --seed.
+ * names[i] is workload i's name; want[i] is set for each one asked for.
+ * Returns -1 to go on, else the exit code (0 after --help, 2 on bad usage). */
+typedef struct {
+    int threads;
+    bench_rule rule;
+    unsigned long long seed;
+    int any; /* some --workload was given */
+} bench_opts;
+
+static inline int bench_parse_args(int argc, char **argv, const char *const *names, int n, int *want,
+                                   bench_opts *o, void (*usage)(FILE *f))
+{
+    *o = (bench_opts){.threads = 1, .rule = {.warmup = 5, .min_steps = 20, .max_steps = 500, .min_time = 2.0}};
+    for (int j = 0; j < n; j++) want[j] = 0;
+    for (int i = 1; i < argc; i += 2) { /* --option value pairs */
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        if (!v) { usage(stderr); return 2; }
+        if (!strcmp(a, "--workload")) {
+            int found = 0;
+            for (int j = 0; j < n; j++)
+                if (!strcmp(v, names[j])) want[j] = found = o->any = 1;
+            if (!found) { usage(stderr); return 2; }
+        } else if (!strcmp(a, "--threads")) o->threads = atoi(v);
+        else if (!strcmp(a, "--warmup")) o->rule.warmup = atoi(v);
+        else if (!strcmp(a, "--steps")) o->rule.min_steps = atoi(v);
+        else if (!strcmp(a, "--min-time")) o->rule.min_time = atof(v);
+        else if (!strcmp(a, "--max-steps")) o->rule.max_steps = atoi(v);
+        else if (!strcmp(a, "--seed")) o->seed = strtoull(v, NULL, 10);
+        else { usage(stderr); return 2; }
+    }
+    if (o->threads < 1 || o->rule.warmup < 0 || o->rule.min_steps < 1 || o->rule.max_steps < o->rule.min_steps) {
+        usage(stderr);
+        return 2;
+    }
+    return -1;
+}
+
 static void bench_json_str(const char *key, const char *v)
 {
     printf(", \"%s\": \"", key);
