@@ -39,19 +39,7 @@ WORKLOADS = ("lightgru-ei-H64-B32", "gru-H64-B32", "lstm-H32-B16-loop", "lstm-H3
 LR, POOL = 1e-3, 8
 
 
-def parse():
-    p = peer_common.parser(__doc__)
-    peer_common.add_common_args(p, warmup=5)
-    p.add_argument("--case", action="append", default=None,
-                   help="workload, repeatable (default: all of " + ", ".join(WORKLOADS) + ")")
-    a = p.parse_args()
-    for c in a.case or ():
-        if c not in WORKLOADS:
-            p.error(f"unknown workload {c!r}; known: {', '.join(WORKLOADS)}")
-    return a
-
-
-args = parse()
+args = peer_common.parse_cases(__doc__, WORKLOADS)
 peer_common.set_threads(args)  # before torch (and with it OpenBLAS / libgomp) loads
 
 import torch  # noqa: E402

@@ -1,6 +1,6 @@
 """What the PyTorch peers share: thread set-up (before torch is imported),
 the timing rule of /work/shared/bench/README.md, and the common fields of a
-JSON record. Used by peer_ctrnn.py and peer_cells.py (Debian's /usr/bin/python3).
+JSON record. Used by every peer_*.py (Debian's /usr/bin/python3).
 
 Timing: `warmup` untimed steps, then at least `steps` timed steps and until
 `min_time` seconds have passed (at most `max_steps`), each step timed alone
@@ -89,3 +89,17 @@ def machine_fields(args, torch):
 
 def parser(doc):
     return argparse.ArgumentParser(description=doc.splitlines()[0])
+
+
+def parse_cases(doc, workloads, warmup=5):
+    """The arguments of a peer timing named workloads: the common options and
+    --case NAME (repeatable, each one of `workloads`; none = all)."""
+    p = parser(doc)
+    add_common_args(p, warmup=warmup)
+    p.add_argument("--case", action="append", default=None,
+                   help="workload, repeatable (default: all of " + ", ".join(workloads) + ")")
+    a = p.parse_args()
+    for c in a.case or ():
+        if c not in workloads:
+            p.error(f"unknown workload {c!r}; known: {', '.join(workloads)}")
+    return a
