@@ -27,7 +27,6 @@
 #include "silico.h"
 #include "testutil.h"
 
-extern char **environ;
 
 #define EXPERIMENT "examples/reach.ini"
 /* the fast experiment most tests train: ~0.2 s */
@@ -35,73 +34,8 @@ extern char **environ;
 
 /* ---------------------------------------------------------------- helpers */
 
-typedef struct {
-    int rc;    /* exit status, or 128 + signal */
-    char *out; /* stdout text (malloc'd) */
-    char *err; /* stderr text (malloc'd) */
-} cl_result;
-
-static void cl_result_free(cl_result *r)
-{
-    free(r->out);
-    free(r->err);
-    r->out = r->err = NULL;
-}
-
-/* Start silico with args (NULL-terminated, without argv[0]); stdout and
- * stderr go to files dir/cap-N.{out,err} whose paths are returned. */
-static pid_t cl_spawn(const char *dir, const char *const *args, char **out_path, char **err_path)
-{
-    static int counter;
-    char name[64];
-    snprintf(name, sizeof name, "cap-%d.out", ++counter);
-    *out_path = tu_path(dir, name);
-    snprintf(name, sizeof name, "cap-%d.err", counter);
-    *err_path = tu_path(dir, name);
-    int n = 0;
-    while (args[n]) n++;
-    char **argv = calloc((size_t)n + 2, sizeof *argv);
-    cr_assert_not_null(argv);
-    argv[0] = (char *)tu_silico_bin();
-    for (int i = 0; i < n; i++) argv[i + 1] = (char *)args[i];
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, *out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, *err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    int e = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    free(argv);
-    cr_assert_eq(e, 0, "cannot run %s: %s (build it, or set SILICO_BIN)", tu_silico_bin(), strerror(e));
-    return pid;
-}
-
-static cl_result cl_wait(pid_t pid, char *out_path, char *err_path)
-{
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    cl_result r;
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = tu_read_file(out_path, NULL);
-    r.err = tu_read_file(err_path, NULL);
-    if (!r.out) r.out = strdup("");
-    if (!r.err) r.err = strdup("");
-    free(out_path);
-    free(err_path);
-    return r;
-}
-
-static cl_result cl_run_v(const char *dir, const char *const *args)
-{
-    char *o, *e;
-    pid_t pid = cl_spawn(dir, args, &o, &e);
-    return cl_wait(pid, o, e);
-}
-
 /* CL_RUN(dir, "train", EXPERIMENT, ...): run silico, captures under dir. */
-#define CL_RUN(dir, ...) cl_run_v(dir, (const char *const[]){__VA_ARGS__, NULL})
+#define CL_RUN(dir, ...) tu_run_v(dir, (const char *const[]){__VA_ARGS__, NULL})
 
 /* Assert that text contains each NULL-terminated fragment. */
 static void cl_expect_in(const char *text, const char *what, const char *const *frags)
@@ -234,34 +168,34 @@ static void check_lists_every_key(const char *help, const char *what)
 Test(cli, help_lists_every_key_with_its_default)
 {
     char *d = tu_tmpdir();
-    cl_result r = CL_RUN(d, "--help");
+    tu_result r = CL_RUN(d, "--help");
     cr_assert_eq(r.rc, 0, "silico --help exited %d: %s", r.rc, r.err);
     CL_EXPECT_IN(r.out, "usage: silico", "train", "--resume", SILICO_VERSION);
     check_lists_every_key(r.out, "silico --help");
-    cl_result_free(&r);
+    tu_result_free(&r);
 
     r = CL_RUN(d, "train", "--help");
     cr_assert_eq(r.rc, 0, "silico train --help exited %d: %s", r.rc, r.err);
     CL_EXPECT_IN(r.out, "usage: silico train", "--out", "--resume", "metrics.jsonl",
                  "checkpoint.safetensors");
     check_lists_every_key(r.out, "silico train --help");
-    cl_result_free(&r);
+    tu_result_free(&r);
 
     /* no command at all: usage on stderr, exit 2 */
     r = CL_RUN(d, "--threads", "1");
     cr_expect_eq(r.rc, 2);
     CL_EXPECT_IN(r.err, "usage: silico");
-    cl_result_free(&r);
+    tu_result_free(&r);
     tu_rmtree(d);
 }
 
 Test(cli, version_prints_version_and_blas)
 {
     char *d = tu_tmpdir();
-    cl_result r = CL_RUN(d, "--version");
+    tu_result r = CL_RUN(d, "--version");
     cr_assert_eq(r.rc, 0, "silico --version exited %d: %s", r.rc, r.err);
     CL_EXPECT_IN(r.out, "silico " SILICO_VERSION, "BLAS: OpenBLAS", "CPU: ");
-    cl_result_free(&r);
+    tu_result_free(&r);
     tu_rmtree(d);
 }
 
@@ -270,11 +204,11 @@ Test(cli, version_prints_version_and_blas)
 Test(cli, training_run_writes_a_complete_run_directory)
 {
     char *d = tu_tmpdir(), *run = tu_path(d, "run");
-    cl_result r = CL_RUN(d, "train", EXPERIMENT, FAST, "train.val_every=10", "run.seed=7", "--out",
+    tu_result r = CL_RUN(d, "train", EXPERIMENT, FAST, "train.val_every=10", "run.seed=7", "--out",
                          run);
     cr_assert_eq(r.rc, 0, "training exited %d:\n%s", r.rc, r.err);
     CL_EXPECT_IN(r.out, "train error", "validation error", "% of null", run);
-    cl_result_free(&r);
+    tu_result_free(&r);
 
     const char *files[] = {"config.ini", "run.json", "metrics.jsonl", "checkpoint.safetensors",
                            "state.safetensors", "summary.json"};
@@ -356,14 +290,14 @@ Test(cli, training_run_writes_a_complete_run_directory)
 Test(cli, config_ini_reruns_to_identical_metrics)
 {
     char *d = tu_tmpdir(), *a = tu_path(d, "a"), *b = tu_path(d, "b");
-    cl_result r = CL_RUN(d, "train", EXPERIMENT, FAST, "run.seed=11", "model.activation=tanh",
+    tu_result r = CL_RUN(d, "train", EXPERIMENT, FAST, "run.seed=11", "model.activation=tanh",
                          "train.l2_rate=0.01", "train.val_every=5", "--quiet", "--out", a);
     cr_assert_eq(r.rc, 0, "%s", r.err);
-    cl_result_free(&r);
+    tu_result_free(&r);
     char *cfg = tu_path(a, "config.ini");
     r = CL_RUN(d, "train", cfg, "--quiet", "--out", b);
     cr_assert_eq(r.rc, 0, "training from %s exited %d:\n%s", cfg, r.rc, r.err);
-    cl_result_free(&r);
+    tu_result_free(&r);
 
     char *ia = cl_slurp(a, "config.ini", NULL), *ib = cl_slurp(b, "config.ini", NULL);
     cr_expect_str_eq(ib, ia, "the re-run's config.ini differs from the original's");
@@ -382,11 +316,11 @@ Test(cli, one_thread_runs_are_deterministic_per_seed)
     /* recurrent and input noise on, so every random stream is exercised */
     const char *dirs[] = {a, b, c}, *seeds[] = {"run.seed=3", "run.seed=3", "run.seed=4"};
     for (int i = 0; i < 3; i++) {
-        cl_result r = CL_RUN(d, "train", EXPERIMENT, FAST, "run.threads=1", "model.sigma_rec=0.05",
+        tu_result r = CL_RUN(d, "train", EXPERIMENT, FAST, "run.threads=1", "model.sigma_rec=0.05",
                              "task.input_noise=0.1", "train.val_every=3", seeds[i], "--quiet",
                              "--out", dirs[i]);
         cr_assert_eq(r.rc, 0, "%s", r.err);
-        cl_result_free(&r);
+        tu_result_free(&r);
     }
     char *ma = cl_metrics_sans_seconds(a), *mb = cl_metrics_sans_seconds(b),
          *mc = cl_metrics_sans_seconds(c);
@@ -488,7 +422,7 @@ Test(cli, bad_input_fails_clearly_and_writes_nothing)
         args[n++] = "--out";
         args[n++] = out;
         args[n] = NULL;
-        cl_result r = cl_run_v(d, (const char *const *)args);
+        tu_result r = tu_run_v(d, (const char *const *)args);
         if (k->want_rc)
             cr_expect_eq(r.rc, k->want_rc, "%s: exit %d, want %d; stderr:\n%s", k->label, r.rc,
                          k->want_rc, r.err);
@@ -499,7 +433,7 @@ Test(cli, bad_input_fails_clearly_and_writes_nothing)
             cr_expect(strstr(r.err, k->frags[i]) != NULL, "%s: stderr lacks \"%s\":\n%s", k->label,
                       k->frags[i], r.err);
         cr_expect(!cl_exists(out), "%s: %s was created", k->label, out);
-        cl_result_free(&r);
+        tu_result_free(&r);
         free(out);
         free(file);
     }
@@ -515,10 +449,10 @@ Test(cli, existing_out_directory_is_never_overwritten)
     sprintf(slash, "%s/", run); /* a trailing slash names the same directory */
     const char *outs[] = {run, slash};
     for (int i = 0; i < 2; i++) {
-        cl_result r = CL_RUN(d, "train", EXPERIMENT, FAST, "--quiet", "--out", outs[i]);
+        tu_result r = CL_RUN(d, "train", EXPERIMENT, FAST, "--quiet", "--out", outs[i]);
         cr_expect_eq(r.rc, 1, "exit %d:\n%s", r.rc, r.err);
         CL_EXPECT_IN(r.err, run, "already exists", "--resume");
-        cl_result_free(&r);
+        tu_result_free(&r);
     }
     char *text = tu_read_file(marker, NULL);
     cr_expect_str_eq(text, "precious\n");
@@ -535,7 +469,7 @@ Test(cli, existing_out_directory_is_never_overwritten)
 Test(cli, divergence_stops_with_nan_message_and_keeps_best_checkpoint)
 {
     char *d = tu_tmpdir(), *run = tu_path(d, "run");
-    cl_result r = CL_RUN(d, "train", EXPERIMENT, FAST, "train.lr_schedule=exponential",
+    tu_result r = CL_RUN(d, "train", EXPERIMENT, FAST, "train.lr_schedule=exponential",
                          "train.lr_final=1e30", "train.clip=0", "train.val_every=1", "--quiet",
                          "--out", run);
     cr_assert_eq(r.rc, 1, "exit %d, want 1:\n%s", r.rc, r.err);
@@ -549,7 +483,7 @@ Test(cli, divergence_stops_with_nan_message_and_keeps_best_checkpoint)
     best_epoch = strtol(b + 7, NULL, 10);
     cr_assert(best_epoch >= 1 && best_epoch < bad_epoch, "best %ld, failed at %ld", best_epoch,
               bad_epoch);
-    cl_result_free(&r);
+    tu_result_free(&r);
 
     /* every epoch before the failing one is logged; no summary */
     int n;
@@ -589,13 +523,13 @@ Test(cli, divergence_stops_with_nan_message_and_keeps_best_checkpoint)
 Test(cli, divergence_before_any_checkpoint)
 {
     char *d = tu_tmpdir(), *run = tu_path(d, "run");
-    cl_result r = CL_RUN(d, "train", EXPERIMENT, FAST, "train.lr=1e30", "train.clip=0", "--quiet",
+    tu_result r = CL_RUN(d, "train", EXPERIMENT, FAST, "train.lr=1e30", "train.clip=0", "--quiet",
                          "--out", run);
     cr_assert_eq(r.rc, 1, "exit %d, want 1:\n%s", r.rc, r.err);
     CL_EXPECT_IN(r.err, "epoch 1,", "NaN or Inf", "before any checkpoint", "train.lr");
     char *ck = tu_path(run, "checkpoint.safetensors");
     cr_expect(!cl_exists(ck));
-    cl_result_free(&r);
+    tu_result_free(&r);
     free(ck), free(run);
     tu_rmtree(d);
 }
@@ -605,9 +539,9 @@ Test(cli, divergence_before_any_checkpoint)
 Test(cli, truncated_state_and_checkpoint_are_format_errors)
 {
     char *d = tu_tmpdir(), *run = tu_path(d, "run");
-    cl_result r = CL_RUN(d, "train", EXPERIMENT, FAST, "--quiet", "--out", run);
+    tu_result r = CL_RUN(d, "train", EXPERIMENT, FAST, "--quiet", "--out", run);
     cr_assert_eq(r.rc, 0, "%s", r.err);
-    cl_result_free(&r);
+    tu_result_free(&r);
     char *state = tu_path(run, "state.safetensors"), *ck = tu_path(run, "checkpoint.safetensors");
     size_t ml, sl;
     char *metrics = cl_slurp(run, "metrics.jsonl", &ml), *summary = cl_slurp(run, "summary.json", &sl);
@@ -621,7 +555,7 @@ Test(cli, truncated_state_and_checkpoint_are_format_errors)
         r = CL_RUN(d, "train", "--resume", run, "--quiet");
         cr_expect_eq(r.rc, 1, "resume from a state cut to %zu bytes: exit %d\n%s", cuts[i], r.rc, r.err);
         CL_EXPECT_IN(r.err, "state.safetensors", "truncated");
-        cl_result_free(&r);
+        tu_result_free(&r);
         size_t l;
         char *now = cl_slurp(run, "metrics.jsonl", &l);
         cr_expect(l == ml && !memcmp(now, metrics, l), "a failed resume changed metrics.jsonl");
@@ -640,13 +574,13 @@ Test(cli, truncated_state_and_checkpoint_are_format_errors)
     r = CL_RUN(d, "train", "--resume", run, "--quiet");
     cr_expect_eq(r.rc, 1);
     CL_EXPECT_IN(r.err, "state.safetensors", "header");
-    cl_result_free(&r);
+    tu_result_free(&r);
     /* no state at all */
     cr_assert_eq(remove(state), 0);
     r = CL_RUN(d, "train", "--resume", run, "--quiet");
     cr_expect_eq(r.rc, 1);
     CL_EXPECT_IN(r.err, "no saved training state", "state.safetensors", "cannot open");
-    cl_result_free(&r);
+    tu_result_free(&r);
 
     /* the library: a truncated checkpoint is SL_EFORMAT naming the file */
     sl_model *m = NULL;
@@ -682,7 +616,7 @@ Test(cli, ctrl_c_saves_state_and_resume_finishes_identically, .timeout = 60)
 #define RESUME_ARGS "train", EXPERIMENT, "task.name=reach_synthetic", "model.hidden=32", \
                     "train.epochs=40", "train.val_every=4", "model.sigma_rec=0.05", "--out"
     char *o, *e;
-    pid_t pid = cl_spawn(d, (const char *const[]){RESUME_ARGS, run, NULL}, &o, &e);
+    pid_t pid = tu_spawn(d, (const char *const[]){RESUME_ARGS, run, NULL}, &o, &e);
     char *mpath = tu_path(run, "metrics.jsonl");
     struct timespec nap = {0, 500000}; /* 0.5 ms */
     for (int i = 0; i < 60000 && count_lines(mpath) < 5; i++) {
@@ -692,10 +626,10 @@ Test(cli, ctrl_c_saves_state_and_resume_finishes_identically, .timeout = 60)
         nanosleep(&nap, NULL);
     }
     cr_assert_eq(kill(pid, SIGINT), 0);
-    cl_result r = cl_wait(pid, o, e);
+    tu_result r = tu_wait(pid, o, e);
     cr_assert_eq(r.rc, 130, "exit %d after SIGINT, want 130:\n%s", r.rc, r.err);
     CL_EXPECT_IN(r.err, "stopped at epoch", "of 40", "state saved", "--resume");
-    cl_result_free(&r);
+    tu_result_free(&r);
     int stopped = count_lines(mpath);
     cr_assert(stopped >= 5 && stopped < 40, "stopped after %d epochs", stopped);
     char *state = tu_path(run, "state.safetensors"), *sum = tu_path(run, "summary.json");
@@ -705,7 +639,7 @@ Test(cli, ctrl_c_saves_state_and_resume_finishes_identically, .timeout = 60)
     r = CL_RUN(d, "train", "--resume", run);
     cr_assert_eq(r.rc, 0, "resume exited %d:\n%s", r.rc, r.err);
     CL_EXPECT_IN(r.err, "resuming");
-    cl_result_free(&r);
+    tu_result_free(&r);
     int n;
     cJSON **m = cl_metrics(run, &n);
     cr_expect_eq(n, 40, "metrics.jsonl has %d lines after resume, want 40", n);
@@ -718,7 +652,7 @@ Test(cli, ctrl_c_saves_state_and_resume_finishes_identically, .timeout = 60)
     /* an uninterrupted run with the same config logs the same numbers */
     r = CL_RUN(d, RESUME_ARGS, ref, "--quiet");
     cr_assert_eq(r.rc, 0, "%s", r.err);
-    cl_result_free(&r);
+    tu_result_free(&r);
     char *ma = cl_metrics_sans_seconds(run), *mb = cl_metrics_sans_seconds(ref);
     cr_expect_str_eq(ma, mb, "stop at epoch %d + resume differs from an uninterrupted run", stopped);
     free(ma), free(mb), free(state), free(sum), free(mpath), free(run), free(ref);
@@ -733,9 +667,9 @@ Test(cli, checkpoint_reads_in_numpy)
     if (access(TU_PYTHON, X_OK) != 0 || !tu_have_python_module("numpy"))
         cr_skip_test("needs " TU_PYTHON " with numpy");
     char *d = tu_tmpdir(), *run = tu_path(d, "run");
-    cl_result r = CL_RUN(d, "train", EXPERIMENT, FAST, "--quiet", "--out", run);
+    tu_result r = CL_RUN(d, "train", EXPERIMENT, FAST, "--quiet", "--out", run);
     cr_assert_eq(r.rc, 0, "%s", r.err);
-    cl_result_free(&r);
+    tu_result_free(&r);
     char *ck = tu_path(run, "checkpoint.safetensors"), *jnpy = tu_path(d, "J.npy");
     sl_model *m = NULL;
     cr_assert_eq(sl_model_load(ck, &m, NULL), SL_OK, "%s", sl_last_error());
@@ -797,10 +731,10 @@ Test(cli, every_example_trains_shortened)
         char ini[1300], out[512], path[600];
         snprintf(ini, sizeof ini, "%s/examples/%s.ini", cwd, EX[i].file);
         snprintf(out, sizeof out, "%s/%s", d, EX[i].file);
-        cl_result r = CL_RUN(d, "train", ini, "train.epochs=2", "train.val_every=1",
+        tu_result r = CL_RUN(d, "train", ini, "train.epochs=2", "train.val_every=1",
                              "task.batches_per_epoch=2", "task.val_trials=64", "--quiet", "--out", out);
         cr_expect_eq(r.rc, 0, "%s: exit %d:\n%s", EX[i].file, r.rc, r.err);
-        cl_result_free(&r);
+        tu_result_free(&r);
         snprintf(path, sizeof path, "%s/summary.json", out);
         cJSON *o = cl_read_json(path);
         if (!o) continue;
@@ -820,11 +754,11 @@ Test(cli, lstm_trains_on_memory_end_to_end)
 {
     char *d = tu_tmpdir(), *run = tu_path(d, "run"), *ini = tu_path(d, "lstm.ini");
     cr_assert_eq(tu_write_file(ini, "[run]\nname = lstm-memory\n"), 0);
-    cl_result r = CL_RUN(d, "train", ini, "model.type=lstm", "task.name=memory", "model.hidden=8",
+    tu_result r = CL_RUN(d, "train", ini, "model.type=lstm", "task.name=memory", "model.hidden=8",
                          "train.epochs=30", "train.lr=1e-2", "train.val_every=10", "--out", run);
     cr_assert_eq(r.rc, 0, "exit %d:\n%s", r.rc, r.err);
     CL_EXPECT_IN(r.out, "lstm N=8", "mse");
-    cl_result_free(&r);
+    tu_result_free(&r);
     char *sum = tu_path(run, "summary.json");
     cJSON *o = cl_read_json(sum);
     double mse = cl_num(o, "mse", sum);

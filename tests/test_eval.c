@@ -26,59 +26,8 @@
 #include "silico.h"
 #include "testutil.h"
 
-extern char **environ;
 
-typedef struct {
-    int rc;
-    char *out, *err;
-} ev_result;
-
-static void ev_free(ev_result *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-/* Run silico with args (NULL-terminated, no argv[0]); output captured in files
- * under cap (a directory that is not the run directory). */
-static ev_result ev_run_v(const char *cap, const char *const *args)
-{
-    static int counter;
-    char name[64];
-    snprintf(name, sizeof name, "ev-%d.out", ++counter);
-    char *out_path = tu_path(cap, name);
-    snprintf(name, sizeof name, "ev-%d.err", counter);
-    char *err_path = tu_path(cap, name);
-    int n = 0;
-    while (args[n]) n++;
-    char **argv = calloc((size_t)n + 2, sizeof *argv);
-    cr_assert_not_null(argv);
-    argv[0] = (char *)tu_silico_bin();
-    for (int i = 0; i < n; i++) argv[i + 1] = (char *)args[i];
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    int e = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    free(argv);
-    cr_assert_eq(e, 0, "cannot run %s: %s (build it, or set SILICO_BIN)", tu_silico_bin(), strerror(e));
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    ev_result r;
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    r.out = tu_read_file(out_path, NULL);
-    r.err = tu_read_file(err_path, NULL);
-    if (!r.out) r.out = strdup("");
-    if (!r.err) r.err = strdup("");
-    free(out_path);
-    free(err_path);
-    return r;
-}
-#define EV_RUN(cap, ...) ev_run_v(cap, (const char *const[]){__VA_ARGS__, NULL})
+#define EV_RUN(cap, ...) tu_run_v(cap, (const char *const[]){__VA_ARGS__, NULL})
 
 /* A fresh tmp dir holding a trained tiny GoNogo run at <tmp>/run; *run gets
  * that path (malloc'd). Returns the tmp dir (caller tu_rmtree's it). */
@@ -93,9 +42,9 @@ static char *ev_trained_run(char **run)
                                     "[train]\nepochs = 3\nval_every = 1\n"),
                  0);
     *run = tu_path(tmp, "run");
-    ev_result r = EV_RUN(tmp, "train", ini, "--out", *run, "--quiet");
+    tu_result r = EV_RUN(tmp, "train", ini, "--out", *run, "--quiet");
     cr_assert_eq(r.rc, 0, "training the tiny run failed (%d):\n%s", r.rc, r.err);
-    ev_free(&r);
+    tu_result_free(&r);
     free(ini);
     return tmp;
 }
@@ -148,19 +97,19 @@ Test(eval, prints_accuracy_and_writes_nothing)
 {
     char *run, *tmp = ev_trained_run(&run);
     char *before = ev_listing(run);
-    ev_result r = EV_RUN(tmp, "eval", run);
+    tu_result r = EV_RUN(tmp, "eval", run);
     cr_assert_eq(r.rc, 0, "silico eval failed (%d):\n%s", r.rc, r.err);
     cr_expect(strstr(r.out, "accuracy") != NULL, "no accuracy line:\n%s", r.out);
     cr_expect(strstr(r.out, "gonogo") != NULL, "the task is not named:\n%s", r.out);
     cr_expect(strstr(r.out, "loss") != NULL, "no loss line:\n%s", r.out);
     cr_expect(strstr(r.out, "mse") == NULL, "a decision task has no MSE line:\n%s", r.out);
-    ev_free(&r);
+    tu_result_free(&r);
     r = EV_RUN(tmp, "eval", run, "--split", "train", "--json");
     cr_expect_eq(r.rc, 0, "--split train failed:\n%s", r.err);
-    ev_free(&r);
+    tu_result_free(&r);
     r = EV_RUN(tmp, "eval", run, "task.val_trials=20", "--json");
     cr_expect_eq(r.rc, 0, "an override failed:\n%s", r.err);
-    ev_free(&r);
+    tu_result_free(&r);
     char *after = ev_listing(run);
     cr_expect_str_eq(after, before, "silico eval changed the run directory");
     free(before);
@@ -172,7 +121,7 @@ Test(eval, prints_accuracy_and_writes_nothing)
 Test(eval, json_has_the_keys_and_reproduces_summary)
 {
     char *run, *tmp = ev_trained_run(&run);
-    ev_result r = EV_RUN(tmp, "eval", run, "--json");
+    tu_result r = EV_RUN(tmp, "eval", run, "--json");
     cr_assert_eq(r.rc, 0, "silico eval --json failed (%d):\n%s", r.rc, r.err);
     cJSON *o = ev_parse(r.out);
     const char *keys[] = {"run", "task", "split", "overrides", "loss", "mse", "error_pct",
@@ -198,7 +147,7 @@ Test(eval, json_has_the_keys_and_reproduces_summary)
     free(text);
     free(sp);
     cJSON_Delete(o);
-    ev_free(&r);
+    tu_result_free(&r);
     free(run);
     tu_rmtree(tmp);
 }
@@ -208,9 +157,9 @@ Test(eval, val_trials_override_changes_only_the_trials)
     char *run, *tmp = ev_trained_run(&run);
     char *cfg = tu_path(run, "config.ini");
     char *cfg_before = tu_read_file(cfg, NULL);
-    ev_result a = EV_RUN(tmp, "eval", run, "--json");
-    ev_result b = EV_RUN(tmp, "eval", run, "task.val_trials=37", "--json");
-    ev_result c = EV_RUN(tmp, "eval", run, "--json");
+    tu_result a = EV_RUN(tmp, "eval", run, "--json");
+    tu_result b = EV_RUN(tmp, "eval", run, "task.val_trials=37", "--json");
+    tu_result c = EV_RUN(tmp, "eval", run, "--json");
     cr_assert_eq(a.rc, 0, "%s", a.err);
     cr_assert_eq(b.rc, 0, "task.val_trials=37 refused:\n%s", b.err);
     cr_assert_eq(c.rc, 0, "%s", c.err);
@@ -228,9 +177,9 @@ Test(eval, val_trials_override_changes_only_the_trials)
     cJSON_Delete(ja);
     cJSON_Delete(jb);
     cJSON_Delete(jc);
-    ev_free(&a);
-    ev_free(&b);
-    ev_free(&c);
+    tu_result_free(&a);
+    tu_result_free(&b);
+    tu_result_free(&c);
     free(cfg_after);
     free(cfg_before);
     free(cfg);
@@ -244,26 +193,26 @@ Test(eval, network_overrides_are_refused_naming_the_key)
     const char *bad[] = {"model.hidden=32", "train.lr=0.5", "run.seed=9"};
     const char *key[] = {"model.hidden", "train.lr", "run.seed"};
     for (int i = 0; i < 3; i++) {
-        ev_result r = EV_RUN(tmp, "eval", run, bad[i]);
+        tu_result r = EV_RUN(tmp, "eval", run, bad[i]);
         cr_expect_neq(r.rc, 0, "%s was accepted", bad[i]);
         cr_expect(strstr(r.err, key[i]) != NULL, "the message does not name %s:\n%s", key[i], r.err);
         cr_expect_str_eq(r.out, "", "a refused override still printed figures");
-        ev_free(&r);
+        tu_result_free(&r);
     }
     /* a task override the schema rejects, one that changes the network's
      * inputs/outputs, and a CT-RNN dt change */
-    ev_result r = EV_RUN(tmp, "eval", run, "task.val_trials=-1");
+    tu_result r = EV_RUN(tmp, "eval", run, "task.val_trials=-1");
     cr_expect_neq(r.rc, 0);
     cr_expect(strstr(r.err, "task.val_trials") != NULL, "%s", r.err);
-    ev_free(&r);
+    tu_result_free(&r);
     r = EV_RUN(tmp, "eval", run, "task.name=memory");
     cr_expect_neq(r.rc, 0);
     cr_expect(strstr(r.err, "outputs") != NULL, "%s", r.err);
-    ev_free(&r);
+    tu_result_free(&r);
     r = EV_RUN(tmp, "eval", run, "task.dt=50");
     cr_expect_neq(r.rc, 0);
     cr_expect(strstr(r.err, "dt") != NULL, "%s", r.err);
-    ev_free(&r);
+    tu_result_free(&r);
     free(run);
     tu_rmtree(tmp);
 }
@@ -272,14 +221,14 @@ Test(eval, missing_and_corrupt_runs_fail_clearly)
 {
     char *run, *tmp = ev_trained_run(&run);
     char *nowhere = tu_path(tmp, "no-such-run");
-    ev_result r = EV_RUN(tmp, "eval", nowhere);
+    tu_result r = EV_RUN(tmp, "eval", nowhere);
     cr_expect_neq(r.rc, 0);
     cr_expect(strstr(r.err, "no such run directory") != NULL, "%s", r.err);
-    ev_free(&r);
+    tu_result_free(&r);
     r = EV_RUN(tmp, "eval");
     cr_expect_eq(r.rc, 2);
     cr_expect(strstr(r.err, "missing run directory") != NULL, "%s", r.err);
-    ev_free(&r);
+    tu_result_free(&r);
 
     /* a copy of the run: config.ini, and the checkpoint absent then truncated */
     char *bad = tu_path(tmp, "bad");
@@ -291,7 +240,7 @@ Test(eval, missing_and_corrupt_runs_fail_clearly)
     r = EV_RUN(tmp, "eval", bad);
     cr_expect_neq(r.rc, 0);
     cr_expect(strstr(r.err, "checkpoint.safetensors") != NULL, "%s", r.err);
-    ev_free(&r);
+    tu_result_free(&r);
 
     char *src_ck = tu_path(run, "checkpoint.safetensors"), *dst_ck = tu_path(bad, "checkpoint.safetensors");
     size_t n = 0;
@@ -303,12 +252,12 @@ Test(eval, missing_and_corrupt_runs_fail_clearly)
     cr_expect(strstr(r.err, "cannot load the trained network") != NULL, "%s", r.err);
     cr_expect(strstr(r.err, "checkpoint.safetensors") != NULL, "the file is not named:\n%s", r.err);
     cr_expect_str_eq(r.out, "");
-    ev_free(&r);
+    tu_result_free(&r);
     cr_assert_eq(tu_write_bytes(dst_ck, ck, 20), 0);
     r = EV_RUN(tmp, "eval", bad, "--json");
     cr_expect_neq(r.rc, 0);
     cr_expect(strstr(r.err, "checkpoint.safetensors") != NULL, "%s", r.err);
-    ev_free(&r);
+    tu_result_free(&r);
 
     free(ck);
     free(cfg);
@@ -325,14 +274,14 @@ Test(eval, missing_and_corrupt_runs_fail_clearly)
 Test(eval, help_explains_with_an_example)
 {
     char *tmp = tu_tmpdir();
-    ev_result r = EV_RUN(tmp, "eval", "--help");
+    tu_result r = EV_RUN(tmp, "eval", "--help");
     cr_expect_eq(r.rc, 0);
     cr_expect(strstr(r.out, "usage: silico eval") != NULL, "%s", r.out);
     cr_expect(strstr(r.out, "Example") != NULL, "%s", r.out);
     cr_expect(strstr(r.out, "task.min_len=300") != NULL, "%s", r.out);
-    ev_free(&r);
+    tu_result_free(&r);
     r = EV_RUN(tmp, "--help");
     cr_expect(strstr(r.out, "eval RUN") != NULL, "silico --help does not list eval");
-    ev_free(&r);
+    tu_result_free(&r);
     tu_rmtree(tmp);
 }

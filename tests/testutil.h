@@ -16,7 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define TU_PYTHON "/usr/bin/python3"
 
@@ -242,6 +246,73 @@ static inline int tu_silico(const char *args, const char *out_path, const char *
         snprintf(cmd, sizeof cmd, "%s %s > '%s' 2>&1", tu_silico_bin(), args, out_path);
     int rc = system(cmd);
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+/* Run the silico binary with args (NULL-terminated, no argv[0]) without a
+ * shell, stdin from /dev/null, stdout and stderr captured in files under dir
+ * (a directory that is not a run directory). tu_spawn starts it (the caller
+ * may signal the pid) and tu_wait collects it; tu_run_v does both. */
+typedef struct {
+    int rc;    /* exit status, or 128 + signal */
+    char *out; /* stdout text (malloc'd) */
+    char *err; /* stderr text (malloc'd) */
+} tu_result;
+
+static inline void tu_result_free(tu_result *r)
+{
+    free(r->out);
+    free(r->err);
+    r->out = r->err = NULL;
+}
+
+static inline pid_t tu_spawn(const char *dir, const char *const *args, char **out_path, char **err_path)
+{
+    static int counter;
+    char name[64];
+    snprintf(name, sizeof name, "cap-%d.out", ++counter);
+    *out_path = tu_path(dir, name);
+    snprintf(name, sizeof name, "cap-%d.err", counter);
+    *err_path = tu_path(dir, name);
+    int n = 0;
+    while (args[n]) n++;
+    char **argv = calloc((size_t)n + 2, sizeof *argv);
+    cr_assert_not_null(argv);
+    argv[0] = (char *)tu_silico_bin();
+    for (int i = 0; i < n; i++) argv[i + 1] = (char *)args[i];
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, *out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, *err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid;
+    int e = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    free(argv);
+    cr_assert_eq(e, 0, "cannot run %s: %s (build it, or set SILICO_BIN)", tu_silico_bin(), strerror(e));
+    return pid;
+}
+
+static inline tu_result tu_wait(pid_t pid, char *out_path, char *err_path)
+{
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    tu_result r;
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = tu_read_file(out_path, NULL);
+    r.err = tu_read_file(err_path, NULL);
+    if (!r.out) r.out = strdup("");
+    if (!r.err) r.err = strdup("");
+    free(out_path);
+    free(err_path);
+    return r;
+}
+
+static inline tu_result tu_run_v(const char *dir, const char *const *args)
+{
+    char *o, *e;
+    pid_t pid = tu_spawn(dir, args, &o, &e);
+    return tu_wait(pid, o, e);
 }
 
 #endif
