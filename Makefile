@@ -17,6 +17,9 @@ ARCH    ?= -march=native
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) $(ARCH) -g
 WARN     = -std=c11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-psabi
+# silico never reads errno after a math call; without it loops over sqrt (Adam)
+# vectorise. Kept out of CFLAGS so `make asan` and user CFLAGS keep it.
+CODEGEN  = -fno-math-errno
 CPPFLAGS = -D_GNU_SOURCE -Iinclude -Isrc -I/usr/include/openblas -DSILICO_DATADIR='"$(PREFIX)/share/silico"'
 LIBS     = -lxsmm -lopenblas -llapacke -linih -lcjson -lmatio -lz -lm -lpthread -ldl
 BUILD   ?= build
@@ -55,21 +58,17 @@ FORCE:
 $(BUILD)/obj/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	@$(CC) $(WARN) $(CODEGEN) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/pic/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
 	@echo "  CC -fPIC $<"
-	@$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
+	@$(CC) $(WARN) $(CODEGEN) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
 
 $(BUILD)/f64/%.o: %.c $(HDR)
 	@mkdir -p $(dir $@)
 	@echo "  CC f64  $<"
-	@$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -DSL_REAL=double -c $< -o $@
-
-# optim.c: Adam's update loop vectorises √ only without errno (its argument
-# v ≥ 0 never sets errno, so nothing changes but the speed)
-$(BUILD)/obj/src/nn/optim.o $(BUILD)/pic/src/nn/optim.o $(BUILD)/f64/src/nn/optim.o: CFLAGS += -fno-math-errno
+	@$(CC) $(WARN) $(CODEGEN) $(CPPFLAGS) $(CFLAGS) -DSL_REAL=double -c $< -o $@
 
 $(BUILD)/libsilico.a: $(OBJ)
 	@rm -f $@
@@ -92,11 +91,11 @@ $(BUILD)/silico: $(CLI_OBJ) $(BUILD)/libsilico.a
 # --- tests -----------------------------------------------------------------
 $(BUILD)/tests/run: $(TEST_SRC) $(wildcard tests/*.h) $(BUILD)/libsilico.a
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -Itests $(TEST_INC) -o $@ $(TEST_SRC) $(BUILD)/libsilico.a -lcriterion $(LIBS) $(TEST_LIBS)
+	$(CC) $(WARN) $(CODEGEN) $(CPPFLAGS) $(CFLAGS) -Itests $(TEST_INC) -o $@ $(TEST_SRC) $(BUILD)/libsilico.a -lcriterion $(LIBS) $(TEST_LIBS)
 
 $(BUILD)/tests/run_f64: $(F64_TEST_SRC) $(wildcard tests/*.h) $(BUILD)/libsilico_f64.a
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -DSL_REAL=double -Itests -o $@ $(F64_TEST_SRC) $(BUILD)/libsilico_f64.a -lcriterion $(LIBS)
+	$(CC) $(WARN) $(CODEGEN) $(CPPFLAGS) $(CFLAGS) -DSL_REAL=double -Itests -o $@ $(F64_TEST_SRC) $(BUILD)/libsilico_f64.a -lcriterion $(LIBS)
 
 test: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/tests/run $(BUILD)/tests/run_f64
@@ -123,7 +122,7 @@ bench: deps
 	@bench/run.sh $(BUILD)
 
 $(BUILD)/bench_%: bench/bench_%.c bench/bench_common.h $(BUILD)/libsilico.a
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsilico.a $(LIBS)
+	$(CC) $(WARN) $(CODEGEN) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libsilico.a $(LIBS)
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan CC=clang OPT=-O1 ARCH= \
