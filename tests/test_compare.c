@@ -206,6 +206,11 @@ Test(compare, runners, .timeout = 60)
         cJSON *o = read_json(sp);
         double v = num(o, keys[i]);
         cr_expect(isfinite(v) && v > 0, "%s %s = %g", names[i], keys[i], v);
+        if (i == 1) { /* the network's outputs and the task's targets on the same bins */
+            double qz = num(o, "tangling_output_median"), qy = num(o, "tangling_target_median");
+            cr_expect(isfinite(qz) && qz > 0 && isfinite(qy) && qy > 0, "output Q %g, target Q %g", qz, qy);
+            cr_expect(fabs(num(o, "state_over_output") - v / qz) < 1e-12 * v / qz);
+        }
         cr_expect(cJSON_GetObjectItem(o, "files") != NULL);
         cJSON_Delete(o);
         free(sp);
@@ -216,8 +221,17 @@ Test(compare, runners, .timeout = 60)
     sl_array arr;
     cr_assert_eq(sl_npy_read(p, &arr), SL_OK);
     cr_expect(arr.ndim == 3 && arr.shape[0] == 8 && arr.shape[2] == 10);
+    const int64_t T = arr.shape[1];
     sl_array_free(&arr);
     free(p);
+    for (int i = 0; i < 3; i++) {
+        static const char *qf[3] = {"tangling/q.npy", "tangling/q_output.npy", "tangling/q_target.npy"};
+        p = tu_path(dir, qf[i]);
+        cr_assert_eq(sl_npy_read(p, &arr), SL_OK, "%s", sl_last_error());
+        cr_expect(arr.ndim == 2 && arr.shape[0] == 8 && arr.shape[1] == T, "%s: not C×T", qf[i]);
+        sl_array_free(&arr);
+        free(p);
+    }
     /* pca/mean.npy: the N-vector subtracted before projecting (the report places fixed points with it) */
     p = tu_path(dir, "pca/mean.npy");
     cr_assert_eq(sl_npy_read(p, &arr), SL_OK, "%s", sl_last_error());
@@ -279,6 +293,9 @@ Test(compare, cli, .timeout = 90)
         cr_assert_not_null(side);
         cr_expect(num(side, "rotation_strength") > 0 && num(side, "tangling_median") > 0 &&
                   num(side, "dimensionality") >= 1);
+        if (!s)
+            cr_expect(num(side, "tangling_output_median") > 0 && num(side, "tangling_target_median") > 0,
+                      "compare.json model: no tangling of the outputs and targets");
     }
     cJSON_Delete(o);
     char *pcs = tu_path(rd, "analysis/compare/model_pcs.npy");

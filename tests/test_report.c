@@ -119,6 +119,8 @@ static double f_eigc(const int64_t *i)
     return i[2] == 0 ? re : 0.3 * sin(i[1]);
 }
 static double f_q(const int64_t *i) { return 1 + sin(0.3 * i[1] + i[0]) + 0.1 * i[0]; }
+static double f_qz(const int64_t *i) { return 2 + cos(0.2 * i[1] - i[0]); }
+static double f_qy(const int64_t *i) { return 1.5 + 0.5 * sin(0.1 * i[1] * (i[0] + 1)); }
 static double f_jpca(const int64_t *i) { return (i[2] % 2 ? sin : cos)(0.2 * i[1] + ang(i)) * (1 - 0.02 * i[1]) / (1 + i[2] / 2); }
 static double f_dprime(const int64_t *i) { return 3 * sin(1.7 * i[0]) + 0.2 * i[0]; }
 static double f_maxact(const int64_t *i) { return 0.5 + 0.03 * i[0]; }
@@ -213,6 +215,8 @@ static char *fixture_rnn(const char *kind, const char *perturb)
     mkdirs(d, "analysis/tangling");
     const int64_t ct[2] = {C, T};
     npy(d, "analysis/tangling/q.npy", SL_F64, 2, ct, f_q);
+    npy(d, "analysis/tangling/q_output.npy", SL_F64, 2, ct, f_qz);
+    npy(d, "analysis/tangling/q_target.npy", SL_F64, 2, ct, f_qy);
     text(d, "analysis/tangling/summary.json", "{\"tangling_median\": 1.3}");
     mkdirs(d, "analysis/jpca");
     const int64_t ct6[3] = {C, T, 6};
@@ -363,7 +367,7 @@ Test(report, every_recurrent_figure_renders)
 {
     char *run = fixture_rnn("lstm", PERTURB_REG);
     const char *names[] = {"curves", "task", "psth", "perturb", "selectivity", "pca", "pca3d", "jpca",
-                           "eigen", "tangling", "compare-pcs", "rdm", "gates"};
+                           "eigen", "tangling", "tangling-muscles", "compare-pcs", "rdm", "gates"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const sl_figure_def *d = sl_figure_find(names[i]);
         cr_assert_not_null(d, "%s", names[i]);

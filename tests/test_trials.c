@@ -4,6 +4,7 @@
  * bit, and at a delay the network never saw the plan and hold channels still
  * carry the training normalisation (task.norm_delays pinned). */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <string.h>
 
 #include "analysis/analysis.h"
@@ -94,5 +95,72 @@ Test(trials, norm_delays_checked)
     sl_task *t = NULL;
     cr_expect_eq(sl_task_create(c, &t), SL_EINVAL);
     cr_expect(strstr(sl_last_error(), "task.norm_delays") != NULL, "%s", sl_last_error());
+    sl_config_free(c);
+}
+
+/* The condition means the geometry analyses read: with one trial per
+ * condition, rates, outputs and targets are that trial's own, cut to the
+ * steps every condition shares around its go step. */
+Test(trials, condition_mean_outputs_and_targets)
+{
+    sl_config *c = tiny_reach();
+    sl_trialset s;
+    cr_assert_eq(sl_trialset_from_task(c, 0, 0, &s), SL_OK, "%s", sl_last_error());
+    sl_model_spec sp;
+    memset(&sp, 0, sizeof sp);
+    sp.n_in = s.n_in, sp.n_hidden = 12, sp.n_out = s.n_out, sp.act = SL_ACT_TANH;
+    sp.cell = SL_CELL_CTRNN, sp.tau_ms = 50, sp.dt_ms = s.dt_ms, sp.g = 1.2, sp.h = 1.0;
+    sl_rng r;
+    sl_rng_seed(&r, 5);
+    sl_model *m = NULL;
+    cr_assert_eq(sl_model_create(&sp, &r, &m), SL_OK, "%s", sl_last_error());
+    double *rates, *z, *y, *tim, onset;
+    int C, T, N;
+    cr_assert_eq(sl_trialset_condition_mean(m, &s, 0, &rates, &z, &y, &tim, &C, &T, &N, &onset), SL_OK,
+                 "%s", sl_last_error());
+    cr_assert_eq(C, s.C);
+    cr_assert_not_null(y);
+    /* the direct run */
+    const int O = s.n_out, Tt = s.T;
+    sl_workspace *ws = NULL;
+    cr_assert_eq(sl_workspace_create(m, s.C, Tt, &ws), SL_OK);
+    sl_real *zd = malloc((size_t)s.C * Tt * O * sizeof *zd), *rd = malloc((size_t)s.C * Tt * N * sizeof *rd);
+    cr_assert_eq(sl_model_forward(m, ws, s.u, s.C, Tt, NULL, zd), SL_OK);
+    sl_model_states(ws, NULL, rd);
+    int pre = Tt;
+    for (int k = 0; k < s.C; k++) pre = s.zero[k] < pre ? s.zero[k] : pre;
+    cr_assert_eq(tim[pre], 0.0, "time 0 is the go step");
+    /* the condition mean runs s.batch rows at a time, the direct run all of
+     * them: BLAS may round differently, so within float32 rounding */
+#define DIFF(a, b) (fabs((a) - (b)) > 1e-5 * (1 + fabs(b)))
+    int bad = 0, bady = 0;
+    for (int k = 0; k < s.C; k++) {
+        const int c = s.cond[k], g0 = s.zero[k] - pre;
+        for (int t = 0; t < T; t++) {
+            for (int o = 0; o < O; o++) {
+                const size_t i = ((size_t)k * Tt + g0 + t) * O + o, j = ((size_t)c * T + t) * O + o;
+                bad += DIFF(z[j], (double)zd[i]);
+                bady += y[j] != (double)s.y[i];
+            }
+            for (int u = 0; u < N; u++)
+                bad += DIFF(rates[((size_t)c * T + t) * N + u], (double)rd[((size_t)k * Tt + g0 + t) * N + u]);
+        }
+    }
+    cr_expect_eq(bad, 0, "%d rates or outputs differ from the direct run", bad);
+    cr_expect_eq(bady, 0, "%d targets differ from the trial set's", bady);
+#undef DIFF
+    /* the outputs and targets may be skipped */
+    free(rates);
+    free(tim);
+    cr_assert_eq(sl_trialset_condition_mean(m, &s, 0, &rates, NULL, NULL, &tim, &C, &T, &N, &onset), SL_OK);
+    free(rates);
+    free(tim);
+    free(z);
+    free(y);
+    free(zd);
+    free(rd);
+    sl_workspace_free(ws);
+    sl_model_free(m);
+    sl_trialset_free(&s);
     sl_config_free(c);
 }

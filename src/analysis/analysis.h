@@ -110,21 +110,25 @@ int sl_trialset_var(const sl_trialset *s, const char *name);
  * equation is at the top of trials.c): rows with the same cond (dense, in
  * ascending order; reach: only those whose delay is delay_ms when > 0)
  * aligned on their zero step and averaged over the steps all of them share.
- * *rates malloc'd C×T×N, *time_s malloc'd T (seconds from the rows' zero
- * step), *movement_onset_s the reach go-to-movement lag (else 0). */
+ * *rates malloc'd C×T×N; *outputs (the network's z) and *targets (the task's
+ * y; NULL when the set has none) C×T×n_out, averaged the same way, each
+ * skipped when its pointer is NULL; *time_s malloc'd T (seconds from the
+ * rows' zero step), *movement_onset_s the reach go-to-movement lag (else 0). */
 sl_status sl_trialset_condition_mean(sl_model *m, const sl_trialset *s, double delay_ms,
-                                     double **rates, double **time_s, int *C, int *T, int *N,
+                                     double **rates, double **outputs, double **targets,
+                                     double **time_s, int *C, int *T, int *N,
                                      double *movement_onset_s);
 
-/* The condition-averaged rates of ctx's run (sl_condition_rates on its task,
+/* The condition-averaged rates, outputs and targets of ctx's run (sl_condition_rates on its task,
  * option --delay MS), time shifted to movement onset on reach tasks (go cue +
  * the targets' onset lag; other tasks keep the trial set's time_zero),
  * restricted to option --window A:B ms or, without it, to def_lo..def_hi ms
  * (both NAN = every step; non-reach tasks use every step by default). */
 typedef struct {
-    double *x;      /* C×T×N */
+    double *x;      /* C×T×N rates */
+    double *z, *y;  /* C×T×O outputs and targets (y NULL when the task has none) */
     double *time_s; /* T, seconds from time_zero */
-    int C, T, N;
+    int C, T, N, O;
     double dt_s, onset_s; /* step; go-to-movement lag (reach) */
     double lo_ms, hi_ms;  /* the window used */
     const char *time_zero;

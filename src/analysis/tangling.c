@@ -78,9 +78,19 @@ sl_status sl_tangling(const double *X, int C, int T, int D, double dt, double ep
 
 /* ------------------------------------------------------------ runner */
 
+/* Q and its median of a C×T×D trajectory set; q malloc'd C×T. */
+static sl_status tangle(const double *X, const sl_an_rates *r, int D, double **q, double *med)
+{
+    *q = malloc((size_t)r->C * r->T * sizeof **q);
+    if (!*q) return sl_fail(SL_ENOMEM, "tangling: out of memory");
+    return sl_tangling(X, r->C, r->T, D, r->dt_s, 0.1, *q, med);
+}
+
 /* RUN/analysis/tangling/: Q of the condition-averaged rates reduced to
- * pcs=K PCs (10; 0 = every unit); options window=A:B ms from time_zero,
- * delay=MS. */
+ * pcs=K PCs (10; 0 = every unit), and — Russo 2018's comparison of a
+ * population with the muscles it drives — Q of the network's outputs and of
+ * the task's targets on the same bins (every output channel, no PCA: they
+ * are the "muscles"); options window=A:B ms from time_zero, delay=MS. */
 sl_status sl_analysis_tangling_run(sl_analysis_ctx *ctx)
 {
     sl_an_rates r;
@@ -88,31 +98,41 @@ sl_status sl_analysis_tangling_run(sl_analysis_ctx *ctx)
     sl_status st = sl_an_opt_int(ctx, "pcs", 10, 0, 100000, &kd);
     if (!st) st = sl_an_condition_rates(ctx, NAN, NAN, &r);
     if (st) return st;
-    double *z = NULL, *q = malloc((size_t)r.C * r.T * sizeof *q), med = NAN;
+    double *z = NULL, *q = NULL, *qz = NULL, *qy = NULL, med = NAN, medz = NAN, medy = NAN;
     int k = r.N;
-    if (!q) st = sl_fail(SL_ENOMEM, "tangling: out of memory");
-    if (!st) st = geo_reduce(r.x, r.C, r.T, r.N, (int)kd, &z, &k);
-    if (!st) st = sl_tangling(z, r.C, r.T, k, r.dt_s, 0.1, q, &med);
+    st = geo_reduce(r.x, r.C, r.T, r.N, (int)kd, &z, &k);
+    if (!st) st = tangle(z, &r, k, &q, &med);
+    if (!st) st = tangle(r.z, &r, r.O, &qz, &medz);
+    if (!st && r.y) st = tangle(r.y, &r, r.O, &qy, &medy);
     int64_t s2[2] = {r.C, r.T};
     if (!st) st = sl_an_write_f64(ctx->out_dir, "q.npy", 2, s2, q);
+    if (!st) st = sl_an_write_f64(ctx->out_dir, "q_output.npy", 2, s2, qz);
+    if (!st && qy) st = sl_an_write_f64(ctx->out_dir, "q_target.npy", 2, s2, qy);
     if (!st) {
         cJSON *o = cJSON_CreateObject();
         sl_an_json_num(o, "tangling_median", med);
         double mx = 0;
         for (int i = 0; i < r.C * r.T; i++) mx = q[i] > mx ? q[i] : mx;
         sl_an_json_num(o, "tangling_max", mx);
+        sl_an_json_num(o, "tangling_output_median", medz);
+        sl_an_json_num(o, "tangling_target_median", medy);
+        sl_an_json_num(o, "state_over_output", med / medz);
         cJSON_AddNumberToObject(o, "pcs", k);
         cJSON_AddNumberToObject(o, "eps_frac", 0.1);
         cJSON_AddStringToObject(o, "derivative", "central differences (numpy.gradient), per second");
         st = sl_an_rates_write(ctx, &r, o);
         cJSON *f = cJSON_AddObjectToObject(o, "files");
-        cJSON_AddStringToObject(f, "q.npy", "C×T tangling Q(t) per condition and time, float64");
+        cJSON_AddStringToObject(f, "q.npy", "C×T tangling Q(t) of the rates' PCs per condition and time, float64");
+        cJSON_AddStringToObject(f, "q_output.npy", "C×T tangling of the network's outputs (every channel)");
+        if (qy) cJSON_AddStringToObject(f, "q_target.npy", "C×T tangling of the task's targets (every channel)");
         cJSON_AddStringToObject(f, "time.npy", "T times, seconds from time_zero");
         if (!st) st = sl_an_write_json(ctx->out_dir, "summary.json", o);
         cJSON_Delete(o);
     }
     free(z);
     free(q);
+    free(qz);
+    free(qy);
     sl_an_rates_free(&r);
     return st;
 }

@@ -289,10 +289,13 @@ sl_status sl_an_trialset(const sl_analysis_ctx *ctx, sl_trialset *s)
 /* ------------------------------------------------------ condition averages */
 
 sl_status sl_trialset_condition_mean(sl_model *m, const sl_trialset *s, double delay_ms,
-                                     double **rates, double **time_s, int *C, int *T, int *N,
+                                     double **rates, double **outputs, double **targets,
+                                     double **time_s, int *C, int *T, int *N,
                                      double *movement_onset_s)
 {
     *rates = *time_s = NULL;
+    if (outputs) *outputs = NULL;
+    if (targets) *targets = NULL;
     const sl_model_spec *sp = sl_model_get_spec(m);
     if (s->n_in != sp->n_in || s->n_out != sp->n_out)
         return sl_fail(SL_EINVAL, "the task has %d inputs and %d outputs but the network %d and %d",
@@ -332,16 +335,22 @@ sl_status sl_trialset_condition_mean(sl_model *m, const sl_trialset *s, double d
     const int L = pre + post + 1;
     sl_workspace *ws = NULL;
     sl_real *r = malloc((size_t)s->batch * Tt * Nn * sizeof *r);
+    sl_real *zb = outputs ? malloc((size_t)s->batch * Tt * O * sizeof *zb) : NULL;
     double *out = calloc((size_t)(n_cond ? n_cond : 1) * L * Nn, sizeof *out);
+    const size_t nzo = (size_t)(n_cond ? n_cond : 1) * L * O;
+    double *zo = outputs ? calloc(nzo, sizeof *zo) : NULL;
+    double *yo = targets && s->y ? calloc(nzo, sizeof *yo) : NULL;
     double *tim = malloc((size_t)L * sizeof *tim), *yb = calloc((size_t)L, sizeof *yb);
     int *cnt = calloc((size_t)(n_cond ? n_cond : 1), sizeof *cnt);
-    if (!st && (!r || !out || !tim || !yb || !cnt)) st = sl_fail(SL_ENOMEM, "activity: out of memory");
+    if (!st && (!r || !out || !tim || !yb || !cnt || (outputs && (!zb || !zo)) ||
+                (targets && s->y && !yo)))
+        st = sl_fail(SL_ENOMEM, "activity: out of memory");
     if (!st) st = sl_workspace_create(m, s->batch, Tt, &ws);
     /* forward passes of at most s->batch rows, restarting at the second split */
     for (int k0 = 0; !st && k0 < K;) {
         const int end = k0 < s->n_first ? s->n_first : K;
         const int B = end - k0 < s->batch ? end - k0 : s->batch;
-        if ((st = sl_model_forward(m, ws, s->u + (size_t)k0 * Tt * s->n_in, B, Tt, NULL, NULL))) break;
+        if ((st = sl_model_forward(m, ws, s->u + (size_t)k0 * Tt * s->n_in, B, Tt, NULL, zb))) break;
         sl_model_states(ws, NULL, r);
         for (int row = 0; row < B; row++) {
             const int k = k0 + row;
@@ -352,6 +361,10 @@ sl_status sl_trialset_condition_mean(sl_model *m, const sl_trialset *s, double d
                 const sl_real *src = r + ((size_t)row * Tt + g0 + l) * Nn;
                 double *dst = out + ((size_t)c * L + l) * Nn;
                 for (int u = 0; u < Nn; u++) dst[u] += (double)src[u];
+                for (int o = 0; zo && o < O; o++)
+                    zo[((size_t)c * L + l) * O + o] += (double)zb[((size_t)row * Tt + g0 + l) * O + o];
+                for (int o = 0; yo && o < O; o++)
+                    yo[((size_t)c * L + l) * O + o] += (double)s->y[((size_t)k * Tt + g0 + l) * O + o];
                 if (s->y) {
                     double sy = 0;
                     for (int o = 0; o < O; o++) sy += s->y[((size_t)k * Tt + g0 + l) * O + o];
@@ -361,8 +374,11 @@ sl_status sl_trialset_condition_mean(sl_model *m, const sl_trialset *s, double d
         }
         k0 += B;
     }
-    for (int c = 0; c < n_cond && !st; c++)
+    for (int c = 0; c < n_cond && !st; c++) {
         for (size_t q = 0; q < (size_t)L * Nn; q++) out[(size_t)c * L * Nn + q] /= cnt[c];
+        for (size_t q = 0; zo && q < (size_t)L * O; q++) zo[(size_t)c * L * O + q] /= cnt[c];
+        for (size_t q = 0; yo && q < (size_t)L * O; q++) yo[(size_t)c * L * O + q] /= cnt[c];
+    }
     if (!st) {
         for (int l = 0; l < L; l++) tim[l] = (l - pre) * s->dt_ms * 1e-3;
         *movement_onset_s = 0;
@@ -377,12 +393,17 @@ sl_status sl_trialset_condition_mean(sl_model *m, const sl_trialset *s, double d
         }
         *rates = out;
         *time_s = tim;
+        if (outputs) *outputs = zo;
+        if (targets) *targets = yo;
         *C = n_cond;
         *T = L;
         *N = Nn;
-        out = tim = NULL;
+        out = tim = zo = yo = NULL;
     }
     free(out);
+    free(zo);
+    free(yo);
+    free(zb);
     free(tim);
     free(yb);
     free(cnt);
@@ -399,7 +420,9 @@ sl_status sl_condition_rates(sl_model *m, sl_task *t, double delay_ms, double **
     sl_trialset s;
     *rates = *time_s = NULL;
     sl_status st = sl_trialset_validation(t, &s);
-    if (!st) st = sl_trialset_condition_mean(m, &s, delay_ms, rates, time_s, C, T, N, movement_onset_s);
+    if (!st)
+        st = sl_trialset_condition_mean(m, &s, delay_ms, rates, NULL, NULL, time_s, C, T, N,
+                                        movement_onset_s);
     sl_trialset_free(&s);
     return st;
 }
@@ -426,6 +449,8 @@ static sl_status time_window(const double *time_s, int T, double lo, double hi, 
 void sl_an_rates_free(sl_an_rates *r)
 {
     free(r->x);
+    free(r->z);
+    free(r->y);
     free(r->time_s);
     memset(r, 0, sizeof *r);
 }
@@ -445,7 +470,7 @@ sl_status sl_an_condition_rates(const sl_analysis_ctx *ctx, double def_lo, doubl
     sl_task *task = NULL;
     if ((st = sl_task_create(ctx->config, &task))) return st;
     sl_trialset s;
-    double *x = NULL, *tim = NULL, onset = 0;
+    double *x = NULL, *z = NULL, *y = NULL, *tim = NULL, onset = 0;
     int C, T, N;
     st = sl_trialset_validation(task, &s);
     sl_task_free(task);
@@ -453,8 +478,9 @@ sl_status sl_an_condition_rates(const sl_analysis_ctx *ctx, double def_lo, doubl
     if (delay > 0 && !s.reach)
         st = sl_fail(SL_EINVAL, "--delay applies to the reach tasks only (this run's task is %s)",
                      sl_config_str(ctx->config, "task.name"));
-    if (!st) st = sl_trialset_condition_mean(ctx->model, &s, delay, &x, &tim, &C, &T, &N, &onset);
+    if (!st) st = sl_trialset_condition_mean(ctx->model, &s, delay, &x, &z, &y, &tim, &C, &T, &N, &onset);
     out->dt_s = s.dt_ms * 1e-3;
+    const int O = s.n_out;
     out->time_zero = s.reach ? "movement onset" : s.time_zero;
     const int reach = s.reach;
     sl_trialset_free(&s);
@@ -462,27 +488,31 @@ sl_status sl_an_condition_rates(const sl_analysis_ctx *ctx, double def_lo, doubl
     if (!w && !reach) lo = hi = NAN; /* no movement onset: the whole trial */
     for (int t = 0; t < T; t++) tim[t] -= onset;
     int first = 0, Tk = T;
-    if (!isnan(lo) && (st = time_window(tim, T, lo * 1e-3, hi * 1e-3, 3, &first, &Tk))) {
-        free(x);
-        free(tim);
+    if (!isnan(lo)) st = time_window(tim, T, lo * 1e-3, hi * 1e-3, 3, &first, &Tk);
+    out->x = st ? NULL : malloc((size_t)C * Tk * N * sizeof *out->x);
+    out->z = st ? NULL : malloc((size_t)C * Tk * O * sizeof *out->z);
+    out->y = st || !y ? NULL : malloc((size_t)C * Tk * O * sizeof *out->y);
+    out->time_s = st ? NULL : malloc((size_t)Tk * sizeof *out->time_s);
+    if (!st && (!out->x || !out->z || (y && !out->y) || !out->time_s))
+        st = sl_fail(SL_ENOMEM, "out of memory");
+    for (int c = 0; !st && c < C; c++) {
+        memcpy(out->x + (size_t)c * Tk * N, x + ((size_t)c * T + first) * N, (size_t)Tk * N * sizeof *x);
+        memcpy(out->z + (size_t)c * Tk * O, z + ((size_t)c * T + first) * O, (size_t)Tk * O * sizeof *z);
+        if (y) memcpy(out->y + (size_t)c * Tk * O, y + ((size_t)c * T + first) * O, (size_t)Tk * O * sizeof *y);
+    }
+    if (!st) memcpy(out->time_s, tim + first, (size_t)Tk * sizeof *tim);
+    free(x);
+    free(z);
+    free(y);
+    free(tim);
+    if (st) {
+        sl_an_rates_free(out);
         return st;
     }
-    out->x = malloc((size_t)C * Tk * N * sizeof *out->x);
-    out->time_s = malloc((size_t)Tk * sizeof *out->time_s);
-    if (!out->x || !out->time_s) {
-        free(x);
-        free(tim);
-        sl_an_rates_free(out);
-        return sl_fail(SL_ENOMEM, "out of memory");
-    }
-    for (int c = 0; c < C; c++)
-        memcpy(out->x + (size_t)c * Tk * N, x + ((size_t)c * T + first) * N, (size_t)Tk * N * sizeof *x);
-    memcpy(out->time_s, tim + first, (size_t)Tk * sizeof *tim);
-    free(x);
-    free(tim);
     out->C = C;
     out->T = Tk;
     out->N = N;
+    out->O = O;
     out->onset_s = onset;
     out->lo_ms = nearbyint(out->time_s[0] * 1e9) * 1e-6; /* ms, without rounding noise */
     out->hi_ms = nearbyint(out->time_s[Tk - 1] * 1e9) * 1e-6;

@@ -26,6 +26,13 @@
 #include "cli/cli.h"
 #include "silico.h"
 
+/* row c of a C×Tm×n array linearly interpolated between steps j and j + 1 */
+static void interp(const double *a, int n, int c, int Tm, int j, double w, double *out)
+{
+    const double *p = a + ((size_t)c * Tm + j) * n;
+    for (int u = 0; u < n; u++) out[u] = (1 - w) * p[u] + w * p[n + u];
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -44,7 +51,10 @@ static void usage(FILE *f)
 "                  RDMs over conditions; \"rsa\" has correlation RDMs and permutation\n"
 "                  p-values too), and \"model\" / \"data\" objects with rotation_strength\n"
 "                  (jPCA R² skew ÷ R² linear), tangling_median (Russo 2018) and\n"
-"                  dimensionality (participation ratio)\n"
+"                  dimensionality (participation ratio); \"model\" also has\n"
+"                  tangling_output_median and tangling_target_median: the network's\n"
+"                  outputs and the task's targets (the muscles, for reach) on the same\n"
+"                  bins — Russo's finding is a population less tangled than its muscles\n"
 "  model_rdm.npy, data_rdm.npy   C×C euclidean RDMs;  model_pcs.npy, data_pcs.npy\n"
 "                  C×T×K aligned PC trajectories;  time.npy  T times (s from movement onset)\n"
 "  model_rates.npy, data_rates.npy   C×T×N aligned, condition-paired rates before PCA\n"
@@ -166,7 +176,7 @@ int cli_compare(int argc, char **argv, int threads)
     sl_config *cfg = NULL;
     sl_model *model = NULL;
     sl_an_rates mr = {0};
-    double *data = NULL, *tdat = NULL, *mtime = NULL, *D = NULL, *M = NULL;
+    double *data = NULL, *tdat = NULL, *mtime = NULL, *D = NULL, *M = NULL, *Mz = NULL, *My = NULL;
     int *pair = NULL;
     sl_compare_result res = {0};
     int64_t shape[SL_MAX_DIMS];
@@ -339,6 +349,10 @@ int cli_compare(int argc, char **argv, int threads)
         st_[1] = ax_t >= 0 ? strides[ax_t] : 0;
         st_[2] = strides[ax_n];
     }
+    const int O = mr.O;
+    Mz = malloc((size_t)P * T * O * sizeof *Mz);
+    My = mr.y ? malloc((size_t)P * T * O * sizeof *My) : NULL;
+    if (!Mz || (mr.y && !My)) goto done;
     for (int c = 0; c < P; c++)
         for (int t = 0; t < T; t++) {
             for (int64_t u = 0; u < Nd; u++)
@@ -349,10 +363,18 @@ int cli_compare(int argc, char **argv, int threads)
             while (j + 2 < Tm && mtime[j + 1] < tm) j++;
             double w = (tm - mtime[j]) / (mtime[j + 1] - mtime[j]);
             w = w < 0 ? 0 : w > 1 ? 1 : w;
-            for (int u = 0; u < Nm; u++)
-                M[((size_t)c * T + t) * Nm + u] = (1 - w) * mr.x[((size_t)c * Tm + j) * Nm + u] +
-                                                  w * mr.x[((size_t)c * Tm + j + 1) * Nm + u];
+            interp(mr.x, Nm, c, Tm, j, w, M + ((size_t)c * T + t) * Nm);
+            interp(mr.z, O, c, Tm, j, w, Mz + ((size_t)c * T + t) * O);
+            if (My) interp(mr.y, O, c, Tm, j, w, My + ((size_t)c * T + t) * O);
         }
+    /* Russo 2018's comparison on the model side: the network's outputs and
+     * the task's targets (the "muscles") on the same bins */
+    double tz = NAN, ty = NAN;
+    if (sl_tangling(Mz, P, T, O, dt * 1e-3, 0.1, NULL, &tz) ||
+        (My && sl_tangling(My, P, T, O, dt * 1e-3, 0.1, NULL, &ty))) {
+        fprintf(stderr, "silico compare: tangling of the outputs: %s\n", sl_last_error());
+        goto done;
+    }
     if (sl_compare_activity(M, Nm, D, (int)Nd, P, T, dt * 1e-3, K, &res)) {
         fprintf(stderr, "silico compare: %s\n", sl_last_error());
         goto done;
@@ -411,6 +433,10 @@ int cli_compare(int argc, char **argv, int threads)
         sl_an_json_num(e, "jpca_r2_skew", res.side[s].r2_skew);
         sl_an_json_num(e, "jpca_r2_linear", res.side[s].r2_linear);
         sl_an_json_num(e, "tangling_median", res.side[s].tangling_median);
+        if (!s) {
+            sl_an_json_num(e, "tangling_output_median", tz);
+            sl_an_json_num(e, "tangling_target_median", ty);
+        }
         sl_an_json_num(e, "dimensionality", res.side[s].dimensionality);
         cJSON_AddNumberToObject(e, "units", s ? (double)Nd : Nm);
     }
@@ -472,6 +498,8 @@ done:
     free(mtime);
     free(D);
     free(M);
+    free(Mz);
+    free(My);
     free(pair);
     sl_model_free(model);
     sl_config_free(cfg);

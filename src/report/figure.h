@@ -94,6 +94,7 @@ sl_status fig_draw_pca3d(fig_job *j);         /* pca.c */
 sl_status fig_draw_jpca(fig_job *j);          /* pca.c */
 sl_status fig_draw_eigen(fig_job *j);         /* eigen.c */
 sl_status fig_draw_tangling(fig_job *j);      /* tangling.c */
+sl_status fig_draw_tangling_muscles(fig_job *j); /* tangling.c */
 sl_status fig_draw_rdm(fig_job *j);           /* rdm.c */
 sl_status fig_draw_rdm_layers(fig_job *j);    /* rdm.c */
 sl_status fig_draw_feature_maps(fig_job *j);  /* cnn.c */

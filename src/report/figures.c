@@ -60,6 +60,11 @@ static const figure FIGURES[] = {
     {{"tangling", "trajectory tangling Q(t) per condition and its median", "analysis/tangling/q.npy", "tangling",
       ANALYZE("tangling"), 900, 480, SL_FIG_RECURRENT},
      {"analysis/tangling/q.npy"}, fig_draw_tangling},
+    {{"tangling-muscles", "the population's tangling against its outputs' and targets' per condition and time "
+                          "(Russo 2018: below the diagonal = less tangled than the muscles it drives)",
+      "analysis/tangling/q.npy, q_output.npy (+ q_target.npy)", "tangling", ANALYZE("tangling"), 700, 640,
+      SL_FIG_RECURRENT},
+     {"analysis/tangling/q.npy", "analysis/tangling/q_output.npy"}, fig_draw_tangling_muscles},
     {{"compare-pcs", "model and recorded neurons' aligned principal components on one time axis",
       "analysis/compare/model_pcs.npy, data_pcs.npy, time.npy", "compare",
       "silico compare RUN DATA.mat:variable --dims time,neuron,condition", 1200, 760, SL_FIG_RECURRENT},

@@ -93,3 +93,72 @@ sl_status fig_draw_tangling(fig_job *j)
     free(q);
     return st;
 }
+
+/* tangling-muscles — Russo 2018's comparison: Q of the population (the rates'
+ * PCs, analysis/tangling/q.npy) against Q of what it drives (the network's
+ * outputs, q_output.npy, and the task's targets, q_target.npy), one dot per
+ * condition and time, log–log, with the unity line: dots below it are times
+ * where the population is less tangled than its muscles. */
+sl_status fig_draw_tangling_muscles(fig_job *j)
+{
+    fig *f = &j->f;
+    double *q = NULL, *qz = NULL, *qy = NULL;
+    int64_t s[8], sz[8], sy[8];
+    sl_status st = rd_npy_dims(j->run, "analysis/tangling/q.npy", 2, &q, s);
+    if (!st) st = rd_npy_dims(j->run, "analysis/tangling/q_output.npy", 2, &qz, sz);
+    if (!st && rd_exists(j->run, "analysis/tangling/q_target.npy"))
+        st = rd_npy_dims(j->run, "analysis/tangling/q_target.npy", 2, &qy, sy);
+    if (!st && (sz[0] != s[0] || sz[1] != s[1] || (qy && (sy[0] != s[0] || sy[1] != s[1]))))
+        st = sl_fail(SL_EFORMAT, "%s/analysis/tangling: q.npy, q_output.npy and q_target.npy have "
+                     "different shapes", j->run);
+    const size_t n = st ? 0 : (size_t)s[0] * s[1];
+    double lo = INFINITY, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double v[3] = {q[i], qz[i], qy ? qy[i] : q[i]};
+        for (int k = 0; k < 3; k++)
+            if (v[k] > 0) {
+                lo = v[k] < lo ? v[k] : lo;
+                hi = v[k] > hi ? v[k] : hi;
+            }
+    }
+    if (!st && !(hi > 0)) st = sl_fail(SL_EFORMAT, "%s/analysis/tangling: every Q is zero", j->run);
+    char *file = NULL;
+    FILE *o;
+    if (!st && !(st = fig_data(f, "q", "index 0: output-Q state-Q; index 1: target-Q state-Q", &o, &file))) {
+        for (size_t i = 0; i < n; i++) fprintf(o, "%.6g %.6g\n", qz[i], q[i]);
+        if (qy) {
+            fprintf(o, "\n\n");
+            for (size_t i = 0; i < n; i++) fprintf(o, "%.6g %.6g\n", qy[i], q[i]);
+        }
+        st = fig_data_close(o, file);
+    }
+    if (!st) {
+        cJSON *sum = rd_exists(j->run, "analysis/tangling/summary.json")
+                         ? rd_json(j->run, "analysis/tangling/summary.json", &st) : NULL;
+        st = SL_OK;
+        sl_clear_error();
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(sum, "state_over_output");
+        char title[160] = "Population vs output tangling";
+        if (cJSON_IsNumber(r))
+            snprintf(title, sizeof title, "Population vs output tangling (median ratio %.2f)", r->valuedouble);
+        cJSON_Delete(sum);
+        lo *= 0.7;
+        hi *= 1.4;
+        fig_cmd(f, "set title %s font \",13\"\nset xlabel \"tangling of the outputs / targets\"\n"
+                   "set ylabel \"tangling of the population (rates' PCs)\"\nset logscale xy\n"
+                   "set xrange [%g:%g]\nset yrange [%g:%g]\nset size ratio -1\n"
+                   "set grid lc rgb \"#eeeeee\"\nset key bottom right font \",9\" opaque box\n",
+                fig_quote(title), lo, hi, lo, hi);
+        fig_cmd(f, "plot x with lines lc rgb \"#999999\" dt 2 title \"equal tangling\", \\\n"
+                   "     \"%s\" index 0 using 1:2 with points pt 7 ps 0.5 lc rgb \"#0072B2\" title \"vs network outputs\"%s",
+                file, qy ? ", \\\n" : "\n");
+        if (qy)
+            fig_cmd(f, "     \"%s\" index 1 using 1:2 with points pt 6 ps 0.5 lc rgb \"#D55E00\" title \"vs task targets\"\n",
+                    file);
+    }
+    free(file);
+    free(q);
+    free(qz);
+    free(qy);
+    return st;
+}
