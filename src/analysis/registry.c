@@ -90,8 +90,12 @@ static const sl_analysis_def ANALYSES[] = {
      "  --delay MS         reach: only the validation trials with this delay (all)",
      1, needs_model, sl_analysis_pca_run},
     {"tangling",
-     "trajectory tangling Q(t) (Russo 2018) on the top principal components; median\n"
-     "  writes q.npy (C x T), time.npy, summary.json (tangling_median)\n"
+     "trajectory tangling Q(t) (Russo 2018) on the top principal components; median; and\n"
+     "  Q of the network's outputs and the task's targets on the same bins (Russo's\n"
+     "  population-vs-muscles comparison)\n"
+     "  writes q.npy, q_output.npy, q_target.npy (C x T; targets: regression tasks), time.npy,\n"
+     "  summary.json (tangling_median, tangling_output_median, tangling_target_median,\n"
+     "  state_over_output)\n"
      "  rates: every validation trial run without noise, averaged per condition aligned on the\n"
      "  go cue; time_zero = movement onset on reach tasks (go cue + the targets' onset lag)\n"
      "  --pcs K            principal components kept (10; 0 = every unit)\n"
