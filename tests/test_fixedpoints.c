@@ -12,6 +12,7 @@
  *  - the runner on a small flip-flop network writes the contract's files;
  *  - bad input: no model, NaN states, bad groups, bad options. */
 #include <criterion/criterion.h>
+#include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +142,31 @@ Test(fixedpoints_jacobian, analytic_vs_finite_differences)
                 for (int k = 0; k < D; k++) jr += R[k] * J[k * D + i];
                 cr_assert_lt(fabs(jr - od[i]), 1e-10 * (1 + fabs(jr)));
             }
+            /* the search's fused q and ∇q (float32) on 3 rows: q = ½‖x − F‖²,
+             * ∇q = d − d ∂F/∂x (d = x − F) from the float64 map and Jacobian */
+            float X3[30], A3[120], G3[30], *wq = malloc(sizeof(float) * sl_stepmap_qgrad_work(s, 3));
+            double q3[3];
+            cr_assert_not_null(wq);
+            for (int k = 0; k < 3; k++) {
+                for (int i = 0; i < D; i++) X3[k * D + i] = (float)(x[i] + 0.3 * k * sl_rng_normal(&r));
+                for (int i = 0; i < GN; i++) A3[k * GN + i] = af[i];
+            }
+            sl_stepmap_qgrad_f(s, 3, X3, A3, q3, G3, wq);
+            for (int k = 0; k < 3; k++) {
+                double xk[10], Fk[10], Jk[100], dk[10], qk = 0;
+                for (int i = 0; i < D; i++) xk[i] = X3[k * D + i];
+                cr_assert_eq(sl_stepmap_jacobian(s, xk, a, Fk, Jk), SL_OK);
+                for (int i = 0; i < D; i++) dk[i] = xk[i] - Fk[i], qk += 0.5 * dk[i] * dk[i];
+                cr_assert_lt(fabs(q3[k] - qk), 1e-5 * (qk + 1e-3), "%s row %d: q %g vs %g",
+                             sl_cell_kind_name(KINDS[ki]), k, q3[k], qk);
+                for (int i = 0; i < D; i++) {
+                    double g = dk[i];
+                    for (int j = 0; j < D; j++) g -= dk[j] * Jk[j * D + i];
+                    cr_assert_lt(fabs(G3[k * D + i] - g), 1e-5 * (1 + fabs(g)), "%s row %d: dq/dx_%d %g vs %g",
+                                 sl_cell_kind_name(KINDS[ki]), k, i, G3[k * D + i], g);
+                }
+            }
+            free(wq);
             free(a);
             sl_stepmap_free(s);
             sl_model_free(m);
@@ -297,6 +323,70 @@ Test(fixedpoints_dedup, one_point_per_input_group)
     cr_assert_eq(res.P, 1);
     sl_fp_result_free(&res);
     sl_model_free(m);
+}
+
+/* eigenvalues and the top-3 modes (dhseqr + dhsein) against LAPACK dgeev with
+ * eigenvectors on the same Jacobians: a g = 1.5 CT-RNN and a GRU, points
+ * from a short search (saddles with real and complex unstable modes) */
+static int by_re_desc(const void *a, const void *b)
+{
+    const double *x = a, *y = b;
+    if (x[0] != y[0]) return x[0] < y[0] ? 1 : -1;
+    if (x[1] != y[1]) return x[1] < y[1] ? 1 : -1;
+    return 0;
+}
+
+Test(fixedpoints_spectrum, modes_match_dgeev)
+{
+    const sl_cell_kind kinds[2] = {SL_CELL_CTRNN, SL_CELL_GRU};
+    for (int ki = 0; ki < 2; ki++) {
+        const int N = 12, K = 16;
+        sl_model *m = make(kinds[ki], SL_ACT_TANH, 1, N, 70 + ki);
+        double x0[K * N], u = 0;
+        sl_rng r;
+        sl_rng_seed(&r, 6);
+        for (int i = 0; i < K * N; i++) x0[i] = 1.5 * sl_rng_normal(&r);
+        sl_fp_spec sp;
+        sl_fp_defaults(&sp);
+        sp.max_iters = 40;
+        sl_fp_result res;
+        cr_assert_eq(sl_fixed_points(m, x0, K, &u, 1, NULL, &sp, &res), SL_OK, "%s", sl_last_error());
+        sl_stepmap *s;
+        cr_assert_eq(sl_stepmap_create(m, &s), SL_OK);
+        double a[3 * 12], Jm[144], wr[12], wi[12], vr[144], ev[12][3];
+        sl_stepmap_drive(s, &u, a);
+        int n_complex = 0, n_checked = 0;
+        for (int p = 0; p < res.P; p++) {
+            cr_assert_eq(sl_stepmap_jacobian(s, res.x + (size_t)p * N, a, NULL, Jm), SL_OK);
+            cr_assert_eq(LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', 'V', N, Jm, N, wr, wi, NULL, N, vr, N), 0);
+            for (int i = 0; i < N; i++) ev[i][0] = wr[i], ev[i][1] = wi[i], ev[i][2] = i;
+            qsort(ev, N, sizeof ev[0], by_re_desc);
+            for (int i = 0; i < N; i++) {
+                const double *e = res.eig_discrete + ((size_t)p * N + i) * 2;
+                cr_assert_lt(fabs(e[0] - ev[i][0]) + fabs(e[1] - ev[i][1]), 1e-9, "point %d eig %d", p, i);
+            }
+            for (int mo = 0; mo < 3; mo++) {
+                int c = (int)ev[mo][2];
+                if (ev[mo][1] < 0 && c > 0) c--;
+                /* dgeev's vector (unit norm; a complex one with its largest component
+                 * real) vs ours, up to sign */
+                double dp = 0, dm = 0;
+                for (int i = 0; i < N; i++) {
+                    const double w = vr[i * N + c], v = res.modes[((size_t)p * 3 + mo) * N + i];
+                    dp = fmax(dp, fabs(v - w)), dm = fmax(dm, fabs(v + w));
+                }
+                cr_assert_lt(fmin(dp, dm), 1e-8, "%s point %d mode %d (lambda %g%+gi): off by %g",
+                             sl_cell_kind_name(kinds[ki]), p, mo, ev[mo][0], ev[mo][1], fmin(dp, dm));
+                n_complex += ev[mo][1] != 0, n_checked++;
+            }
+        }
+        cr_assert_gt(n_complex, 0, "%s: no complex mode among the top 3 of %d points",
+                     sl_cell_kind_name(kinds[ki]), res.P);
+        cr_assert_gt(n_checked, 3 * 4);
+        sl_stepmap_free(s);
+        sl_fp_result_free(&res);
+        sl_model_free(m);
+    }
 }
 
 Test(fixedpoints_errors, bad_input)

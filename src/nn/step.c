@@ -20,7 +20,9 @@
  *     lightgru  out = R ⊙ z + [R (h − h̃) z(1−z), R (1−z) [h̃ > 0]] [U_z; U_h]
  *     lstm      dc = R_c + R_h o (1 − tanh² c'),  out_c = dc ⊙ f,
  *               out_h = [dc g i(1−i), dc c f(1−f), dc i (1−g²), R_h tanh c' o(1−o)] W_hh
- * The D×D Jacobian is the VJP of the D unit vectors (one GEMM). The batched
+ * The D×D Jacobian: CT-RNN and RNN from the formulas above, the gated cells
+ * as the VJPs of the D unit vectors (one GEMM). The search's q and ∇q
+ * (sl_stepmap_qgrad_f) are fused for the CT-RNN. The batched
  * map is written once (step_impl.h) and built for float32 (the search) and
  * float64 (Newton steps, Jacobians). Weights are the model's effective ones
  * (sl_model_effective: Dale, masks), copied at create. */
@@ -39,7 +41,7 @@ struct sl_stepmap {
     int N, D, G, n_in, n_e; /* n_e: the cell's input width (N·k with ENU) */
     double alpha;
     double *Wh, *bh;  /* G·N×N recurrent (ctrnn: J), G·N (gru's b_hh, else 0) */
-    float *Wh_f, *bh_f;
+    float *Wh_f, *bh_f, *WhT_f; /* WhT_f: N×G·N, Wh_fᵀ (the forward's GEMM untransposed) */
     double *Wi, *bi;  /* G·N×n_e input matrix, G·N bias folded into the drive */
     double *We, *be;  /* ENU: n_e×n_in, n_e (NULL without) */
     double *bn;       /* lightgru: per 2N: scale γ/√(var+ε), shift β − γμ/√(var+ε) */
@@ -49,6 +51,8 @@ static inline double tanh__d(double x) { return tanh(x); }
 static inline float tanh__f(float x) { return sl_tanh_f32(x); }
 static const double *wh_of_d(const sl_stepmap *s) { return s->Wh; }
 static const float *wh_of_f(const sl_stepmap *s) { return s->Wh_f; }
+static const double *wht_of_d(const sl_stepmap *s) { (void)s; return NULL; }
+static const float *wht_of_f(const sl_stepmap *s) { return s->WhT_f; }
 static const double *bh_of_d(const sl_stepmap *s) { return s->bh; }
 static const float *bh_of_f(const sl_stepmap *s) { return s->bh_f; }
 
@@ -59,11 +63,24 @@ static void gemm_d(int ta, int tb, int M, int N, int K, double al, const double 
         cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     M, N, K, al, A, lda, B, ldb, be, C, ldc);
 }
+/* float32: a libxsmm JIT kernel when neither operand is transposed (no packing;
+ * at the search's tiles of ≤ 64 rows about 1.3× OpenBLAS' sgemm here), else
+ * OpenBLAS. libxsmm is column-major: C = A·B row-major is Cᵀ = Bᵀ·Aᵀ. */
 static void gemm_f(int ta, int tb, int M, int N, int K, double al, const float *A, int lda,
                    const float *B, int ldb, double be, float *C, int ldc)
 {
-    if (M > 0 && N > 0)
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+    if (M <= 0 || N <= 0) return;
+    if (!ta && !tb && K > 0 && al == 1 && (be == 0 || be == 1)) {
+        const float one = 1, beta = (float)be;
+        const int flags = be == 0 ? LIBXSMM_GEMM_FLAG_BETA_0 : 0, pf = LIBXSMM_GEMM_PREFETCH_NONE;
+        const libxsmm_blasint la = lda, lb = ldb, lc = ldc;
+        const libxsmm_smmfunction f = libxsmm_smmdispatch(N, M, K, &lb, &la, &lc, &one, &beta, &flags, &pf);
+        if (f) {
+            f(B, A, C);
+            return;
+        }
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     M, N, K, (float)al, A, lda, B, ldb, (float)be, C, ldc);
 }
 
@@ -116,7 +133,7 @@ static void act_row_d(sl_activation a, const double *x, double *r, double *dr, i
 void sl_stepmap_free(sl_stepmap *s)
 {
     if (!s) return;
-    free(s->Wh), free(s->bh), free(s->Wh_f), free(s->bh_f);
+    free(s->Wh), free(s->bh), free(s->Wh_f), free(s->bh_f), free(s->WhT_f);
     free(s->Wi), free(s->bi), free(s->We), free(s->be), free(s->bn);
     free(s);
 }
@@ -221,7 +238,8 @@ sl_status sl_stepmap_create(const sl_model *m, sl_stepmap **out)
     if (ok) {
         s->Wh_f = malloc(GN * N * sizeof(float));
         s->bh_f = malloc(GN * sizeof(float));
-        ok = s->Wh_f && s->bh_f;
+        s->WhT_f = malloc(GN * N * sizeof(float));
+        ok = s->Wh_f && s->bh_f && s->WhT_f;
     }
     if (!ok) {
         sl_stepmap_free(s);
@@ -229,6 +247,8 @@ sl_status sl_stepmap_create(const sl_model *m, sl_stepmap **out)
                        sl_cell_kind_name(sp->cell));
     }
     for (size_t i = 0; i < GN * N; i++) s->Wh_f[i] = (float)s->Wh[i];
+    for (size_t i = 0; i < GN; i++)
+        for (size_t j = 0; j < (size_t)N; j++) s->WhT_f[j * GN + i] = s->Wh_f[i * N + j];
     for (size_t i = 0; i < GN; i++) s->bh_f[i] = (float)s->bh[i];
     *out = s;
     return SL_OK;
@@ -267,26 +287,102 @@ void sl_stepmap_drive(const sl_stepmap *s, const double *u, double *a)
     free(e);
 }
 
+size_t sl_stepmap_qgrad_work(const sl_stepmap *s, int B)
+{
+    return sl_stepmap_work(s, B) + 3 * (size_t)B * s->D;
+}
+
+/* Σ over 16 lanes in float64 */
+static double vsum_d(vf16 v)
+{
+    double t = 0;
+    for (int l = 0; l < 16; l++) t += v[l];
+    return t;
+}
+
+void sl_stepmap_qgrad_f(const sl_stepmap *s, int B, const float *X, const float *A, double *q,
+                        float *G, float *work)
+{
+    const int N = s->N, D = s->D, GN = s->G * N;
+    if (s->kind == SL_CELL_CTRNN) {
+        /* d = x − F = α (x − J φ(x) − a),  G = α (d − (d J) ⊙ φ'(x)) */
+        float *Phi = work, *dPhi = Phi + (size_t)B * N, *P = dPhi + (size_t)B * N, *R = P + (size_t)B * N;
+        const vf16 al = VF(s->alpha);
+        for (int k = 0; k < B; k++)
+            act_row_f(s->act, X + (size_t)k * D, Phi + (size_t)k * N, dPhi + (size_t)k * N, N);
+        gemm_f(0, 0, B, N, N, 1, Phi, N, s->WhT_f, N, 0, P, N);
+        for (int k = 0; k < B; k++) {
+            const float *x = X + (size_t)k * D, *a = A + (size_t)k * GN, *p = P + (size_t)k * N;
+            float *r = R + (size_t)k * N;
+            vf16 acc = VF(0);
+            for (int i = 0; i < N; i += 16) {
+                const size_t w = N - i < 16 ? (size_t)(N - i) : 16;
+                const vf16 d = al * (vld_m(x + i, w) - (vld_m(p + i, w) + vld_m(a + i, w)));
+                vst_m(r + i, d, w);
+                acc = vfma(d, d, acc);
+            }
+            q[k] = 0.5 * vsum_d(acc);
+        }
+        gemm_f(0, 0, B, N, N, 1, R, N, s->Wh_f, N, 0, P, N); /* P ← d J */
+        for (int k = 0; k < B; k++) {
+            const float *r = R + (size_t)k * N, *p = P + (size_t)k * N, *dp = dPhi + (size_t)k * N;
+            float *g = G + (size_t)k * D;
+            for (int i = 0; i < N; i += 16) {
+                const size_t w = N - i < 16 ? (size_t)(N - i) : 16;
+                vst_m(g + i, al * (vld_m(r + i, w) - vld_m(p + i, w) * vld_m(dp + i, w)), w);
+            }
+        }
+        return;
+    }
+    /* the other kinds: F, d = x − F, G = d − d ∂F/∂x through forward + VJP */
+    float *F = work + sl_stepmap_work(s, B), *R = F + (size_t)B * D, *O = R + (size_t)B * D;
+    sl_stepmap_forward_f(s, B, X, A, F, work);
+    for (int k = 0; k < B; k++) {
+        vf16 acc = VF(0);
+        for (int i = 0; i < D; i += 16) {
+            const size_t w = D - i < 16 ? (size_t)(D - i) : 16, o = (size_t)k * D + i;
+            const vf16 d = vld_m(X + o, w) - vld_m(F + o, w);
+            vst_m(R + o, d, w);
+            acc = vfma(d, d, acc);
+        }
+        q[k] = 0.5 * vsum_d(acc);
+    }
+    sl_stepmap_vjp_f(s, B, X, R, O, work);
+    for (size_t i = 0; i < (size_t)B * D; i++) G[i] = R[i] - O[i];
+}
+
 sl_status sl_stepmap_jacobian(const sl_stepmap *s, const double *x, const double *a, double *F,
                               double *Jac)
 {
-    const int D = s->D, GN = s->G * s->N;
-    double *X = malloc((size_t)D * D * sizeof(double)), *A = malloc((size_t)D * GN * sizeof(double));
-    double *Fb = malloc((size_t)D * D * sizeof(double)), *R = calloc((size_t)D * D, sizeof(double));
-    double *w = malloc(sl_stepmap_work(s, D) * sizeof(double));
-    if (!X || !A || !Fb || !R || !w) {
-        free(X), free(A), free(Fb), free(R), free(w);
+    const int N = s->N, D = s->D, GN = s->G * N;
+    const int rows = Jac && s->kind != SL_CELL_CTRNN && s->kind != SL_CELL_RNN ? D : 1;
+    double *X = malloc((size_t)rows * D * sizeof(double)), *R = calloc((size_t)rows * D, sizeof(double));
+    double *F1 = malloc((size_t)D * sizeof(double)), *w = malloc(sl_stepmap_work(s, rows) * sizeof(double));
+    if (!X || !R || !F1 || !w) {
+        free(X), free(R), free(F1), free(w);
         return sl_fail(SL_ENOMEM, "step map: out of memory for a %d×%d Jacobian", D, D);
     }
-    for (int k = 0; k < D; k++) {
-        memcpy(X + (size_t)k * D, x, D * sizeof(double));
-        memcpy(A + (size_t)k * GN, a, GN * sizeof(double));
-        R[(size_t)k * D + k] = 1;
+    sl_stepmap_forward_d(s, 1, x, a, F1, w); /* traces of the one row at w + GN (5N) */
+    if (F) memcpy(F, F1, D * sizeof(double));
+    const double *tr = w + GN;
+    if (Jac && s->kind == SL_CELL_CTRNN) { /* (1−α) I + α J diag φ'(x) */
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < N; j++)
+                Jac[(size_t)i * N + j] = (i == j) * (1 - s->alpha) + s->alpha * s->Wh[(size_t)i * N + j] * tr[j];
+    } else if (Jac && s->kind == SL_CELL_RNN) { /* diag f'(p) W_hh */
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < N; j++) Jac[(size_t)i * N + j] = tr[i] * s->Wh[(size_t)i * N + j];
+    } else if (Jac) { /* the VJPs of the D unit vectors at D copies of the row */
+        double *Tr = w + (size_t)D * GN;
+        memmove(Tr, tr, 5 * (size_t)N * sizeof(double));
+        for (int k = 0; k < D; k++) {
+            memcpy(X + (size_t)k * D, x, D * sizeof(double));
+            if (k) memcpy(Tr + (size_t)k * 5 * N, Tr, 5 * (size_t)N * sizeof(double));
+            R[(size_t)k * D + k] = 1;
+        }
+        sl_stepmap_vjp_d(s, D, X, R, Jac, w); /* row i = e_i ∂F/∂x = ∂F_i/∂x */
     }
-    sl_stepmap_forward_d(s, D, X, A, Fb, w);
-    if (F) memcpy(F, Fb, D * sizeof(double));
-    if (Jac) sl_stepmap_vjp_d(s, D, X, R, Jac, w); /* row i = e_i ∂F/∂x = ∂F_i/∂x */
-    free(X), free(A), free(Fb), free(R), free(w);
+    free(X), free(R), free(F1), free(w);
     return SL_OK;
 }
 

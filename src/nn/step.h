@@ -46,6 +46,15 @@ void sl_stepmap_vjp_d(const sl_stepmap *s, int B, const double *X, const double 
 void sl_stepmap_vjp_f(const sl_stepmap *s, int B, const float *X, const float *R, float *out,
                       float *work);
 
+/* The fixed-point search's per-iteration quantities for B rows (float32):
+ * q_k = ½‖d_k‖² (summed in float64) with d = x − F(x, a), and its gradient
+ * G_k = d_k − d_k ∂F/∂x. CT-RNN: one fused pass (φ, two GEMMs, q, G);
+ * the other kinds through forward + VJP. work: sl_stepmap_qgrad_work(s, B)
+ * floats. */
+size_t sl_stepmap_qgrad_work(const sl_stepmap *s, int B);
+void sl_stepmap_qgrad_f(const sl_stepmap *s, int B, const float *X, const float *A, double *q,
+                        float *G, float *work);
+
 /* F(x) and the D×D Jacobian Jac[i][j] = ∂F_i/∂x_j at one state (float64;
  * F or Jac may be NULL). SL_ENOMEM only. */
 sl_status sl_stepmap_jacobian(const sl_stepmap *s, const double *x, const double *a, double *F,
