@@ -77,8 +77,9 @@ void sl_fp_result_free(sl_fp_result *r)
 
 /* ------------------------------------------------------------- 1. search */
 
-/* FPF's joint Adam on float32 states X (K×D, updated in place; q, qprev
- * scratch of K; M, V: K×D Adam moments). A point whose q is below tol_q / 10
+/* FPF's joint Adam on float32 states X (K×D, updated in place; A: the K×GN
+ * drives, or with shared_a one drive repeated on FP_TILE rows: no K×GN stream
+ * per iteration; q, qprev scratch of K; M, V: K×D Adam moments). A point whose q is below tol_q / 10
  * (it meets the stopping rule with a margin) is done and leaves the batch: its
  * row is swapped behind the active ones, so later iterations cost only the
  * points still moving, while the plateau schedule still sees mean q over all K
@@ -90,10 +91,12 @@ void sl_fp_result_free(sl_fp_result *r)
  * work: FP_TILE·D + sl_stepmap_qgrad_work(s, FP_TILE) floats. Returns the
  * iterations run. */
 #define FP_TILE 64
-static int joint_adam(const sl_stepmap *s, float *X, float *A, int K, const sl_fp_spec *sp,
-                      double *q, double *qprev, int *perm, float *M, float *V, float *work)
+static int joint_adam(const sl_stepmap *s, float *X, float *A, int shared_a, int K,
+                      const sl_fp_spec *sp, double *q, double *qprev, int *perm, float *M, float *V,
+                      float *work)
 {
     const int D = sl_stepmap_dim(s), GN = sl_stepmap_drive_dim(s);
+    const size_t a_row = shared_a ? 0 : (size_t)GN;
     const size_t n = (size_t)K * D;
     float *G = work, *w = G + (size_t)FP_TILE * D;
     memset(M, 0, n * sizeof(float));
@@ -111,7 +114,7 @@ static int joint_adam(const sl_stepmap *s, float *X, float *A, int K, const sl_f
         const float step = (float)(lr / bc1), rb2 = (float)(1 / sqrt(bc2));
         for (int k0 = 0; k0 < Ka; k0 += FP_TILE) {
             const int tb = Ka - k0 < FP_TILE ? Ka - k0 : FP_TILE;
-            sl_stepmap_qgrad_f(s, tb, X + (size_t)k0 * D, A + (size_t)k0 * GN, q + k0, G, w);
+            sl_stepmap_qgrad_f(s, tb, X + (size_t)k0 * D, A + (size_t)k0 * a_row, q + k0, G, w);
             for (int t = 0; t < tb; t++) {
                 const int k = k0 + t;
                 qsum += q[k];
@@ -164,7 +167,7 @@ static int joint_adam(const sl_stepmap *s, float *X, float *A, int K, const sl_f
                 SWAP_ROWS(float, X, D)
                 SWAP_ROWS(float, M, D)
                 SWAP_ROWS(float, V, D)
-                SWAP_ROWS(float, A, GN)
+                if (!shared_a) SWAP_ROWS(float, A, GN)
                 SWAP_ROWS(double, q, 1)
                 SWAP_ROWS(double, qprev, 1)
                 SWAP_ROWS(int, perm, 1)
@@ -458,7 +461,10 @@ sl_status sl_fixed_points(const sl_model *m, const double *x0, int K, const doub
         }
     const size_t n = (size_t)K * D, wk = sl_stepmap_work(s, K);
     double *ga = malloc((size_t)n_groups * GN * sizeof(double));
-    float *Af = malloc((size_t)K * GN * sizeof(float)), *Xf = malloc(n * sizeof(float));
+    int shared_a = 1; /* one input for all points: one drive, repeated on a tile */
+    for (int k = 1; group && k < K; k++) shared_a &= group[k] == group[0];
+    const int a_rows = shared_a ? FP_TILE : K;
+    float *Af = malloc((size_t)a_rows * GN * sizeof(float)), *Xf = malloc(n * sizeof(float));
     float *work = malloc((2 * n + (size_t)FP_TILE * D + sl_stepmap_qgrad_work(s, FP_TILE)) * sizeof(float));
     double *X = malloc(n * sizeof(double)), *q = malloc((size_t)K * sizeof(double));
     double *qprev = malloc((size_t)K * sizeof(double));
@@ -471,15 +477,16 @@ sl_status sl_fixed_points(const sl_model *m, const double *x0, int K, const doub
         goto done;
     }
     for (int g = 0; g < n_groups; g++) sl_stepmap_drive(s, inputs + (size_t)g * NI, ga + (size_t)g * GN);
-    for (int k = 0; k < K; k++) {
-        const int g = group ? group[k] : 0;
+    for (int k = 0; k < K; k++)
+        memcpy(U + (size_t)k * NI, inputs + (size_t)(group ? group[k] : 0) * NI, NI * sizeof(double));
+    for (int k = 0; k < a_rows; k++) {
+        const int g = group ? group[shared_a ? 0 : k] : 0;
         for (int i = 0; i < GN; i++) Af[(size_t)k * GN + i] = (float)ga[(size_t)g * GN + i];
-        memcpy(U + (size_t)k * NI, inputs + (size_t)g * NI, NI * sizeof(double));
     }
     for (size_t i = 0; i < n; i++) Xf[i] = (float)x0[i];
 
     /* 1. joint Adam (float32), 2. Newton (float64) */
-    out->iterations = joint_adam(s, Xf, Af, K, &sp, q, qprev, perm, work, work + n, work + 2 * n);
+    out->iterations = joint_adam(s, Xf, Af, shared_a, K, &sp, q, qprev, perm, work, work + n, work + 2 * n);
     for (size_t i = 0; i < n; i++) X[i] = Xf[i];
     { /* q of the end points in float64 (q.npy, deduplication) */
         double *Ad = malloc((size_t)K * GN * sizeof(double)), *Fd = malloc(n * sizeof(double));
