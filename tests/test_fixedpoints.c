@@ -142,28 +142,34 @@ Test(fixedpoints_jacobian, analytic_vs_finite_differences)
                 for (int k = 0; k < D; k++) jr += R[k] * J[k * D + i];
                 cr_assert_lt(fabs(jr - od[i]), 1e-10 * (1 + fabs(jr)));
             }
-            /* the search's fused q and ∇q (float32) on 3 rows: q = ½‖x − F‖²,
-             * ∇q = d − d ∂F/∂x (d = x − F) from the float64 map and Jacobian */
-            float X3[30], A3[120], G3[30], *wq = malloc(sizeof(float) * sl_stepmap_qgrad_work(s, 3));
+            /* the search's fused q and ∇q (float32) on a feature-major tile of 3 points
+             * (ld 16, per-point and shared drives): q = ½‖x − F‖², ∇q = d − d ∂F/∂x
+             * (d = x − F) from the float64 map and Jacobian */
+            const int ld = 16;
+            float X3[10 * 16], A3[40 * 16], G3[10 * 16], *wq = malloc(sizeof(float) * sl_stepmap_qgrad_work(s, ld));
             double q3[3];
             cr_assert_not_null(wq);
             for (int k = 0; k < 3; k++) {
-                for (int i = 0; i < D; i++) X3[k * D + i] = (float)(x[i] + 0.3 * k * sl_rng_normal(&r));
-                for (int i = 0; i < GN; i++) A3[k * GN + i] = af[i];
+                for (int i = 0; i < D; i++) X3[i * ld + k] = (float)(x[i] + 0.3 * k * sl_rng_normal(&r));
+                for (int i = 0; i < GN; i++) A3[i * ld + k] = af[i];
             }
-            sl_stepmap_qgrad_f(s, 3, X3, A3, q3, G3, wq);
-            for (int k = 0; k < 3; k++) {
-                double xk[10], Fk[10], Jk[100], dk[10], qk = 0;
-                for (int i = 0; i < D; i++) xk[i] = X3[k * D + i];
-                cr_assert_eq(sl_stepmap_jacobian(s, xk, a, Fk, Jk), SL_OK);
-                for (int i = 0; i < D; i++) dk[i] = xk[i] - Fk[i], qk += 0.5 * dk[i] * dk[i];
-                cr_assert_lt(fabs(q3[k] - qk), 1e-5 * (qk + 1e-3), "%s row %d: q %g vs %g",
-                             sl_cell_kind_name(KINDS[ki]), k, q3[k], qk);
-                for (int i = 0; i < D; i++) {
-                    double g = dk[i];
-                    for (int j = 0; j < D; j++) g -= dk[j] * Jk[j * D + i];
-                    cr_assert_lt(fabs(G3[k * D + i] - g), 1e-5 * (1 + fabs(g)), "%s row %d: dq/dx_%d %g vs %g",
-                                 sl_cell_kind_name(KINDS[ki]), k, i, G3[k * D + i], g);
+            for (int shared = 0; shared < 2; shared++) {
+                memset(G3, 0, sizeof G3);
+                sl_stepmap_qgrad_f(s, 3, ld, X3, shared ? af : A3, shared, q3, G3, wq);
+                for (int k = 0; k < 3; k++) {
+                    double xk[10], Fk[10], Jk[100], dk[10], qk = 0;
+                    for (int i = 0; i < D; i++) xk[i] = X3[i * ld + k];
+                    cr_assert_eq(sl_stepmap_jacobian(s, xk, a, Fk, Jk), SL_OK);
+                    for (int i = 0; i < D; i++) dk[i] = xk[i] - Fk[i], qk += 0.5 * dk[i] * dk[i];
+                    cr_assert_lt(fabs(q3[k] - qk), 1e-5 * (qk + 1e-3), "%s row %d: q %g vs %g",
+                                 sl_cell_kind_name(KINDS[ki]), k, q3[k], qk);
+                    for (int i = 0; i < D; i++) {
+                        double g = dk[i];
+                        for (int j = 0; j < D; j++) g -= dk[j] * Jk[j * D + i];
+                        cr_assert_lt(fabs(G3[i * ld + k] - g), 1e-5 * (1 + fabs(g)),
+                                     "%s row %d: dq/dx_%d %g vs %g", sl_cell_kind_name(KINDS[ki]), k, i,
+                                     G3[i * ld + k], g);
+                    }
                 }
             }
             free(wq);

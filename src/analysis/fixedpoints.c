@@ -77,30 +77,28 @@ void sl_fp_result_free(sl_fp_result *r)
 
 /* ------------------------------------------------------------- 1. search */
 
-/* FPF's joint Adam on float32 states X (K×D, updated in place; A: the K×GN
- * drives, or with shared_a one drive repeated on FP_TILE rows: no K×GN stream
- * per iteration; q, qprev scratch of K; M, V: K×D Adam moments). A point whose q is below tol_q / 10
- * (it meets the stopping rule with a margin) is done and leaves the batch: its
- * row is swapped behind the active ones, so later iterations cost only the
- * points still moving, while the plateau schedule still sees mean q over all K
- * (FPF updates converged points too; their moves are far below tol_unique). A
- * and perm are permuted along; X comes back in the original order. Rows are
- * independent within an iteration (the loss is a sum over points, lr changes
- * only between iterations), so each iteration runs over tiles of FP_TILE rows:
- * q, ∇q (sl_stepmap_qgrad_f) and the Adam update of a tile stay in cache.
- * work: FP_TILE·D + sl_stepmap_qgrad_work(s, FP_TILE) floats. Returns the
+/* FPF's joint Adam in float32 on K points held in tiles of FP_TILE points,
+ * feature-major (unit i of the point in slot k at X[((k/T)·D + i)·T + k%T],
+ * T = FP_TILE; M, V the Adam moments alike; A: the drives alike with GN rows,
+ * or with shared_a one drive of GN values), updated in place; q, qprev
+ * scratch of K; perm: the point in each slot. Points are independent within
+ * an iteration (the loss is a sum over points, lr changes only between
+ * iterations), so each iteration runs tile by tile: q and ∇q
+ * (sl_stepmap_qgrad_f, whose GEMMs put a tile's points on the vector lanes)
+ * and the Adam update of a tile stay in cache. A point whose q is below
+ * tol_q / 10 (it meets the stopping rule with a margin) is done and leaves:
+ * its slot is swapped behind the active ones, so later iterations cost only
+ * the points still moving, while the plateau schedule still sees mean q over
+ * all K (FPF updates converged points too; their moves are far below
+ * tol_unique). G: D×T, w: sl_stepmap_qgrad_work(s, T) floats. Returns the
  * iterations run. */
 #define FP_TILE 64
-static int joint_adam(const sl_stepmap *s, float *X, float *A, int shared_a, int K,
-                      const sl_fp_spec *sp, double *q, double *qprev, int *perm, float *M, float *V,
-                      float *work)
+#define SLOT(P, k, i, W) (P)[((size_t)((k) / FP_TILE) * (W) + (i)) * FP_TILE + (k) % FP_TILE]
+static int joint_adam(const sl_stepmap *s, float *X, float *M, float *V, float *A, int shared_a,
+                      int K, const sl_fp_spec *sp, double *q, double *qprev, int *perm, float *G,
+                      float *w)
 {
-    const int D = sl_stepmap_dim(s), GN = sl_stepmap_drive_dim(s);
-    const size_t a_row = shared_a ? 0 : (size_t)GN;
-    const size_t n = (size_t)K * D;
-    float *G = work, *w = G + (size_t)FP_TILE * D;
-    memset(M, 0, n * sizeof(float));
-    memset(V, 0, n * sizeof(float));
+    const int D = sl_stepmap_dim(s), GN = sl_stepmap_drive_dim(s), T = FP_TILE;
     for (int k = 0; k < K; k++) perm[k] = k;
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
     const double q_leave = 0.1 * sp->tol_q; /* a float32 q near tol_q is ~20% uncertain */
@@ -108,34 +106,35 @@ static int joint_adam(const sl_stepmap *s, float *X, float *A, int shared_a, int
     int bad = 0, it = 1, Ka = K;
     for (;; it++) {
         double qsum = q_done;
-        /* ∇ mean q = (d − d ∂F/∂x) / K; torch.optim.Adam */
+        /* ∇ mean q = (d − d ∂F/∂x) / K; torch.optim.Adam on the active lanes */
         const float inv = 1.0f / (float)K;
         const double bc1 = 1 - pow(b1, it), bc2 = 1 - pow(b2, it);
         const float step = (float)(lr / bc1), rb2 = (float)(1 / sqrt(bc2));
-        for (int k0 = 0; k0 < Ka; k0 += FP_TILE) {
-            const int tb = Ka - k0 < FP_TILE ? Ka - k0 : FP_TILE;
-            sl_stepmap_qgrad_f(s, tb, X + (size_t)k0 * D, A + (size_t)k0 * a_row, q + k0, G, w);
-            for (int t = 0; t < tb; t++) {
-                const int k = k0 + t;
-                qsum += q[k];
-                if (q[k] < q_leave) continue; /* done: leaves below, unmoved */
-                float *x = X + (size_t)k * D, *m = M + (size_t)k * D, *v = V + (size_t)k * D;
-                const float *g_ = G + (size_t)t * D;
-                for (int i = 0; i < D; i += 16) {
-                    const size_t wd = D - i < 16 ? (size_t)(D - i) : 16;
-                    vf16 g = vld_m(g_ + i, wd) * inv;
-                    vf16 mm = VF(b1) * vld_m(m + i, wd) + VF(1 - b1) * g;
-                    vf16 vv = VF(b2) * vld_m(v + i, wd) + VF(1 - b2) * g * g;
-                    vst_m(m + i, mm, wd);
-                    vst_m(v + i, vv, wd);
+        for (int k0 = 0; k0 < Ka; k0 += T) {
+            const int tb = Ka - k0 < T ? Ka - k0 : T;
+            const size_t t = (size_t)(k0 / T);
+            float *x = X + t * D * T, *m = M + t * D * T, *v = V + t * D * T;
+            sl_stepmap_qgrad_f(s, tb, T, x, shared_a ? A : A + t * GN * T, shared_a, q + k0, G, w);
+            vi16 act[FP_TILE / 16]; /* lanes still moving */
+            for (int l = 0; l < T; l++) {
+                const int on = l < tb && !(q[k0 + l] < q_leave);
+                act[l / 16][l % 16] = on ? -1 : 0;
+                if (l < tb) qsum += q[k0 + l];
+            }
+            for (size_t e = 0; e < (size_t)D * T; e += 16) {
+                const vi16 on = act[(e % T) / 16];
+                const vf16 g = vload(G + e) * inv, m0 = vload(m + e), v0 = vload(v + e);
+                const vf16 mm = VF(b1) * m0 + VF(1 - b1) * g, vv = VF(b2) * v0 + VF(1 - b2) * g * g;
 #ifdef __AVX512F__
-                    vf16 sq = (vf16)_mm512_sqrt_ps((__m512)vv);
+                const vf16 sq = (vf16)_mm512_sqrt_ps((__m512)vv);
 #else
-                    vf16 sq;
-                    for (int l = 0; l < 16; l++) sq[l] = sqrtf(vv[l]);
+                vf16 sq;
+                for (int l = 0; l < 16; l++) sq[l] = sqrtf(vv[l]);
 #endif
-                    vst_m(x + i, vld_m(x + i, wd) - VF(step) * mm / (sq * rb2 + VF(eps)), wd);
-                }
+                const vf16 x0 = vload(x + e);
+                vstore(m + e, vsel(on, mm, m0));
+                vstore(v + e, vsel(on, vv, v0));
+                vstore(x + e, vsel(on, x0 - VF(step) * mm / (sq * rb2 + VF(eps)), x0));
             }
         }
         const double qmean = qsum / K;
@@ -150,7 +149,7 @@ static int joint_adam(const sl_stepmap *s, float *X, float *A, int shared_a, int
         int done = 1;
         for (int k = 0; k < Ka && done; k++)
             done = q[k] < sp->tol_q || (it > 1 && fabs(q[k] - qprev[k]) < sp->tol_dq * lr);
-        /* the converged rows leave the batch (swap with the last active row) */
+        /* the converged points leave (swap with the last active slot) */
         for (int k = 0; k < Ka;) {
             if (!(q[k] < q_leave)) {
                 k++;
@@ -159,28 +158,26 @@ static int joint_adam(const sl_stepmap *s, float *X, float *A, int shared_a, int
             const int l = --Ka;
             q_done += q[k];
             if (k != l) {
-#define SWAP_ROWS(T, P, W)                                                                         \
-    for (int i_ = 0; i_ < (W); i_++) {                                                             \
-        T t_ = (P)[(size_t)k * (W) + i_];                                                          \
-        (P)[(size_t)k * (W) + i_] = (P)[(size_t)l * (W) + i_], (P)[(size_t)l * (W) + i_] = t_;     \
-    }
-                SWAP_ROWS(float, X, D)
-                SWAP_ROWS(float, M, D)
-                SWAP_ROWS(float, V, D)
-                if (!shared_a) SWAP_ROWS(float, A, GN)
-                SWAP_ROWS(double, q, 1)
-                SWAP_ROWS(double, qprev, 1)
-                SWAP_ROWS(int, perm, 1)
-#undef SWAP_ROWS
+#define SWAP(T_, a, b)                                                                             \
+    do {                                                                                           \
+        T_ t_ = (a);                                                                               \
+        (a) = (b), (b) = t_;                                                                       \
+    } while (0)
+                for (int i = 0; i < D; i++) {
+                    SWAP(float, SLOT(X, k, i, D), SLOT(X, l, i, D));
+                    SWAP(float, SLOT(M, k, i, D), SLOT(M, l, i, D));
+                    SWAP(float, SLOT(V, k, i, D), SLOT(V, l, i, D));
+                }
+                for (int i = 0; !shared_a && i < GN; i++) SWAP(float, SLOT(A, k, i, GN), SLOT(A, l, i, GN));
+                SWAP(double, q[k], q[l]);
+                SWAP(double, qprev[k], qprev[l]);
+                SWAP(int, perm[k], perm[l]);
+#undef SWAP
             }
         }
         if (done || Ka == 0 || it + 1 > sp->max_iters) break;
         memcpy(qprev, q, (size_t)Ka * sizeof(double));
     }
-    /* back to the original order (M is free now) */
-    for (int k = 0; k < K; k++)
-        memcpy(M + (size_t)perm[k] * D, X + (size_t)k * D, (size_t)D * sizeof(float));
-    memcpy(X, M, n * sizeof(float));
     return it;
 }
 
@@ -461,33 +458,37 @@ sl_status sl_fixed_points(const sl_model *m, const double *x0, int K, const doub
         }
     const size_t n = (size_t)K * D, wk = sl_stepmap_work(s, K);
     double *ga = malloc((size_t)n_groups * GN * sizeof(double));
-    int shared_a = 1; /* one input for all points: one drive, repeated on a tile */
+    int shared_a = 1; /* one input for all points: one drive, no per-point drives */
     for (int k = 1; group && k < K; k++) shared_a &= group[k] == group[0];
-    const int a_rows = shared_a ? FP_TILE : K;
-    float *Af = malloc((size_t)a_rows * GN * sizeof(float)), *Xf = malloc(n * sizeof(float));
-    float *work = malloc((2 * n + (size_t)FP_TILE * D + sl_stepmap_qgrad_work(s, FP_TILE)) * sizeof(float));
+    const size_t nt = ((size_t)K + FP_TILE - 1) / FP_TILE * FP_TILE; /* slots in whole tiles */
+    /* the search's tiles: X, M, V (nt×D each), the drives, ∇q of a tile, qgrad's work */
+    const size_t na = shared_a ? (size_t)GN : nt * GN, wq = sl_stepmap_qgrad_work(s, FP_TILE);
+    float *tiles = calloc(3 * nt * D + na + (size_t)FP_TILE * D + wq, sizeof(float));
     double *X = malloc(n * sizeof(double)), *q = malloc((size_t)K * sizeof(double));
     double *qprev = malloc((size_t)K * sizeof(double));
     int *perm = malloc((size_t)K * sizeof(int));
     double *U = malloc((size_t)K * (NI ? NI : 1) * sizeof(double));
     int *keep = malloc((size_t)K * sizeof(int));
     unsigned char *taken = malloc((size_t)K);
-    if (!ga || !Af || !Xf || !work || !X || !q || !qprev || !perm || !U || !keep || !taken) {
+    if (!ga || !tiles || !X || !q || !qprev || !perm || !U || !keep || !taken) {
         st = sl_fail(SL_ENOMEM, "fixed points: out of memory (K %d, D %d)", K, D);
         goto done;
     }
+    float *Xt = tiles, *Mt = Xt + nt * D, *Vt = Mt + nt * D, *At = Vt + nt * D, *Gt = At + na;
     for (int g = 0; g < n_groups; g++) sl_stepmap_drive(s, inputs + (size_t)g * NI, ga + (size_t)g * GN);
-    for (int k = 0; k < K; k++)
-        memcpy(U + (size_t)k * NI, inputs + (size_t)(group ? group[k] : 0) * NI, NI * sizeof(double));
-    for (int k = 0; k < a_rows; k++) {
-        const int g = group ? group[shared_a ? 0 : k] : 0;
-        for (int i = 0; i < GN; i++) Af[(size_t)k * GN + i] = (float)ga[(size_t)g * GN + i];
+    for (int k = 0; k < K; k++) {
+        const int g = group ? group[k] : 0;
+        memcpy(U + (size_t)k * NI, inputs + (size_t)g * NI, NI * sizeof(double));
+        for (int i = 0; i < D; i++) SLOT(Xt, k, i, D) = (float)x0[(size_t)k * D + i];
+        for (int i = 0; !shared_a && i < GN; i++) SLOT(At, k, i, GN) = (float)ga[(size_t)g * GN + i];
     }
-    for (size_t i = 0; i < n; i++) Xf[i] = (float)x0[i];
+    for (int i = 0; shared_a && i < GN; i++) At[i] = (float)ga[(size_t)(group ? group[0] : 0) * GN + i];
 
     /* 1. joint Adam (float32), 2. Newton (float64) */
-    out->iterations = joint_adam(s, Xf, Af, shared_a, K, &sp, q, qprev, perm, work, work + n, work + 2 * n);
-    for (size_t i = 0; i < n; i++) X[i] = Xf[i];
+    out->iterations = joint_adam(s, Xt, Mt, Vt, At, shared_a, K, &sp, q, qprev, perm, Gt,
+                                 Gt + (size_t)FP_TILE * D);
+    for (int k = 0; k < K; k++) /* back to the original order */
+        for (int i = 0; i < D; i++) X[(size_t)perm[k] * D + i] = SLOT(Xt, k, i, D);
     { /* q of the end points in float64 (q.npy, deduplication) */
         double *Ad = malloc((size_t)K * GN * sizeof(double)), *Fd = malloc(n * sizeof(double));
         double *wd = malloc(wk * sizeof(double));
@@ -582,7 +583,7 @@ sl_status sl_fixed_points(const sl_model *m, const double *x0, int K, const doub
     if (sw_ok) spec_ws_free(&sw);
 done:
     if (st) sl_fp_result_free(out);
-    free(ga), free(Af), free(Xf), free(work), free(X), free(q), free(qprev), free(perm), free(U),
+    free(ga), free(tiles), free(X), free(q), free(qprev), free(perm), free(U),
         free(keep),
         free(taken);
     sl_stepmap_free(s);

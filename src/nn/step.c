@@ -287,68 +287,83 @@ void sl_stepmap_drive(const sl_stepmap *s, const double *u, double *a)
     free(e);
 }
 
-size_t sl_stepmap_qgrad_work(const sl_stepmap *s, int B)
+size_t sl_stepmap_qgrad_work(const sl_stepmap *s, int ld)
 {
-    return sl_stepmap_work(s, B) + 3 * (size_t)B * s->D;
+    return sl_stepmap_work(s, ld) + (size_t)ld * (4 * (size_t)s->D + (size_t)s->G * s->N + 1);
 }
 
-/* Σ over 16 lanes in float64 */
-static double vsum_d(vf16 v)
+/* column-major C(m×n) = A(m×k)·B(k×n), float32: libxsmm, else OpenBLAS */
+static void gemm_cm_f(int m, int n, int k, const float *A, int lda, const float *B, int ldb,
+                      float *C, int ldc)
 {
-    double t = 0;
-    for (int l = 0; l < 16; l++) t += v[l];
-    return t;
+    const float one = 1, zero = 0;
+    const int flags = LIBXSMM_GEMM_FLAG_BETA_0, pf = LIBXSMM_GEMM_PREFETCH_NONE;
+    const libxsmm_blasint la = lda, lb = ldb, lc = ldc;
+    const libxsmm_smmfunction f = libxsmm_smmdispatch(m, n, k, &la, &lb, &lc, &one, &zero, &flags, &pf);
+    if (f)
+        f(A, B, C);
+    else
+        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, A, lda, B, ldb, 0, C, ldc);
 }
 
-void sl_stepmap_qgrad_f(const sl_stepmap *s, int B, const float *X, const float *A, double *q,
-                        float *G, float *work)
+void sl_stepmap_qgrad_f(const sl_stepmap *s, int B, int ld, const float *X, const float *A,
+                        int a_shared, double *q, float *G, float *work)
 {
     const int N = s->N, D = s->D, GN = s->G * N;
+    const size_t L = (size_t)ld;
     if (s->kind == SL_CELL_CTRNN) {
-        /* d = x − F = α (x − J φ(x) − a),  G = α (d − (d J) ⊙ φ'(x)) */
-        float *Phi = work, *dPhi = Phi + (size_t)B * N, *P = dPhi + (size_t)B * N, *R = P + (size_t)B * N;
+        /* d = x − F = α (x − J φ(x) − a),  G = α (d − (d J) ⊙ φ'(x)); a unit's B
+         * values are one row of the tile, so the GEMMs are column-major
+         * (B×N) = (B×N)(N×N): P = Φ Jᵀ reads J row-major, (d J) reads Jᵀ */
+        float *Phi = work, *dPhi = Phi + L * N, *P = dPhi + L * N, *R = P + L * N, *acc = R + L * N;
         const vf16 al = VF(s->alpha);
-        for (int k = 0; k < B; k++)
-            act_row_f(s->act, X + (size_t)k * D, Phi + (size_t)k * N, dPhi + (size_t)k * N, N);
-        gemm_f(0, 0, B, N, N, 1, Phi, N, s->WhT_f, N, 0, P, N);
-        for (int k = 0; k < B; k++) {
-            const float *x = X + (size_t)k * D, *a = A + (size_t)k * GN, *p = P + (size_t)k * N;
-            float *r = R + (size_t)k * N;
-            vf16 acc = VF(0);
-            for (int i = 0; i < N; i += 16) {
-                const size_t w = N - i < 16 ? (size_t)(N - i) : 16;
-                const vf16 d = al * (vld_m(x + i, w) - (vld_m(p + i, w) + vld_m(a + i, w)));
-                vst_m(r + i, d, w);
-                acc = vfma(d, d, acc);
+        for (int i = 0; i < N; i++)
+            act_row_f(s->act, X + (size_t)i * L, Phi + (size_t)i * L, dPhi + (size_t)i * L, ld);
+        gemm_cm_f(B, N, N, Phi, ld, s->Wh_f, N, P, ld);
+        memset(acc, 0, L * sizeof(float)); /* Σ_i d_i² per point, float32 as torch's sum */
+        for (int i = 0; i < N; i++) {
+            const float *x = X + (size_t)i * L, *p = P + (size_t)i * L, *a = A + (size_t)i * L;
+            float *r = R + (size_t)i * L;
+            const vf16 ai = VF(a_shared ? A[i] : 0);
+            for (int k = 0; k < B; k += 16) {
+                const size_t w = B - k < 16 ? (size_t)(B - k) : 16;
+                const vf16 d = al * (vld_m(x + k, w) - (vld_m(p + k, w) + (a_shared ? ai : vld_m(a + k, w))));
+                vst_m(r + k, d, w);
+                vst_m(acc + k, vfma(d, d, vld_m(acc + k, w)), w);
             }
-            q[k] = 0.5 * vsum_d(acc);
         }
-        gemm_f(0, 0, B, N, N, 1, R, N, s->Wh_f, N, 0, P, N); /* P ← d J */
-        for (int k = 0; k < B; k++) {
-            const float *r = R + (size_t)k * N, *p = P + (size_t)k * N, *dp = dPhi + (size_t)k * N;
-            float *g = G + (size_t)k * D;
-            for (int i = 0; i < N; i += 16) {
-                const size_t w = N - i < 16 ? (size_t)(N - i) : 16;
-                vst_m(g + i, al * (vld_m(r + i, w) - vld_m(p + i, w) * vld_m(dp + i, w)), w);
+        for (int k = 0; k < B; k++) q[k] = 0.5 * (double)acc[k];
+        gemm_cm_f(B, N, N, R, ld, s->WhT_f, N, P, ld); /* P ← d J */
+        for (int i = 0; i < N; i++) {
+            const float *r = R + (size_t)i * L, *p = P + (size_t)i * L, *dp = dPhi + (size_t)i * L;
+            float *g = G + (size_t)i * L;
+            for (int k = 0; k < B; k += 16) {
+                const size_t w = B - k < 16 ? (size_t)(B - k) : 16;
+                vst_m(g + k, al * (vld_m(r + k, w) - vld_m(p + k, w) * vld_m(dp + k, w)), w);
             }
         }
         return;
     }
-    /* the other kinds: F, d = x − F, G = d − d ∂F/∂x through forward + VJP */
-    float *F = work + sl_stepmap_work(s, B), *R = F + (size_t)B * D, *O = R + (size_t)B * D;
-    sl_stepmap_forward_f(s, B, X, A, F, work);
+    /* the other kinds, point-major through forward + VJP: d = x − F, G = d − d ∂F/∂x */
+    float *Xp = work + sl_stepmap_work(s, B), *F = Xp + (size_t)B * D, *R = F + (size_t)B * D;
+    float *O = R + (size_t)B * D, *Ap = O + (size_t)B * D;
     for (int k = 0; k < B; k++) {
-        vf16 acc = VF(0);
-        for (int i = 0; i < D; i += 16) {
-            const size_t w = D - i < 16 ? (size_t)(D - i) : 16, o = (size_t)k * D + i;
-            const vf16 d = vld_m(X + o, w) - vld_m(F + o, w);
-            vst_m(R + o, d, w);
-            acc = vfma(d, d, acc);
-        }
-        q[k] = 0.5 * vsum_d(acc);
+        for (int i = 0; i < D; i++) Xp[(size_t)k * D + i] = X[(size_t)i * L + k];
+        for (int i = 0; i < GN; i++) Ap[(size_t)k * GN + i] = a_shared ? A[i] : A[(size_t)i * L + k];
     }
-    sl_stepmap_vjp_f(s, B, X, R, O, work);
-    for (size_t i = 0; i < (size_t)B * D; i++) G[i] = R[i] - O[i];
+    sl_stepmap_forward_f(s, B, Xp, Ap, F, work);
+    for (int k = 0; k < B; k++) {
+        double qk = 0;
+        for (int i = 0; i < D; i++) {
+            const float d = Xp[(size_t)k * D + i] - F[(size_t)k * D + i];
+            R[(size_t)k * D + i] = d;
+            qk += (double)d * d;
+        }
+        q[k] = 0.5 * qk;
+    }
+    sl_stepmap_vjp_f(s, B, Xp, R, O, work);
+    for (int k = 0; k < B; k++)
+        for (int i = 0; i < D; i++) G[(size_t)i * L + k] = R[(size_t)k * D + i] - O[(size_t)k * D + i];
 }
 
 sl_status sl_stepmap_jacobian(const sl_stepmap *s, const double *x, const double *a, double *F,
