@@ -149,6 +149,7 @@ Test(fixedpoints_jacobian, analytic_vs_finite_differences)
             float X3[10 * 16], A3[40 * 16], G3[10 * 16], *wq = malloc(sizeof(float) * sl_stepmap_qgrad_work(s, ld));
             double q3[3];
             cr_assert_not_null(wq);
+            memset(X3, 0, sizeof X3), memset(A3, 0, sizeof A3); /* unused lanes: computed, ignored */
             for (int k = 0; k < 3; k++) {
                 for (int i = 0; i < D; i++) X3[i * ld + k] = (float)(x[i] + 0.3 * k * sl_rng_normal(&r));
                 for (int i = 0; i < GN; i++) A3[i * ld + k] = af[i];

@@ -289,7 +289,7 @@ void sl_stepmap_drive(const sl_stepmap *s, const double *u, double *a)
 
 size_t sl_stepmap_qgrad_work(const sl_stepmap *s, int ld)
 {
-    return sl_stepmap_work(s, ld) + (size_t)ld * (4 * (size_t)s->D + (size_t)s->G * s->N + 1);
+    return sl_stepmap_work(s, ld) + (size_t)ld * (4 * (size_t)s->D + (size_t)s->G * s->N);
 }
 
 /* column-major C(m×n) = A(m×k)·B(k×n), float32: libxsmm, else OpenBLAS */
@@ -315,32 +315,27 @@ void sl_stepmap_qgrad_f(const sl_stepmap *s, int B, int ld, const float *X, cons
         /* d = x − F = α (x − J φ(x) − a),  G = α (d − (d J) ⊙ φ'(x)); a unit's B
          * values are one row of the tile, so the GEMMs are column-major
          * (B×N) = (B×N)(N×N): P = Φ Jᵀ reads J row-major, (d J) reads Jᵀ */
-        float *Phi = work, *dPhi = Phi + L * N, *P = dPhi + L * N, *R = P + L * N, *acc = R + L * N;
+        float *Phi = work, *dPhi = Phi + L * N, *P = dPhi + L * N, *R = P + L * N;
+        const size_t n = L * N; /* the tile as one row: lanes ≥ B are computed, not used */
         const vf16 al = VF(s->alpha);
-        for (int i = 0; i < N; i++)
-            act_row_f(s->act, X + (size_t)i * L, Phi + (size_t)i * L, dPhi + (size_t)i * L, ld);
+        act_row_f(s->act, X, Phi, dPhi, (int)n);
         gemm_cm_f(B, N, N, Phi, ld, s->Wh_f, N, P, ld);
-        memset(acc, 0, L * sizeof(float)); /* Σ_i d_i² per point, float32 as torch's sum */
-        for (int i = 0; i < N; i++) {
-            const float *x = X + (size_t)i * L, *p = P + (size_t)i * L, *a = A + (size_t)i * L;
-            float *r = R + (size_t)i * L;
-            const vf16 ai = VF(a_shared ? A[i] : 0);
-            for (int k = 0; k < B; k += 16) {
-                const size_t w = B - k < 16 ? (size_t)(B - k) : 16;
-                const vf16 d = al * (vld_m(x + k, w) - (vld_m(p + k, w) + (a_shared ? ai : vld_m(a + k, w))));
-                vst_m(r + k, d, w);
-                vst_m(acc + k, vfma(d, d, vld_m(acc + k, w)), w);
+        for (int k = 0; k < B; k += 16) { /* 16 points: Σ_i d_i² in float32, as torch's sum */
+            const size_t w = B - k < 16 ? (size_t)(B - k) : 16;
+            vf16 acc = VF(0);
+            for (int i = 0; i < N; i++) {
+                const size_t o = (size_t)i * L + k;
+                const vf16 a = a_shared ? VF(A[i]) : vld_m(A + o, w);
+                const vf16 d = al * (vld_m(X + o, w) - (vld_m(P + o, w) + a));
+                vst_m(R + o, d, w);
+                acc = vfma(d, d, acc);
             }
+            for (size_t l = 0; l < w; l++) q[k + l] = 0.5 * (double)acc[l];
         }
-        for (int k = 0; k < B; k++) q[k] = 0.5 * (double)acc[k];
         gemm_cm_f(B, N, N, R, ld, s->WhT_f, N, P, ld); /* P ← d J */
-        for (int i = 0; i < N; i++) {
-            const float *r = R + (size_t)i * L, *p = P + (size_t)i * L, *dp = dPhi + (size_t)i * L;
-            float *g = G + (size_t)i * L;
-            for (int k = 0; k < B; k += 16) {
-                const size_t w = B - k < 16 ? (size_t)(B - k) : 16;
-                vst_m(g + k, al * (vld_m(r + k, w) - vld_m(p + k, w) * vld_m(dp + k, w)), w);
-            }
+        for (size_t e = 0; e < n; e += 16) {
+            const size_t w = n - e < 16 ? n - e : 16;
+            vst_m(G + e, al * (vld_m(R + e, w) - vld_m(P + e, w) * vld_m(dPhi + e, w)), w);
         }
         return;
     }
