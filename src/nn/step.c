@@ -63,9 +63,10 @@ static void gemm_d(int ta, int tb, int M, int N, int K, double al, const double 
         cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     M, N, K, al, A, lda, B, ldb, be, C, ldc);
 }
-/* float32: a libxsmm JIT kernel when neither operand is transposed (no packing;
- * at the search's tiles of ≤ 64 rows about 1.3× OpenBLAS' sgemm here), else
- * OpenBLAS. libxsmm is column-major: C = A·B row-major is Cᵀ = Bᵀ·Aᵀ. */
+/* float32: a libxsmm JIT kernel when neither operand is transposed (no packing:
+ * faster than OpenBLAS' sgemm at a few dozen rows, the other kinds' search
+ * tiles), else OpenBLAS. libxsmm is column-major: C = A·B row-major is
+ * Cᵀ = Bᵀ·Aᵀ. */
 static void gemm_f(int ta, int tb, int M, int N, int K, double al, const float *A, int lda,
                    const float *B, int ldb, double be, float *C, int ldc)
 {
