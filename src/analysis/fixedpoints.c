@@ -24,9 +24,10 @@
  *     the smallest q. Then distance outliers: c = the initial states' centroid,
  *     d̄ = mean ‖x0 − c‖; drop points with ‖x* − c‖ / d̄ ≥ outlier_distance_scale.
  *  4. Jacobians ∂F/∂x of the unique points only (analytic, step.c) and their
- *     eigenvalues, dgeev's path without eigenvectors (LAPACKE dgebal 'B',
- *     dgehrd, dhseqr): discrete λ_d, continuous λ_c = (λ_d − 1)/α (α = dt/τ;
- *     1 for the discrete cells), modes sorted by real part, descending.
+ *     eigenvalues, dgeev's path without eigenvectors (LAPACK dgebal 'B',
+ *     dgehrd, then dlahqr up to order 160, else dhseqr): discrete λ_d,
+ *     continuous λ_c = (λ_d − 1)/α (α = dt/τ; 1 for the discrete cells),
+ *     modes sorted by real part, descending.
  *     Stable: CT-RNN max Re λ_c < 0 (the ODE), cells max |λ_d| < 1 (FPF's
  *     criterion); unstable modes counted the same way. With eigenvectors
  *     (unstable_modes.npy): only the top-3 modes' vectors, by inverse
