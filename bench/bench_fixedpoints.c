@@ -9,8 +9,8 @@
  * One timed run = the whole pipeline from X0: FPF's joint Adam (lr 1.0, plateau
  * decay) until every point has q < --tol-q (1e-10) or |Δq| < tol_dq·lr
  * (1e-20) or 5000 iterations; deduplication (1e-3) and distance outliers;
- * Jacobians and eigenvalues (dgeev, no eigenvectors, as the peer) of the
- * unique points only. The record's ms_per_step is the median over --repeat
+ * Jacobians and eigenvalues (float64, dgeev's path: dgebal, dgehrd, dlahqr; no
+ * eigenvectors, as the peer) of the unique points only. The record's ms_per_step is the median over --repeat
  * runs; n_unique, n_fixed (unique with q < tol_q), n_stable, iterations, and
  * cpu_s (the last run's CPU time: steadier than wall time on a loaded machine).
  *

@@ -12,6 +12,7 @@
  *  - the runner on a small flip-flop network writes the contract's files;
  *  - bad input: no model, NaN states, bad groups, bad options. */
 #include <criterion/criterion.h>
+#include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +142,38 @@ Test(fixedpoints_jacobian, analytic_vs_finite_differences)
                 for (int k = 0; k < D; k++) jr += R[k] * J[k * D + i];
                 cr_assert_lt(fabs(jr - od[i]), 1e-10 * (1 + fabs(jr)));
             }
+            /* the search's fused q and ∇q (float32) on a feature-major tile of 3 points
+             * (ld 16, per-point and shared drives): q = ½‖x − F‖², ∇q = d − d ∂F/∂x
+             * (d = x − F) from the float64 map and Jacobian */
+            const int ld = 16;
+            float X3[10 * 16], A3[40 * 16], G3[10 * 16], *wq = malloc(sizeof(float) * sl_stepmap_qgrad_work(s, ld));
+            double q3[3];
+            cr_assert_not_null(wq);
+            memset(X3, 0, sizeof X3), memset(A3, 0, sizeof A3); /* unused lanes: computed, ignored */
+            for (int k = 0; k < 3; k++) {
+                for (int i = 0; i < D; i++) X3[i * ld + k] = (float)(x[i] + 0.3 * k * sl_rng_normal(&r));
+                for (int i = 0; i < GN; i++) A3[i * ld + k] = af[i];
+            }
+            for (int shared = 0; shared < 2; shared++) {
+                memset(G3, 0, sizeof G3);
+                sl_stepmap_qgrad_f(s, 3, ld, X3, shared ? af : A3, shared, q3, G3, wq);
+                for (int k = 0; k < 3; k++) {
+                    double xk[10], Fk[10], Jk[100], dk[10], qk = 0;
+                    for (int i = 0; i < D; i++) xk[i] = X3[i * ld + k];
+                    cr_assert_eq(sl_stepmap_jacobian(s, xk, a, Fk, Jk), SL_OK);
+                    for (int i = 0; i < D; i++) dk[i] = xk[i] - Fk[i], qk += 0.5 * dk[i] * dk[i];
+                    cr_assert_lt(fabs(q3[k] - qk), 1e-5 * (qk + 1e-3), "%s row %d: q %g vs %g",
+                                 sl_cell_kind_name(KINDS[ki]), k, q3[k], qk);
+                    for (int i = 0; i < D; i++) {
+                        double g = dk[i];
+                        for (int j = 0; j < D; j++) g -= dk[j] * Jk[j * D + i];
+                        cr_assert_lt(fabs(G3[i * ld + k] - g), 1e-5 * (1 + fabs(g)),
+                                     "%s row %d: dq/dx_%d %g vs %g", sl_cell_kind_name(KINDS[ki]), k, i,
+                                     G3[i * ld + k], g);
+                    }
+                }
+            }
+            free(wq);
             free(a);
             sl_stepmap_free(s);
             sl_model_free(m);
@@ -297,6 +330,76 @@ Test(fixedpoints_dedup, one_point_per_input_group)
     cr_assert_eq(res.P, 1);
     sl_fp_result_free(&res);
     sl_model_free(m);
+}
+
+/* eigenvalues and the top-3 modes (dlahqr or, above order 160, dhseqr; then
+ * dhsein) against LAPACK dgeev with eigenvectors on the same Jacobians: g = 1.5
+ * CT-RNNs of 12 and 170 units and a GRU, points from a short search (saddles
+ * with real and complex unstable modes) */
+static int by_re_desc(const void *a, const void *b)
+{
+    const double *x = a, *y = b;
+    if (x[0] != y[0]) return x[0] < y[0] ? 1 : -1;
+    if (x[1] != y[1]) return x[1] < y[1] ? 1 : -1;
+    return 0;
+}
+
+Test(fixedpoints_spectrum, modes_match_dgeev)
+{
+    const sl_cell_kind kinds[3] = {SL_CELL_CTRNN, SL_CELL_GRU, SL_CELL_CTRNN};
+    const int sizes[3] = {12, 12, 170}, inits[3] = {16, 16, 2};
+    for (int ki = 0; ki < 3; ki++) {
+        const int N = sizes[ki], K = inits[ki];
+        sl_model *m = make(kinds[ki], SL_ACT_TANH, 1, N, 70 + ki);
+        double *x0 = malloc(sizeof(double) * K * N), u = 0;
+        sl_rng r;
+        sl_rng_seed(&r, 6);
+        for (int i = 0; i < K * N; i++) x0[i] = 1.5 * sl_rng_normal(&r);
+        sl_fp_spec sp;
+        sl_fp_defaults(&sp);
+        sp.max_iters = 40;
+        sl_fp_result res;
+        cr_assert_eq(sl_fixed_points(m, x0, K, &u, 1, NULL, &sp, &res), SL_OK, "%s", sl_last_error());
+        sl_stepmap *s;
+        cr_assert_eq(sl_stepmap_create(m, &s), SL_OK);
+        double *a = malloc(sizeof(double) * 3 * N), *Jm = malloc(sizeof(double) * N * N);
+        double *wr = malloc(sizeof(double) * N), *wi = malloc(sizeof(double) * N);
+        double *vr = malloc(sizeof(double) * N * N), (*ev)[3] = malloc(sizeof(double[3]) * N);
+        sl_stepmap_drive(s, &u, a);
+        int n_complex = 0, n_checked = 0;
+        for (int p = 0; p < res.P; p++) {
+            cr_assert_eq(sl_stepmap_jacobian(s, res.x + (size_t)p * N, a, NULL, Jm), SL_OK);
+            cr_assert_eq(LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', 'V', N, Jm, N, wr, wi, NULL, N, vr, N), 0);
+            for (int i = 0; i < N; i++) ev[i][0] = wr[i], ev[i][1] = wi[i], ev[i][2] = i;
+            qsort(ev, N, sizeof ev[0], by_re_desc);
+            for (int i = 0; i < N; i++) {
+                const double *e = res.eig_discrete + ((size_t)p * N + i) * 2;
+                cr_assert_lt(fabs(e[0] - ev[i][0]) + fabs(e[1] - ev[i][1]), 1e-9, "point %d eig %d", p, i);
+            }
+            for (int mo = 0; mo < 3; mo++) {
+                int c = (int)ev[mo][2];
+                if (ev[mo][1] < 0 && c > 0) c--;
+                /* dgeev's vector (unit norm; a complex one with its largest component
+                 * real) vs ours, up to sign */
+                double dp = 0, dm = 0;
+                for (int i = 0; i < N; i++) {
+                    const double w = vr[i * N + c], v = res.modes[((size_t)p * 3 + mo) * N + i];
+                    dp = fmax(dp, fabs(v - w)), dm = fmax(dm, fabs(v + w));
+                }
+                cr_assert_lt(fmin(dp, dm), 1e-8, "%s point %d mode %d (lambda %g%+gi): off by %g",
+                             sl_cell_kind_name(kinds[ki]), p, mo, ev[mo][0], ev[mo][1], fmin(dp, dm));
+                n_complex += ev[mo][1] != 0, n_checked++;
+            }
+        }
+        cr_assert_gt(n_complex, 0, "%s: no complex mode among the top 3 of %d points",
+                     sl_cell_kind_name(kinds[ki]), res.P);
+        cr_assert_eq(n_checked, 3 * res.P);
+        cr_assert_geq(res.P, K > 4 ? 4 : 1);
+        free(x0), free(a), free(Jm), free(wr), free(wi), free(vr), free(ev);
+        sl_stepmap_free(s);
+        sl_fp_result_free(&res);
+        sl_model_free(m);
+    }
 }
 
 Test(fixedpoints_errors, bad_input)

@@ -15,6 +15,8 @@
  *     q < tol_q / 10 (float32's q is ~20% uncertain near 1e-10) is done and
  *     leaves the batch (FPF keeps moving it by steps far below
  *     tol_unique), so late iterations cost only the points still moving.
+ *     Each iteration runs over tiles of 64 points (q and ∇q fused in
+ *     sl_stepmap_qgrad_f, then Adam), which stay in cache.
  *  2. Optional Newton steps in float64 per point (x ← x − (I − ∂F/∂x)⁻¹ d,
  *     LAPACK dgesv), each kept only when it lowers q.
  *  3. Deduplicate (FPF get_unique): for each point not yet grouped, every point
@@ -22,10 +24,16 @@
  *     the smallest q. Then distance outliers: c = the initial states' centroid,
  *     d̄ = mean ‖x0 − c‖; drop points with ‖x* − c‖ / d̄ ≥ outlier_distance_scale.
  *  4. Jacobians ∂F/∂x of the unique points only (analytic, step.c) and their
- *     eigen-decomposition (LAPACKE dgeev): discrete λ_d, continuous
- *     λ_c = (λ_d − 1)/α (α = dt/τ; 1 for the discrete cells), modes sorted by
- *     real part, descending. Stable: CT-RNN max Re λ_c < 0 (the ODE), cells
- *     max |λ_d| < 1 (FPF's criterion); unstable modes counted the same way.
+ *     eigenvalues, dgeev's path without eigenvectors (LAPACK dgebal 'B',
+ *     dgehrd, then dlahqr up to order 160, else dhseqr): discrete λ_d,
+ *     continuous λ_c = (λ_d − 1)/α (α = dt/τ; 1 for the discrete cells),
+ *     modes sorted by real part, descending.
+ *     Stable: CT-RNN max Re λ_c < 0 (the ODE), cells max |λ_d| < 1 (FPF's
+ *     criterion); unstable modes counted the same way. With eigenvectors
+ *     (unstable_modes.npy): only the top-3 modes' vectors, by inverse
+ *     iteration on the same Hessenberg form (dhsein, then dormhr and dgebak),
+ *     normalised as dgeev's (unit 2-norm, a complex vector's largest
+ *     component real) — not all D as dgeev would (a third more time).
  *
  * The runner (`silico analyze RUN --only fixedpoints`) samples initial states
  * along the network's own trajectories on the task's validation trials (FPF
@@ -70,68 +78,67 @@ void sl_fp_result_free(sl_fp_result *r)
 
 /* ------------------------------------------------------------- 1. search */
 
-/* FPF's joint Adam on float32 states X (K×D, updated in place; q, qprev
- * scratch of K). A point whose q is below tol_q / 10 is done (it meets the
- * stopping rule with a margin) and leaves the batch: its row is swapped behind the active
- * ones, so later iterations cost only the points still moving, while the
- * plateau schedule still sees mean q over all K (FPF updates converged points
- * too; their moves are far below tol_unique). A and perm are permuted along;
- * X comes back in the original order. Returns the iterations run. */
-static int joint_adam(const sl_stepmap *s, float *X, float *A, int K, const sl_fp_spec *sp,
-                      double *q, double *qprev, int *perm, float *work)
+/* FPF's joint Adam in float32 on K points held in tiles of FP_TILE points,
+ * feature-major (unit i of the point in slot k at X[((k/T)·D + i)·T + k%T],
+ * T = FP_TILE; M, V the Adam moments alike; A: the drives alike with GN rows,
+ * or with shared_a one drive of GN values), updated in place; q, qprev
+ * scratch of K; perm: the point in each slot. Points are independent within
+ * an iteration (the loss is a sum over points, lr changes only between
+ * iterations), so each iteration runs tile by tile: q and ∇q
+ * (sl_stepmap_qgrad_f, whose GEMMs put a tile's points on the vector lanes)
+ * and the Adam update of a tile stay in cache. A point whose q is below
+ * tol_q / 10 (it meets the stopping rule with a margin) is done and leaves:
+ * its slot is swapped behind the active ones, so later iterations cost only
+ * the points still moving, while the plateau schedule still sees mean q over
+ * all K (FPF updates converged points too; their moves are far below
+ * tol_unique). G: D×T, w: sl_stepmap_qgrad_work(s, T) floats. Returns the
+ * iterations run. */
+#define FP_TILE 64
+#define SLOT(P, k, i, W) (P)[((size_t)((k) / FP_TILE) * (W) + (i)) * FP_TILE + (k) % FP_TILE]
+static int joint_adam(const sl_stepmap *s, float *X, float *M, float *V, float *A, int shared_a,
+                      int K, const sl_fp_spec *sp, double *q, double *qprev, int *perm, float *G,
+                      float *w)
 {
-    const int D = sl_stepmap_dim(s), GN = sl_stepmap_drive_dim(s);
-    const size_t n = (size_t)K * D;
-    float *F = work, *R = F + n, *G = R + n, *M = G + n, *V = M + n, *w = V + n;
-    memset(M, 0, n * sizeof(float));
-    memset(V, 0, n * sizeof(float));
+    const int D = sl_stepmap_dim(s), GN = sl_stepmap_drive_dim(s), T = FP_TILE;
     for (int k = 0; k < K; k++) perm[k] = k;
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    const double q_leave = 0.1 * sp->tol_q; /* a float32 q near tol_q is ~20% uncertain */
     double lr = sp->lr_init, best = INFINITY, q_done = 0;
     int bad = 0, it = 1, Ka = K;
     for (;; it++) {
-        sl_stepmap_forward_f(s, Ka, X, A, F, w);
         double qsum = q_done;
-        for (int k = 0; k < Ka; k++) {
-            float *r = R + (size_t)k * D;
-            const float *x = X + (size_t)k * D, *f = F + (size_t)k * D;
-            vf16 acc = VF(0);
-            for (int i = 0; i < D; i += 16) {
-                const size_t w = D - i < 16 ? (size_t)(D - i) : 16;
-                vf16 d = vld(x + i, w) - vld(f + i, w);
-                vst(r + i, d, w);
-                acc = vfma(d, d, acc);
-            }
-            double qk = 0;
-            for (int l = 0; l < 16; l++) qk += acc[l];
-            q[k] = 0.5 * qk;
-            qsum += q[k];
-        }
-        const double qmean = qsum / K;
-        /* ∇ mean q = (d − d ∂F/∂x) / K */
-        sl_stepmap_vjp_f(s, Ka, X, R, G, w);
+        /* ∇ mean q = (d − d ∂F/∂x) / K; torch.optim.Adam on the active lanes */
         const float inv = 1.0f / (float)K;
         const double bc1 = 1 - pow(b1, it), bc2 = 1 - pow(b2, it);
         const float step = (float)(lr / bc1), rb2 = (float)(1 / sqrt(bc2));
-        const double q_leave = 0.1 * sp->tol_q; /* a float32 q near tol_q is ~20% uncertain */
-        for (int k = 0; k < Ka; k++) {
-            if (q[k] < q_leave) continue; /* done: leaves below, unmoved */
-            for (size_t i = (size_t)k * D, e = i + D; i < e; i += 16) { /* torch.optim.Adam */
-                const size_t w = e - i < 16 ? e - i : 16;
-                vf16 g = (vld(R + i, w) - vld(G + i, w)) * inv;
-                vf16 mm = VF(b1) * vld(M + i, w) + VF(1 - b1) * g;
-                vf16 vv = VF(b2) * vld(V + i, w) + VF(1 - b2) * g * g;
-                vst(M + i, mm, w);
-                vst(V + i, vv, w);
+        for (int k0 = 0; k0 < Ka; k0 += T) {
+            const int tb = Ka - k0 < T ? Ka - k0 : T;
+            const size_t t = (size_t)(k0 / T);
+            float *x = X + t * D * T, *m = M + t * D * T, *v = V + t * D * T;
+            sl_stepmap_qgrad_f(s, tb, T, x, shared_a ? A : A + t * GN * T, shared_a, q + k0, G, w);
+            vi16 act[FP_TILE / 16]; /* lanes still moving */
+            for (int l = 0; l < T; l++) {
+                const int on = l < tb && !(q[k0 + l] < q_leave);
+                act[l / 16][l % 16] = on ? -1 : 0;
+                if (l < tb) qsum += q[k0 + l];
+            }
+            for (size_t e = 0; e < (size_t)D * T; e += 16) {
+                const vi16 on = act[(e % T) / 16];
+                const vf16 g = vload(G + e) * inv, m0 = vload(m + e), v0 = vload(v + e);
+                const vf16 mm = VF(b1) * m0 + VF(1 - b1) * g, vv = VF(b2) * v0 + VF(1 - b2) * g * g;
 #ifdef __AVX512F__
-                vf16 sq = (vf16)_mm512_sqrt_ps((__m512)vv);
+                const vf16 sq = (vf16)_mm512_sqrt_ps((__m512)vv);
 #else
                 vf16 sq;
                 for (int l = 0; l < 16; l++) sq[l] = sqrtf(vv[l]);
 #endif
-                vst(X + i, vld(X + i, w) - VF(step) * mm / (sq * rb2 + VF(eps)), w);
+                const vf16 x0 = vload(x + e);
+                vstore(m + e, vsel(on, mm, m0));
+                vstore(v + e, vsel(on, vv, v0));
+                vstore(x + e, vsel(on, x0 - VF(step) * mm / (sq * rb2 + VF(eps)), x0));
             }
         }
+        const double qmean = qsum / K;
         /* ReduceLROnPlateau(min, factor 0.95, patience 2, threshold 1e-4 rel, eps 1e-8) */
         if (qmean < best * (1 - 1e-4)) {
             best = qmean;
@@ -143,7 +150,7 @@ static int joint_adam(const sl_stepmap *s, float *X, float *A, int K, const sl_f
         int done = 1;
         for (int k = 0; k < Ka && done; k++)
             done = q[k] < sp->tol_q || (it > 1 && fabs(q[k] - qprev[k]) < sp->tol_dq * lr);
-        /* the converged rows leave the batch (swap with the last active row) */
+        /* the converged points leave (swap with the last active slot) */
         for (int k = 0; k < Ka;) {
             if (!(q[k] < q_leave)) {
                 k++;
@@ -152,28 +159,26 @@ static int joint_adam(const sl_stepmap *s, float *X, float *A, int K, const sl_f
             const int l = --Ka;
             q_done += q[k];
             if (k != l) {
-#define SWAP_ROWS(T, P, W)                                                                         \
-    for (int i_ = 0; i_ < (W); i_++) {                                                             \
-        T t_ = (P)[(size_t)k * (W) + i_];                                                          \
-        (P)[(size_t)k * (W) + i_] = (P)[(size_t)l * (W) + i_], (P)[(size_t)l * (W) + i_] = t_;     \
-    }
-                SWAP_ROWS(float, X, D)
-                SWAP_ROWS(float, M, D)
-                SWAP_ROWS(float, V, D)
-                SWAP_ROWS(float, A, GN)
-                SWAP_ROWS(double, q, 1)
-                SWAP_ROWS(double, qprev, 1)
-                SWAP_ROWS(int, perm, 1)
-#undef SWAP_ROWS
+#define SWAP(T_, a, b)                                                                             \
+    do {                                                                                           \
+        T_ t_ = (a);                                                                               \
+        (a) = (b), (b) = t_;                                                                       \
+    } while (0)
+                for (int i = 0; i < D; i++) {
+                    SWAP(float, SLOT(X, k, i, D), SLOT(X, l, i, D));
+                    SWAP(float, SLOT(M, k, i, D), SLOT(M, l, i, D));
+                    SWAP(float, SLOT(V, k, i, D), SLOT(V, l, i, D));
+                }
+                for (int i = 0; !shared_a && i < GN; i++) SWAP(float, SLOT(A, k, i, GN), SLOT(A, l, i, GN));
+                SWAP(double, q[k], q[l]);
+                SWAP(double, qprev[k], qprev[l]);
+                SWAP(int, perm[k], perm[l]);
+#undef SWAP
             }
         }
         if (done || Ka == 0 || it + 1 > sp->max_iters) break;
         memcpy(qprev, q, (size_t)Ka * sizeof(double));
     }
-    /* back to the original order */
-    for (int k = 0; k < K; k++)
-        memcpy(R + (size_t)perm[k] * D, X + (size_t)k * D, (size_t)D * sizeof(float));
-    memcpy(X, R, n * sizeof(float));
     return it;
 }
 
@@ -277,18 +282,131 @@ static int by_real_desc(const void *a, const void *b)
     return 0;
 }
 
+/* LAPACK scratch of one spectrum (D×D and D-vectors; vectors: VR of D×6) */
+typedef struct {
+    double *Jm, *A, *H, *tau, *scale, *wr, *wi, *wr2, *vr;
+    lapack_logical *sel;
+    lapack_int *ifl, *ifr;
+    eigpair *ev;
+} spec_ws;
+
+static void spec_ws_free(spec_ws *w)
+{
+    free(w->Jm), free(w->A), free(w->H), free(w->tau), free(w->scale), free(w->wr), free(w->wi);
+    free(w->wr2), free(w->vr), free(w->sel), free(w->ifl), free(w->ifr), free(w->ev);
+}
+
+static int spec_ws_alloc(spec_ws *w, int D, int vectors)
+{
+    const size_t dd = (size_t)D * D, d = (size_t)D;
+    memset(w, 0, sizeof *w);
+    w->Jm = malloc(dd * sizeof(double)), w->A = malloc(dd * sizeof(double));
+    w->tau = malloc(d * sizeof(double)), w->scale = malloc(d * sizeof(double));
+    w->wr = malloc(d * sizeof(double)), w->wi = malloc(d * sizeof(double));
+    w->ev = malloc(d * sizeof(eigpair)), w->H = malloc(2 * dd * sizeof(double));
+    int ok = w->Jm && w->A && w->tau && w->scale && w->wr && w->wi && w->ev && w->H;
+    if (vectors) {
+        w->wr2 = malloc(d * sizeof(double));
+        w->vr = malloc(6 * d * sizeof(double)), w->sel = malloc(d * sizeof(lapack_logical));
+        w->ifl = malloc(6 * sizeof(lapack_int)), w->ifr = malloc(6 * sizeof(lapack_int));
+        ok = ok && w->wr2 && w->vr && w->sel && w->ifl && w->ifr;
+    }
+    if (!ok) spec_ws_free(w);
+    return ok;
+}
+
+/* The top-3 modes' right eigenvectors (real parts) of the balanced Hessenberg
+ * form in w->H (D×D column-major, zero below the subdiagonal; dgehrd's
+ * reflectors and tau in w->A, balancing ilo/ihi/scale): LAPACK dhsein
+ * (inverse iteration on H for the selected eigenvalues only), dormhr (× Q),
+ * dgebak, then dgeev's normalisation (unit 2-norm, a complex vector rotated
+ * so its largest component is real). Into out (3×D). 0 on success. */
+static int top_modes(spec_ws *w, int D, lapack_int ilo, lapack_int ihi, double *out)
+{
+    const int nm = D < 3 ? D : 3;
+    int start[3]; /* first column (dhseqr order) of each mode's real / conjugate pair */
+    memset(w->sel, 0, (size_t)D * sizeof(lapack_logical));
+    for (int m = 0; m < nm; m++) {
+        int c = w->ev[m].idx;
+        if (w->wi[c] < 0 && c > 0) c--; /* (wr, +wi) first: the pair's vector */
+        start[m] = c;
+        w->sel[c] = 1;
+    }
+    memcpy(w->wr2, w->wr, (size_t)D * sizeof(double)); /* dhsein may perturb wr */
+    lapack_int mcol = 0;
+    if (LAPACKE_dhsein(LAPACK_COL_MAJOR, 'R', 'Q', 'N', w->sel, D, w->H, D, w->wr2, w->wi, NULL, 1,
+                       w->vr, D, 6, &mcol, w->ifl, w->ifr) != 0)
+        return -1;
+    if (LAPACKE_dormhr(LAPACK_COL_MAJOR, 'L', 'N', D, mcol, ilo, ihi, w->A, D, w->tau, w->vr, D) != 0 ||
+        LAPACKE_dgebak(LAPACK_COL_MAJOR, 'B', 'R', D, ilo, ihi, w->scale, mcol, w->vr, D) != 0)
+        return -1;
+    for (int m = 0; m < nm; m++) {
+        int col = 0; /* the vector's column: selected eigenvalues in dhseqr order, 2 per pair */
+        for (int j = 0; j < start[m]; j++)
+            if (w->sel[j]) col += w->wi[j] != 0 ? 2 : 1;
+        const double *re = w->vr + (size_t)col * D, *im = w->wi[start[m]] != 0 ? re + D : NULL;
+        double nrm = 0, big = -1, cr = 1, ci = 0;
+        for (int i = 0; i < D; i++) {
+            const double a2 = re[i] * re[i] + (im ? im[i] * im[i] : 0);
+            nrm += a2;
+            if (im && a2 > big) big = a2, cr = re[i], ci = im[i];
+        }
+        nrm = sqrt(nrm);
+        /* × conj(v_k)/|v_k| (k: the largest component) makes v_k real and positive */
+        const double ab = im ? hypot(cr, ci) : 1;
+        for (int i = 0; i < D; i++)
+            out[(size_t)m * D + i] = nrm > 0 ? (im ? (re[i] * cr + im[i] * ci) / ab : re[i]) / nrm : 0;
+    }
+    for (int m = nm; m < 3; m++) memset(out + (size_t)m * D, 0, (size_t)D * sizeof(double));
+    return 0;
+}
+
+/* LAPACK's double-shift QR for the eigenvalues of a Hessenberg matrix (an
+ * auxiliary routine: LAPACKE has no wrapper). dhseqr calls it below order
+ * NMIN = 75 and its multishift QR above; dlahqr is faster up to order ~170
+ * here (random Jacobians of order 150: 4.6 vs 5.4 ms, 200: 10.5 vs 9.1 ms;
+ * the W5 network's: 5.0 vs 6.5 ms, the bench's eigenvalue phase 1.5 vs 2.0 s),
+ * so it is used up to FP_DLAHQR_MAX, with dhseqr as the fallback if it does
+ * not converge. */
+void dlahqr_(const lapack_logical *wantt, const lapack_logical *wantz, const lapack_int *n,
+             const lapack_int *ilo, const lapack_int *ihi, double *h, const lapack_int *ldh,
+             double *wr, double *wi, const lapack_int *iloz, const lapack_int *ihiz, double *z,
+             const lapack_int *ldz, lapack_int *info);
+#define FP_DLAHQR_MAX 160
+
+/* eigenvalues (LAPACK dgebal + dgehrd + dlahqr or dhseqr: dgeev's eigenvalue
+ * path) of the Jacobian at point p and, with vectors, its top-3 modes (top_modes) */
 static sl_status spectrum(const sl_stepmap *s, const sl_fp_result *r, int p, const double *a,
-                          int vectors, double *Jm, double *wr, double *wi, double *vr,
-                          eigpair *ev)
+                          int vectors, spec_ws *w)
 {
     const int D = r->D;
-    sl_status st = sl_stepmap_jacobian(s, r->x + (size_t)p * D, a, NULL, Jm);
+    sl_status st = sl_stepmap_jacobian(s, r->x + (size_t)p * D, a, NULL, w->Jm);
     if (st) return st;
     int finite = 1;
-    for (size_t i = 0; i < (size_t)D * D; i++) finite &= isfinite(Jm[i]) != 0;
-    lapack_int info = finite ? LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', vectors ? 'V' : 'N', D, Jm, D,
-                                             wr, wi, NULL, D, vectors ? vr : NULL, D)
-                             : -1;
+    for (size_t i = 0; i < (size_t)D * D; i++) finite &= isfinite(w->Jm[i]) != 0;
+    for (int i = 0; i < D; i++) /* column-major copy */
+        for (int j = 0; j < D; j++) w->A[(size_t)j * D + i] = w->Jm[(size_t)i * D + j];
+    lapack_int ilo = 1, ihi = D, info = -1;
+    if (finite && !(info = LAPACKE_dgebal(LAPACK_COL_MAJOR, 'B', D, w->A, D, &ilo, &ihi, w->scale)) &&
+        !(info = LAPACKE_dgehrd(LAPACK_COL_MAJOR, D, ilo, ihi, w->A, D, w->tau))) {
+        /* A keeps dgehrd's reflectors; H: the Hessenberg matrix (dhsein's input), Hq
+         * a copy the QR iteration overwrites */
+        double *Hq = w->H + (size_t)D * D;
+        for (int j = 0; j < D; j++)
+            for (int i = 0; i < D; i++) w->H[(size_t)j * D + i] = i <= j + 1 ? w->A[(size_t)j * D + i] : 0;
+        memcpy(Hq, w->H, (size_t)D * D * sizeof(double));
+        info = -1;
+        if (D <= FP_DLAHQR_MAX) {
+            const lapack_int wz = 0, one = 1, n = D;
+            double z = 0;
+            dlahqr_(&wz, &wz, &n, &ilo, &ihi, Hq, &n, w->wr, w->wi, &one, &n, &z, &one, &info);
+            for (int i = 0; i < D; i++) /* those dgebal isolated (dhseqr fills them too) */
+                if (i < ilo - 1 || i > ihi - 1) w->wr[i] = w->H[(size_t)i * D + i], w->wi[i] = 0;
+            if (info != 0) memcpy(Hq, w->H, (size_t)D * D * sizeof(double));
+        }
+        if (info != 0)
+            info = LAPACKE_dhseqr(LAPACK_COL_MAJOR, 'E', 'N', D, ilo, ihi, Hq, D, w->wr, w->wi, NULL, 1);
+    }
     double *ec = r->eig + (size_t)p * D * 2, *ed = r->eig_discrete + (size_t)p * D * 2;
     if (info != 0) { /* FPF: NaN eigen-data for points whose Jacobian is not finite */
         for (int i = 0; i < 2 * D; i++) ec[i] = ed[i] = NAN;
@@ -298,7 +416,8 @@ static sl_status spectrum(const sl_stepmap *s, const sl_fp_result *r, int p, con
         r->n_unstable[p] = -1;
         return SL_OK;
     }
-    for (int i = 0; i < D; i++) ev[i] = (eigpair){wr[i], wi[i], i};
+    eigpair *ev = w->ev;
+    for (int i = 0; i < D; i++) ev[i] = (eigpair){w->wr[i], w->wi[i], i};
     qsort(ev, (size_t)D, sizeof *ev, by_real_desc);
     const int ct = sl_stepmap_alpha(s) > 0;
     int nu = 0;
@@ -311,17 +430,8 @@ static sl_status spectrum(const sl_stepmap *s, const sl_fp_result *r, int p, con
     double mx = 0;
     for (int i = 0; i < D; i++) mx = fmax(mx, hypot(ev[i].re, ev[i].im));
     r->stable[p] = ct ? ec[0] < 0 : mx < 1;
-    if (r->modes) /* dgeev's column ev[m].idx (a complex pair's real part sits in its first column) */
-        for (int m = 0; m < 3; m++)
-            for (int i = 0; i < D; i++) {
-                if (m >= D) {
-                    r->modes[((size_t)p * 3 + m) * D + i] = 0;
-                    continue;
-                }
-                int c = ev[m].idx;
-                if (ev[m].im < 0 && c > 0) c--; /* the conjugate's pair starts one column left */
-                r->modes[((size_t)p * 3 + m) * D + i] = vr[(size_t)i * D + c];
-            }
+    if (r->modes && top_modes(w, D, ilo, ihi, r->modes + (size_t)p * 3 * D))
+        for (int i = 0; i < 3 * D; i++) r->modes[(size_t)p * 3 * D + i] = NAN;
     return SL_OK;
 }
 
@@ -370,29 +480,37 @@ sl_status sl_fixed_points(const sl_model *m, const double *x0, int K, const doub
         }
     const size_t n = (size_t)K * D, wk = sl_stepmap_work(s, K);
     double *ga = malloc((size_t)n_groups * GN * sizeof(double));
-    float *Af = malloc((size_t)K * GN * sizeof(float)), *Xf = malloc(n * sizeof(float));
-    float *work = malloc((5 * n + wk) * sizeof(float));
+    int shared_a = 1; /* one input for all points: one drive, no per-point drives */
+    for (int k = 1; group && k < K; k++) shared_a &= group[k] == group[0];
+    const size_t nt = ((size_t)K + FP_TILE - 1) / FP_TILE * FP_TILE; /* slots in whole tiles */
+    /* the search's tiles: X, M, V (nt×D each), the drives, ∇q of a tile, qgrad's work */
+    const size_t na = shared_a ? (size_t)GN : nt * GN, wq = sl_stepmap_qgrad_work(s, FP_TILE);
+    float *tiles = calloc(3 * nt * D + na + (size_t)FP_TILE * D + wq, sizeof(float));
     double *X = malloc(n * sizeof(double)), *q = malloc((size_t)K * sizeof(double));
     double *qprev = malloc((size_t)K * sizeof(double));
     int *perm = malloc((size_t)K * sizeof(int));
     double *U = malloc((size_t)K * (NI ? NI : 1) * sizeof(double));
     int *keep = malloc((size_t)K * sizeof(int));
     unsigned char *taken = malloc((size_t)K);
-    if (!ga || !Af || !Xf || !work || !X || !q || !qprev || !perm || !U || !keep || !taken) {
+    if (!ga || !tiles || !X || !q || !qprev || !perm || !U || !keep || !taken) {
         st = sl_fail(SL_ENOMEM, "fixed points: out of memory (K %d, D %d)", K, D);
         goto done;
     }
+    float *Xt = tiles, *Mt = Xt + nt * D, *Vt = Mt + nt * D, *At = Vt + nt * D, *Gt = At + na;
     for (int g = 0; g < n_groups; g++) sl_stepmap_drive(s, inputs + (size_t)g * NI, ga + (size_t)g * GN);
     for (int k = 0; k < K; k++) {
         const int g = group ? group[k] : 0;
-        for (int i = 0; i < GN; i++) Af[(size_t)k * GN + i] = (float)ga[(size_t)g * GN + i];
         memcpy(U + (size_t)k * NI, inputs + (size_t)g * NI, NI * sizeof(double));
+        for (int i = 0; i < D; i++) SLOT(Xt, k, i, D) = (float)x0[(size_t)k * D + i];
+        for (int i = 0; !shared_a && i < GN; i++) SLOT(At, k, i, GN) = (float)ga[(size_t)g * GN + i];
     }
-    for (size_t i = 0; i < n; i++) Xf[i] = (float)x0[i];
+    for (int i = 0; shared_a && i < GN; i++) At[i] = (float)ga[(size_t)(group ? group[0] : 0) * GN + i];
 
     /* 1. joint Adam (float32), 2. Newton (float64) */
-    out->iterations = joint_adam(s, Xf, Af, K, &sp, q, qprev, perm, work);
-    for (size_t i = 0; i < n; i++) X[i] = Xf[i];
+    out->iterations = joint_adam(s, Xt, Mt, Vt, At, shared_a, K, &sp, q, qprev, perm, Gt,
+                                 Gt + (size_t)FP_TILE * D);
+    for (int k = 0; k < K; k++) /* back to the original order */
+        for (int i = 0; i < D; i++) X[(size_t)perm[k] * D + i] = SLOT(Xt, k, i, D);
     { /* q of the end points in float64 (q.npy, deduplication) */
         double *Ad = malloc((size_t)K * GN * sizeof(double)), *Fd = malloc(n * sizeof(double));
         double *wd = malloc(wk * sizeof(double));
@@ -470,13 +588,10 @@ sl_status sl_fixed_points(const sl_model *m, const double *x0, int K, const doub
     out->stable = malloc(P1);
     out->n_unstable = malloc(P1 * sizeof(int));
     out->modes = sp.eigenvectors ? malloc(P1 * 3 * D * sizeof(double)) : NULL;
-    double *Jm = malloc((size_t)D * D * sizeof(double)), *wr = malloc((size_t)D * sizeof(double));
-    double *wi = malloc((size_t)D * sizeof(double));
-    double *vr = sp.eigenvectors ? malloc((size_t)D * D * sizeof(double)) : NULL;
-    eigpair *ev = malloc((size_t)D * sizeof(eigpair));
+    spec_ws sw;
+    const int sw_ok = spec_ws_alloc(&sw, D, sp.eigenvectors);
     if (!out->x || !out->u || !out->q || !out->group || !out->eig || !out->eig_discrete ||
-        !out->stable || !out->n_unstable || (sp.eigenvectors && (!out->modes || !vr)) || !Jm ||
-        !wr || !wi || !ev) {
+        !out->stable || !out->n_unstable || (sp.eigenvectors && !out->modes) || !sw_ok) {
         st = sl_fail(SL_ENOMEM, "fixed points: out of memory (%d points)", P);
     }
     for (int p = 0; p < P && !st; p++) {
@@ -485,12 +600,12 @@ sl_status sl_fixed_points(const sl_model *m, const double *x0, int K, const doub
         memcpy(out->u + (size_t)p * NI, U + (size_t)k * NI, NI * sizeof(double));
         out->q[p] = q[k];
         out->group[p] = g;
-        st = spectrum(s, out, p, ga + (size_t)g * GN, sp.eigenvectors, Jm, wr, wi, vr, ev);
+        st = spectrum(s, out, p, ga + (size_t)g * GN, sp.eigenvectors, &sw);
     }
-    free(Jm), free(wr), free(wi), free(vr), free(ev);
+    if (sw_ok) spec_ws_free(&sw);
 done:
     if (st) sl_fp_result_free(out);
-    free(ga), free(Af), free(Xf), free(work), free(X), free(q), free(qprev), free(perm), free(U),
+    free(ga), free(tiles), free(X), free(q), free(qprev), free(perm), free(U),
         free(keep),
         free(taken);
     sl_stepmap_free(s);

@@ -20,7 +20,9 @@
  *     lightgru  out = R ⊙ z + [R (h − h̃) z(1−z), R (1−z) [h̃ > 0]] [U_z; U_h]
  *     lstm      dc = R_c + R_h o (1 − tanh² c'),  out_c = dc ⊙ f,
  *               out_h = [dc g i(1−i), dc c f(1−f), dc i (1−g²), R_h tanh c' o(1−o)] W_hh
- * The D×D Jacobian is the VJP of the D unit vectors (one GEMM). The batched
+ * The D×D Jacobian: CT-RNN and RNN from the formulas above, the gated cells
+ * as the VJPs of the D unit vectors (one GEMM). The search's q and ∇q
+ * (sl_stepmap_qgrad_f) are fused for the CT-RNN. The batched
  * map is written once (step_impl.h) and built for float32 (the search) and
  * float64 (Newton steps, Jacobians). Weights are the model's effective ones
  * (sl_model_effective: Dale, masks), copied at create. */
@@ -39,7 +41,7 @@ struct sl_stepmap {
     int N, D, G, n_in, n_e; /* n_e: the cell's input width (N·k with ENU) */
     double alpha;
     double *Wh, *bh;  /* G·N×N recurrent (ctrnn: J), G·N (gru's b_hh, else 0) */
-    float *Wh_f, *bh_f;
+    float *Wh_f, *bh_f, *WhT_f; /* WhT_f: N×G·N, Wh_fᵀ (the forward's GEMM untransposed) */
     double *Wi, *bi;  /* G·N×n_e input matrix, G·N bias folded into the drive */
     double *We, *be;  /* ENU: n_e×n_in, n_e (NULL without) */
     double *bn;       /* lightgru: per 2N: scale γ/√(var+ε), shift β − γμ/√(var+ε) */
@@ -49,6 +51,8 @@ static inline double tanh__d(double x) { return tanh(x); }
 static inline float tanh__f(float x) { return sl_tanh_f32(x); }
 static const double *wh_of_d(const sl_stepmap *s) { return s->Wh; }
 static const float *wh_of_f(const sl_stepmap *s) { return s->Wh_f; }
+static const double *wht_of_d(const sl_stepmap *s) { (void)s; return NULL; }
+static const float *wht_of_f(const sl_stepmap *s) { return s->WhT_f; }
 static const double *bh_of_d(const sl_stepmap *s) { return s->bh; }
 static const float *bh_of_f(const sl_stepmap *s) { return s->bh_f; }
 
@@ -59,11 +63,25 @@ static void gemm_d(int ta, int tb, int M, int N, int K, double al, const double 
         cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     M, N, K, al, A, lda, B, ldb, be, C, ldc);
 }
+/* float32: a libxsmm JIT kernel when neither operand is transposed (no packing:
+ * faster than OpenBLAS' sgemm at a few dozen rows, the other kinds' search
+ * tiles), else OpenBLAS. libxsmm is column-major: C = A·B row-major is
+ * Cᵀ = Bᵀ·Aᵀ. */
 static void gemm_f(int ta, int tb, int M, int N, int K, double al, const float *A, int lda,
                    const float *B, int ldb, double be, float *C, int ldc)
 {
-    if (M > 0 && N > 0)
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+    if (M <= 0 || N <= 0) return;
+    if (!ta && !tb && K > 0 && al == 1 && (be == 0 || be == 1)) {
+        const float one = 1, beta = (float)be;
+        const int flags = be == 0 ? LIBXSMM_GEMM_FLAG_BETA_0 : 0, pf = LIBXSMM_GEMM_PREFETCH_NONE;
+        const libxsmm_blasint la = lda, lb = ldb, lc = ldc;
+        const libxsmm_smmfunction f = libxsmm_smmdispatch(N, M, K, &lb, &la, &lc, &one, &beta, &flags, &pf);
+        if (f) {
+            f(B, A, C);
+            return;
+        }
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     M, N, K, (float)al, A, lda, B, ldb, (float)be, C, ldc);
 }
 
@@ -116,7 +134,7 @@ static void act_row_d(sl_activation a, const double *x, double *r, double *dr, i
 void sl_stepmap_free(sl_stepmap *s)
 {
     if (!s) return;
-    free(s->Wh), free(s->bh), free(s->Wh_f), free(s->bh_f);
+    free(s->Wh), free(s->bh), free(s->Wh_f), free(s->bh_f), free(s->WhT_f);
     free(s->Wi), free(s->bi), free(s->We), free(s->be), free(s->bn);
     free(s);
 }
@@ -221,7 +239,8 @@ sl_status sl_stepmap_create(const sl_model *m, sl_stepmap **out)
     if (ok) {
         s->Wh_f = malloc(GN * N * sizeof(float));
         s->bh_f = malloc(GN * sizeof(float));
-        ok = s->Wh_f && s->bh_f;
+        s->WhT_f = malloc(GN * N * sizeof(float));
+        ok = s->Wh_f && s->bh_f && s->WhT_f;
     }
     if (!ok) {
         sl_stepmap_free(s);
@@ -229,6 +248,8 @@ sl_status sl_stepmap_create(const sl_model *m, sl_stepmap **out)
                        sl_cell_kind_name(sp->cell));
     }
     for (size_t i = 0; i < GN * N; i++) s->Wh_f[i] = (float)s->Wh[i];
+    for (size_t i = 0; i < GN; i++)
+        for (size_t j = 0; j < (size_t)N; j++) s->WhT_f[j * GN + i] = s->Wh_f[i * N + j];
     for (size_t i = 0; i < GN; i++) s->bh_f[i] = (float)s->bh[i];
     *out = s;
     return SL_OK;
@@ -267,26 +288,112 @@ void sl_stepmap_drive(const sl_stepmap *s, const double *u, double *a)
     free(e);
 }
 
+size_t sl_stepmap_qgrad_work(const sl_stepmap *s, int ld)
+{
+    return sl_stepmap_work(s, ld) + (size_t)ld * (4 * (size_t)s->D + (size_t)s->G * s->N);
+}
+
+/* column-major C(m×n) = A(m×k)·B(k×n), float32: libxsmm, else OpenBLAS */
+static void gemm_cm_f(int m, int n, int k, const float *A, int lda, const float *B, int ldb,
+                      float *C, int ldc)
+{
+    const float one = 1, zero = 0;
+    const int flags = LIBXSMM_GEMM_FLAG_BETA_0, pf = LIBXSMM_GEMM_PREFETCH_NONE;
+    const libxsmm_blasint la = lda, lb = ldb, lc = ldc;
+    const libxsmm_smmfunction f = libxsmm_smmdispatch(m, n, k, &la, &lb, &lc, &one, &zero, &flags, &pf);
+    if (f)
+        f(A, B, C);
+    else
+        cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, A, lda, B, ldb, 0, C, ldc);
+}
+
+void sl_stepmap_qgrad_f(const sl_stepmap *s, int B, int ld, const float *X, const float *A,
+                        int a_shared, double *q, float *G, float *work)
+{
+    const int N = s->N, D = s->D, GN = s->G * N;
+    const size_t L = (size_t)ld;
+    if (s->kind == SL_CELL_CTRNN) {
+        /* d = x − F = α (x − J φ(x) − a),  G = α (d − (d J) ⊙ φ'(x)); a unit's B
+         * values are one row of the tile, so the GEMMs are column-major
+         * (B×N) = (B×N)(N×N): P = Φ Jᵀ reads J row-major, (d J) reads Jᵀ */
+        float *Phi = work, *dPhi = Phi + L * N, *P = dPhi + L * N, *R = P + L * N;
+        const size_t n = L * N; /* the tile as one row: lanes ≥ B are computed, not used */
+        const vf16 al = VF(s->alpha);
+        act_row_f(s->act, X, Phi, dPhi, (int)n);
+        gemm_cm_f(B, N, N, Phi, ld, s->Wh_f, N, P, ld);
+        for (int k = 0; k < B; k += 16) { /* 16 points: Σ_i d_i² in float32, as torch's sum */
+            const size_t w = B - k < 16 ? (size_t)(B - k) : 16;
+            vf16 acc = VF(0);
+            for (int i = 0; i < N; i++) {
+                const size_t o = (size_t)i * L + k;
+                const vf16 a = a_shared ? VF(A[i]) : vld_m(A + o, w);
+                const vf16 d = al * (vld_m(X + o, w) - (vld_m(P + o, w) + a));
+                vst_m(R + o, d, w);
+                acc = vfma(d, d, acc);
+            }
+            for (size_t l = 0; l < w; l++) q[k + l] = 0.5 * (double)acc[l];
+        }
+        gemm_cm_f(B, N, N, R, ld, s->WhT_f, N, P, ld); /* P ← d J */
+        for (size_t e = 0; e < n; e += 16) {
+            const size_t w = n - e < 16 ? n - e : 16;
+            vst_m(G + e, al * (vld_m(R + e, w) - vld_m(P + e, w) * vld_m(dPhi + e, w)), w);
+        }
+        return;
+    }
+    /* the other kinds, point-major through forward + VJP: d = x − F, G = d − d ∂F/∂x */
+    float *Xp = work + sl_stepmap_work(s, B), *F = Xp + (size_t)B * D, *R = F + (size_t)B * D;
+    float *O = R + (size_t)B * D, *Ap = O + (size_t)B * D;
+    for (int k = 0; k < B; k++) {
+        for (int i = 0; i < D; i++) Xp[(size_t)k * D + i] = X[(size_t)i * L + k];
+        for (int i = 0; i < GN; i++) Ap[(size_t)k * GN + i] = a_shared ? A[i] : A[(size_t)i * L + k];
+    }
+    sl_stepmap_forward_f(s, B, Xp, Ap, F, work);
+    for (int k = 0; k < B; k++) {
+        double qk = 0;
+        for (int i = 0; i < D; i++) {
+            const float d = Xp[(size_t)k * D + i] - F[(size_t)k * D + i];
+            R[(size_t)k * D + i] = d;
+            qk += (double)d * d;
+        }
+        q[k] = 0.5 * qk;
+    }
+    sl_stepmap_vjp_f(s, B, Xp, R, O, work);
+    for (int k = 0; k < B; k++)
+        for (int i = 0; i < D; i++) G[(size_t)i * L + k] = R[(size_t)k * D + i] - O[(size_t)k * D + i];
+}
+
 sl_status sl_stepmap_jacobian(const sl_stepmap *s, const double *x, const double *a, double *F,
                               double *Jac)
 {
-    const int D = s->D, GN = s->G * s->N;
-    double *X = malloc((size_t)D * D * sizeof(double)), *A = malloc((size_t)D * GN * sizeof(double));
-    double *Fb = malloc((size_t)D * D * sizeof(double)), *R = calloc((size_t)D * D, sizeof(double));
-    double *w = malloc(sl_stepmap_work(s, D) * sizeof(double));
-    if (!X || !A || !Fb || !R || !w) {
-        free(X), free(A), free(Fb), free(R), free(w);
+    const int N = s->N, D = s->D, GN = s->G * N;
+    const int rows = Jac && s->kind != SL_CELL_CTRNN && s->kind != SL_CELL_RNN ? D : 1;
+    double *X = malloc((size_t)rows * D * sizeof(double)), *R = calloc((size_t)rows * D, sizeof(double));
+    double *F1 = malloc((size_t)D * sizeof(double)), *w = malloc(sl_stepmap_work(s, rows) * sizeof(double));
+    if (!X || !R || !F1 || !w) {
+        free(X), free(R), free(F1), free(w);
         return sl_fail(SL_ENOMEM, "step map: out of memory for a %d×%d Jacobian", D, D);
     }
-    for (int k = 0; k < D; k++) {
-        memcpy(X + (size_t)k * D, x, D * sizeof(double));
-        memcpy(A + (size_t)k * GN, a, GN * sizeof(double));
-        R[(size_t)k * D + k] = 1;
+    sl_stepmap_forward_d(s, 1, x, a, F1, w); /* traces of the one row at w + GN (5N) */
+    if (F) memcpy(F, F1, D * sizeof(double));
+    const double *tr = w + GN;
+    if (Jac && s->kind == SL_CELL_CTRNN) { /* (1−α) I + α J diag φ'(x) */
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < N; j++)
+                Jac[(size_t)i * N + j] = (i == j) * (1 - s->alpha) + s->alpha * s->Wh[(size_t)i * N + j] * tr[j];
+    } else if (Jac && s->kind == SL_CELL_RNN) { /* diag f'(p) W_hh */
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < N; j++) Jac[(size_t)i * N + j] = tr[i] * s->Wh[(size_t)i * N + j];
+    } else if (Jac) { /* the VJPs of the D unit vectors at D copies of the row */
+        double *Tr = w + (size_t)D * GN;
+        memmove(Tr, tr, 5 * (size_t)N * sizeof(double));
+        for (int k = 0; k < D; k++) {
+            memcpy(X + (size_t)k * D, x, D * sizeof(double));
+            if (k) memcpy(Tr + (size_t)k * 5 * N, Tr, 5 * (size_t)N * sizeof(double));
+            R[(size_t)k * D + k] = 1;
+        }
+        sl_stepmap_vjp_d(s, D, X, R, Jac, w); /* row i = e_i ∂F/∂x = ∂F_i/∂x */
     }
-    sl_stepmap_forward_d(s, D, X, A, Fb, w);
-    if (F) memcpy(F, Fb, D * sizeof(double));
-    if (Jac) sl_stepmap_vjp_d(s, D, X, R, Jac, w); /* row i = e_i ∂F/∂x = ∂F_i/∂x */
-    free(X), free(A), free(Fb), free(R), free(w);
+    free(X), free(R), free(F1), free(w);
     return SL_OK;
 }
 

@@ -46,6 +46,18 @@ void sl_stepmap_vjp_d(const sl_stepmap *s, int B, const double *X, const double 
 void sl_stepmap_vjp_f(const sl_stepmap *s, int B, const float *X, const float *R, float *out,
                       float *work);
 
+/* The fixed-point search's per-iteration quantities for B points (float32):
+ * q_k = ½‖d_k‖² (CT-RNN: summed in float32, as torch; the others in
+ * float64) with d = x − F(x, a), and its gradient
+ * G_k = d_k − d_k ∂F/∂x, on a feature-major tile: X[i·ld + k] is unit i of
+ * point k (B ≤ ld), G likewise; A the drives in the same layout (G·N rows),
+ * or with a_shared one drive of G·N values for every point. CT-RNN: fused
+ * (φ, two column-major GEMMs whose B rows are the vector lanes, q, G); the
+ * other kinds through forward + VJP. work: sl_stepmap_qgrad_work(s, ld) floats. */
+size_t sl_stepmap_qgrad_work(const sl_stepmap *s, int ld);
+void sl_stepmap_qgrad_f(const sl_stepmap *s, int B, int ld, const float *X, const float *A,
+                        int a_shared, double *q, float *G, float *work);
+
 /* F(x) and the D×D Jacobian Jac[i][j] = ∂F_i/∂x_j at one state (float64;
  * F or Jac may be NULL). SL_ENOMEM only. */
 sl_status sl_stepmap_jacobian(const sl_stepmap *s, const double *x, const double *a, double *F,

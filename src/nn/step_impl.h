@@ -39,7 +39,7 @@ void FN(sl_stepmap_forward)(const sl_stepmap *s, int B, const REAL *X, const REA
                             REAL *work)
 {
     const int N = s->N, D = s->D, GN = s->G * N;
-    const REAL *Wh = FN(wh_of)(s), *bh = FN(bh_of)(s);
+    const REAL *Wh = FN(wh_of)(s), *bh = FN(bh_of)(s), *WhT = FN(wht_of)(s);
     REAL *P = work, *Tr = work + (size_t)B * GN; /* B×GN, B×5N */
     const REAL al = (REAL)s->alpha;
     if (s->kind == SL_CELL_CTRNN) { /* r = φ(x) into Tr's second N, P = r Jᵀ */
@@ -48,7 +48,12 @@ void FN(sl_stepmap_forward)(const sl_stepmap *s, int B, const REAL *X, const REA
             REAL *tr = Tr + (size_t)k * 5 * N;
             FN(act_row)(s->act, x, tr + N, tr, N);
         }
-        FN(gemm)(0, 1, B, N, N, 1, Tr + N, 5 * N, Wh, N, 0, P, GN);
+        if (WhT)
+            FN(gemm)(0, 0, B, N, N, 1, Tr + N, 5 * N, WhT, GN, 0, P, GN);
+        else
+            FN(gemm)(0, 1, B, N, N, 1, Tr + N, 5 * N, Wh, N, 0, P, GN);
+    } else if (WhT) {
+        FN(gemm)(0, 0, B, GN, N, 1, X, D, WhT, GN, 0, P, GN);
     } else {
         FN(gemm)(0, 1, B, GN, N, 1, X, D, Wh, N, 0, P, GN);
     }
