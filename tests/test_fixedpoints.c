@@ -11,6 +11,7 @@
  *  - deduplication (many searches, one point; input groups kept apart);
  *  - the runner on a small flip-flop network writes the contract's files;
  *  - bad input: no model, NaN states, bad groups, bad options. */
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <lapacke.h>
 #include <math.h>
@@ -485,6 +486,74 @@ Test(fixedpoints_runner, flipflop_writes_contract_files)
     cr_assert_eq(ev.shape[2], 2);
     sl_array_free(&ev);
     free(pe), free(text), free(p);
+    tu_rmtree(dir);
+    sl_model_free(m);
+    sl_config_free(c);
+}
+
+/* The per-context figures of the runner on a network whose answer is known:
+ * a ReLU CT-RNN (positive orthant) with J = diag(1, 0, 0) — unit 0 a perfect
+ * integrator of the motion input (B₀ = (0.05, 0, 0, 0)), units 1 and 2 set by
+ * the two context inputs (x₁ = 0.5 + u₂, x₂ = 0.5 + u₃). Per context the
+ * fixed points fill the line x₀ > 0 (PC1 holds all their variance), every
+ * point has continuous-time eigenvalues {0, −1, −1} (units of 1/τ), and a
+ * 0.1 motion probe held for 100 steps moves the state by 0.05·0.1·α·100 =
+ * 0.1 along the line while the colour probe does not move it. */
+Test(fixedpoints_runner, context_groups_of_a_line_attractor, .timeout = 60)
+{
+    sl_config *c;
+    cr_assert_eq(sl_config_new(&c), SL_OK);
+    cr_assert_eq(sl_config_load_string(c, "[task]\nname = ctxdm_mante\ndt = 10\nval_trials = 16\n", "t.ini"),
+                 SL_OK, "%s", sl_last_error());
+    sl_model_spec sp = {0};
+    sp.n_in = 4, sp.n_hidden = 3, sp.n_out = 1, sp.act = SL_ACT_RELU, sp.tau_ms = 50, sp.dt_ms = 10;
+    sp.g = 1, sp.h = 1, sp.learn_x0 = 1;
+    sl_rng r;
+    sl_rng_seed(&r, 1);
+    sl_model *m;
+    cr_assert_eq(sl_model_create(&sp, &r, &m), SL_OK, "%s", sl_last_error());
+    sl_real *p = sl_model_params(m);
+    const size_t oJ = sl_model_find(m, "J")->offset, ob = sl_model_find(m, "b")->offset,
+                 oB = sl_model_find(m, "B")->offset, ox = sl_model_find(m, "x0")->offset;
+    for (int i = 0; i < 9; i++) p[oJ + i] = i == 0 ? 1 : 0;
+    for (int i = 0; i < 12; i++) p[oB + i] = 0;
+    p[oB + 0] = 0.05f;     /* motion → unit 0 */
+    p[oB + 4 + 2] = 1;     /* context_motion → unit 1 */
+    p[oB + 8 + 3] = 1;     /* context_colour → unit 2 */
+    const sl_real b[3] = {0, 0.5f, 0.5f}, x0[3] = {5, 0.5f, 0.5f};
+    for (int i = 0; i < 3; i++) p[ob + i] = b[i], p[ox + i] = x0[i];
+    char *dir = tu_tmpdir();
+    const char *keys[] = {"n-inits", "noise"}, *vals[] = {"64", "0.2"};
+    sl_analysis_ctx ctx = {.run_dir = "run", .out_dir = dir, .config = c, .model = m,
+                           .n_opts = 2, .opt_keys = keys, .opt_vals = vals};
+    cr_assert_eq(sl_analysis_find("fixedpoints")->run(&ctx), SL_OK, "%s", sl_last_error());
+    char *path = tu_path(dir, "summary.json");
+    char *text = tu_read_file(path, NULL);
+    cJSON *sum = cJSON_Parse(text);
+    cr_assert_not_null(sum);
+    const cJSON *groups = cJSON_GetObjectItem(sum, "groups");
+    cr_assert_eq(cJSON_GetArraySize(groups), 2, "one group per context: %s", text);
+    for (int g = 0; g < 2; g++) {
+        const cJSON *jg = cJSON_GetArrayItem(groups, g);
+#define NUM(o, k) (cJSON_GetObjectItem(o, k) ? cJSON_GetObjectItem(o, k)->valuedouble : NAN)
+        cr_expect_eq(NUM(jg, "context_channel"), 2 + g);
+        cr_expect_geq(NUM(jg, "n_unique"), 3, "group %d: the line should give many points", g);
+        cr_expect_gt(NUM(jg, "pc1_variance_ratio"), 0.9999, "group %d", g);
+        cr_expect_lt(NUM(jg, "slowest_abs_eigenvalue_max"), 1e-5, "group %d", g);
+        cr_expect_lt(fabs(NUM(jg, "other_eigenvalues_real_max") + 1), 1e-5, "group %d", g);
+        cr_expect_lt(NUM(jg, "q_max"), 1e-8, "group %d", g);
+        const cJSON *pr = cJSON_GetObjectItem(jg, "probes");
+        cr_assert_eq(cJSON_GetArraySize(pr), 2, "probes on the two coherence channels");
+        const cJSON *mo = cJSON_GetArrayItem(pr, 0), *co = cJSON_GetArrayItem(pr, 1);
+        cr_expect_eq(NUM(mo, "channel"), 0);
+        cr_expect_lt(fabs(fabs(NUM(mo, "along_pc1")) - 0.1), 1e-4, "motion probe along %g",
+                     NUM(mo, "along_pc1"));
+        cr_expect_lt(NUM(mo, "off_pc1"), 1e-3);
+        cr_expect_lt(fabs(NUM(co, "along_pc1")) + NUM(co, "off_pc1"), 1e-5, "the colour probe moved the state");
+#undef NUM
+    }
+    cJSON_Delete(sum);
+    free(text), free(path);
     tu_rmtree(dir);
     sl_model_free(m);
     sl_config_free(c);

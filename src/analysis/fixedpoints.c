@@ -886,11 +886,12 @@ sl_status sl_analysis_fixedpoints_run(sl_analysis_ctx *ctx)
         for (int c = 0; c < NI; c++) cJSON_AddItemToArray(ju, cJSON_CreateNumber(inputs[(size_t)g * NI + c]));
         if (n_ctx) cJSON_AddNumberToObject(jg, "context_channel", ctx_ch[g]);
         int gp = 0, gs = 0, gf = 0;
-        double slow_max = 0, rest_max = -INFINITY;
+        double slow_max = 0, rest_max = -INFINITY, q_max = 0;
         for (int p = 0; p < P; p++) {
             if (res.group[p] != g) continue;
             memcpy(gx + (size_t)gp * D, res.x + (size_t)p * D, (size_t)D * sizeof(double));
             gp++, gs += stable[p], gf += res.q[p] <= sp.fixed_q;
+            q_max = fmax(q_max, res.q[p]);
             /* the mode nearest 0 and the largest real part among the others */
             const double *ev = res.eig + (size_t)p * D * 2;
             int im = 0;
@@ -904,6 +905,9 @@ sl_status sl_analysis_fixedpoints_run(sl_analysis_ctx *ctx)
         cJSON_AddNumberToObject(jg, "n_stable", gs);
         cJSON_AddNumberToObject(jg, "n_fixed", gf);
         if (gp == 0) continue;
+        /* the figures below cover every unique point, slow points included:
+         * q_max says how far from fixed the least converged of them is */
+        cJSON_AddNumberToObject(jg, "q_max", q_max);
         double r1 = pc1_ratio(gx, gp, D, pc);
         if (isfinite(r1)) cJSON_AddNumberToObject(jg, "pc1_variance_ratio", r1);
         cJSON_AddNumberToObject(jg, "slowest_abs_eigenvalue_max", slow_max);
