@@ -288,6 +288,16 @@ sl_status sl_an_trialset(const sl_analysis_ctx *ctx, sl_trialset *s)
 
 /* ------------------------------------------------------ condition averages */
 
+static void add_rows(double *dst, const sl_real *src, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] += (double)src[i];
+}
+
+static void scale(double *a, size_t n, double f)
+{
+    for (size_t i = 0; i < n; i++) a[i] *= f;
+}
+
 sl_status sl_trialset_condition_mean(sl_model *m, const sl_trialset *s, double delay_ms,
                                      double **rates, double **outputs, double **targets,
                                      double **time_s, int *C, int *T, int *N,
@@ -333,17 +343,17 @@ sl_status sl_trialset_condition_mean(sl_model *m, const sl_trialset *s, double d
             st = sl_fail(SL_EINVAL, "condition %d has no validation trial%s", c,
                          dv >= 0 ? " with that delay" : "");
     const int L = pre + post + 1;
+    const size_t nc = n_cond ? n_cond : 1;
     sl_workspace *ws = NULL;
     sl_real *r = malloc((size_t)s->batch * Tt * Nn * sizeof *r);
     sl_real *zb = outputs ? malloc((size_t)s->batch * Tt * O * sizeof *zb) : NULL;
-    double *out = calloc((size_t)(n_cond ? n_cond : 1) * L * Nn, sizeof *out);
-    const size_t nzo = (size_t)(n_cond ? n_cond : 1) * L * O;
-    double *zo = outputs ? calloc(nzo, sizeof *zo) : NULL;
-    double *yo = targets && s->y ? calloc(nzo, sizeof *yo) : NULL;
-    double *tim = malloc((size_t)L * sizeof *tim), *yb = calloc((size_t)L, sizeof *yb);
-    int *cnt = calloc((size_t)(n_cond ? n_cond : 1), sizeof *cnt);
-    if (!st && (!r || !out || !tim || !yb || !cnt || (outputs && (!zb || !zo)) ||
-                (targets && s->y && !yo)))
+    double *out = calloc(nc * L * Nn, sizeof *out);
+    double *zo = outputs ? calloc(nc * L * O, sizeof *zo) : NULL;
+    /* the targets' sums are kept whenever there are targets: the reach onset reads them */
+    double *yo = s->y ? calloc(nc * L * O, sizeof *yo) : NULL;
+    double *tim = malloc((size_t)L * sizeof *tim);
+    int *cnt = calloc(nc, sizeof *cnt);
+    if (!st && (!r || !out || !tim || !cnt || (outputs && (!zb || !zo)) || (s->y && !yo)))
         st = sl_fail(SL_ENOMEM, "activity: out of memory");
     if (!st) st = sl_workspace_create(m, s->batch, Tt, &ws);
     /* forward passes of at most s->batch rows, restarting at the second split */
@@ -357,32 +367,25 @@ sl_status sl_trialset_condition_mean(sl_model *m, const sl_trialset *s, double d
             if (!keep[k]) continue;
             const int c = rank[s->cond[k] - lo], g0 = s->zero[k] - pre;
             cnt[c]++;
-            for (int l = 0; l < L; l++) {
-                const sl_real *src = r + ((size_t)row * Tt + g0 + l) * Nn;
-                double *dst = out + ((size_t)c * L + l) * Nn;
-                for (int u = 0; u < Nn; u++) dst[u] += (double)src[u];
-                for (int o = 0; zo && o < O; o++)
-                    zo[((size_t)c * L + l) * O + o] += (double)zb[((size_t)row * Tt + g0 + l) * O + o];
-                for (int o = 0; yo && o < O; o++)
-                    yo[((size_t)c * L + l) * O + o] += (double)s->y[((size_t)k * Tt + g0 + l) * O + o];
-                if (s->y) {
-                    double sy = 0;
-                    for (int o = 0; o < O; o++) sy += s->y[((size_t)k * Tt + g0 + l) * O + o];
-                    yb[l] += sy / O / n_kept;
-                }
-            }
+            add_rows(out + (size_t)c * L * Nn, r + ((size_t)row * Tt + g0) * Nn, (size_t)L * Nn);
+            if (zo) add_rows(zo + (size_t)c * L * O, zb + ((size_t)row * Tt + g0) * O, (size_t)L * O);
+            if (yo) add_rows(yo + (size_t)c * L * O, s->y + ((size_t)k * Tt + g0) * O, (size_t)L * O);
         }
         k0 += B;
     }
+    /* reach onset: the mean target over every kept row and output, from the sums */
+    double *yb = !st && s->reach && yo ? calloc((size_t)L, sizeof *yb) : NULL;
+    if (!st && s->reach && yo && !yb) st = sl_fail(SL_ENOMEM, "activity: out of memory");
+    for (size_t i = 0; yb && i < nc * L * O; i++) yb[i / O % L] += yo[i] / O / n_kept;
     for (int c = 0; c < n_cond && !st; c++) {
-        for (size_t q = 0; q < (size_t)L * Nn; q++) out[(size_t)c * L * Nn + q] /= cnt[c];
-        for (size_t q = 0; zo && q < (size_t)L * O; q++) zo[(size_t)c * L * O + q] /= cnt[c];
-        for (size_t q = 0; yo && q < (size_t)L * O; q++) yo[(size_t)c * L * O + q] /= cnt[c];
+        scale(out + (size_t)c * L * Nn, (size_t)L * Nn, 1.0 / cnt[c]);
+        if (zo) scale(zo + (size_t)c * L * O, (size_t)L * O, 1.0 / cnt[c]);
+        if (yo) scale(yo + (size_t)c * L * O, (size_t)L * O, 1.0 / cnt[c]);
     }
     if (!st) {
         for (int l = 0; l < L; l++) tim[l] = (l - pre) * s->dt_ms * 1e-3;
         *movement_onset_s = 0;
-        if (s->reach && s->y) {
+        if (yb) {
             double base = yb[pre], mx = base;
             for (int l = pre; l < L; l++) mx = yb[l] > mx ? yb[l] : mx;
             for (int l = pre; l < L; l++)
@@ -393,12 +396,12 @@ sl_status sl_trialset_condition_mean(sl_model *m, const sl_trialset *s, double d
         }
         *rates = out;
         *time_s = tim;
-        if (outputs) *outputs = zo;
-        if (targets) *targets = yo;
+        if (outputs) *outputs = zo, zo = NULL;
+        if (targets) *targets = yo, yo = NULL;
         *C = n_cond;
         *T = L;
         *N = Nn;
-        out = tim = zo = yo = NULL;
+        out = tim = NULL;
     }
     free(out);
     free(zo);
