@@ -363,11 +363,10 @@ static int top_modes(spec_ws *w, int D, lapack_int ilo, lapack_int ihi, double *
 
 /* LAPACK's double-shift QR for the eigenvalues of a Hessenberg matrix (an
  * auxiliary routine: LAPACKE has no wrapper). dhseqr calls it below order
- * NMIN = 75 and its multishift QR above; dlahqr is faster up to order ~170
- * here (random Jacobians of order 150: 4.6 vs 5.4 ms, 200: 10.5 vs 9.1 ms;
- * the W5 network's: 5.0 vs 6.5 ms, the bench's eigenvalue phase 1.5 vs 2.0 s),
- * so it is used up to FP_DLAHQR_MAX, with dhseqr as the fallback if it does
- * not converge. */
+ * NMIN = 75 and its multishift QR above. Timed against each other on one
+ * machine, dlahqr took ~0.8× dhseqr's time on order-150 Jacobians (random and
+ * the W5 network's) and ~1.15× at order 200, so it is used up to
+ * FP_DLAHQR_MAX, with dhseqr as the fallback if it does not converge. */
 void dlahqr_(const lapack_logical *wantt, const lapack_logical *wantz, const lapack_int *n,
              const lapack_int *ilo, const lapack_int *ihi, double *h, const lapack_int *ldh,
              double *wr, double *wi, const lapack_int *iloz, const lapack_int *ihiz, double *z,
