@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/tensors.h"
 #include "nn/act.h"
 #include "nn/cnn.h"
 
@@ -515,15 +516,9 @@ sl_status sl_cnn_to_tensors(const sl_cnn *m, const sl_real *buf, const char *pre
     *scratch = malloc((m->n_params ? m->n_params : 1) * sizeof(float));
     if (!*scratch) return sl_fail(SL_ENOMEM, "out of memory");
     for (size_t i = 0; i < m->n_params; i++) (*scratch)[i] = (float)buf[i];
-    for (int i = 0; i < m->n_tensors; i++) {
-        const sl_cnn_tensor *ti = &m->T[i];
-        snprintf(names[i], 64, "%s%s", prefix, ti->name);
-        t[i].name = names[i];
-        t[i].array.dtype = SL_F32;
-        t[i].array.ndim = ti->ndim;
-        for (int d = 0; d < ti->ndim; d++) t[i].array.shape[d] = ti->shape[d];
-        t[i].array.data = *scratch + ti->offset;
-    }
+    for (int i = 0; i < m->n_tensors; i++)
+        slc_tensor_f32_view(&t[i], names[i], prefix, m->T[i].name, m->T[i].ndim, m->T[i].shape,
+                            *scratch + m->T[i].offset);
     return SL_OK;
 }
 
@@ -532,22 +527,9 @@ sl_status sl_cnn_from_tensors(const sl_cnn *m, const sl_tensorfile *f, const cha
 {
     for (int i = 0; i < m->n_tensors; i++) {
         const sl_cnn_tensor *ti = &m->T[i];
-        char name[64];
-        snprintf(name, sizeof name, "%s%s", prefix, ti->name);
-        const sl_tensor *x = sl_tensorfile_find(f, name);
-        if (!x) return sl_fail(SL_EFORMAT, "%s: tensor '%s' missing", path, name);
-        int ok = x->array.dtype == SL_F32 && x->array.ndim == ti->ndim;
-        for (int d = 0; ok && d < ti->ndim; d++) ok = x->array.shape[d] == ti->shape[d];
-        if (!ok)
-            return sl_fail(SL_EFORMAT, "%s: tensor '%s' is not float32 of the shape model.layers gives",
-                           path, name);
-        const float *src = x->array.data;
-        for (size_t k = 0; k < ti->numel; k++) {
-            if (!isfinite(src[k]))
-                return sl_fail(SL_EFORMAT, "%s: tensor '%s' has a non-finite value at %zu", path,
-                               name, k);
-            buf[ti->offset + k] = (sl_real)src[k];
-        }
+        sl_status st = slc_tensor_f32_read(f, path, prefix, ti->name, ti->ndim, ti->shape,
+                                           buf + ti->offset);
+        if (st) return st;
     }
     return SL_OK;
 }
