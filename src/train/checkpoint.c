@@ -224,14 +224,23 @@ static sl_status meta_real(const sl_tensorfile *f, const char *path, const char 
     return SL_OK;
 }
 
-/* sigma_rec (cells; the CT-RNN's is required), sigma_in: optional */
-static sl_status noise_meta(const sl_tensorfile *f, const char *path, sl_model_spec *s)
+/* The keys both formats may carry, each optional (older files: the defaults,
+ * Dale off, autapses on, no noise): dale, exc_fraction, autapses, sigma_rec
+ * (the CT-RNN's is also required, read before), sigma_in. */
+static sl_status common_meta(const sl_tensorfile *f, const char *path, sl_model_spec *s)
 {
-    static const char *keys[2] = {"sigma_rec", "sigma_in"};
-    double *dst[2] = {&s->sigma_rec, &s->sigma_in};
-    for (int i = 0; i < 2; i++)
+    const char *dale = sl_tensorfile_meta(f, "dale"), *aut = sl_tensorfile_meta(f, "autapses");
+    if (dale && sl_dale_mode_parse(dale, &s->dale))
+        return sl_fail_context(SL_EFORMAT, "%s: metadata 'dale': ", path);
+    if (aut && strcmp(aut, "true") && strcmp(aut, "false"))
+        return sl_fail(SL_EFORMAT, "%s: metadata 'autapses' = '%s' is not true/false", path, aut);
+    s->no_autapses = aut && !strcmp(aut, "false");
+    static const char *keys[3] = {"exc_fraction", "sigma_rec", "sigma_in"};
+    static const double hi[3] = {1, 1e300, 1e300};
+    double *dst[3] = {&s->exc_fraction, &s->sigma_rec, &s->sigma_in};
+    for (int i = 0; i < 3; i++)
         if (sl_tensorfile_meta(f, keys[i])) {
-            sl_status st = meta_real(f, path, keys[i], 0, 1e300, dst[i]);
+            sl_status st = meta_real(f, path, keys[i], 0, hi[i], dst[i]);
             if (st) return st;
         }
     return SL_OK;
@@ -266,17 +275,7 @@ sl_status sl_spec_from_meta(const sl_tensorfile *f, const char *path, sl_model_s
             if ((st = meta_real(f, path, "enu_k", 0, 1e7, &x))) return st;
             s->enu_k = (int)x;
         }
-        if (sl_tensorfile_meta(f, "exc_fraction")) {
-            if ((st = meta_real(f, path, "exc_fraction", 0, 1, &x))) return st;
-            s->exc_fraction = x;
-        }
-        const char *dale = sl_tensorfile_meta(f, "dale"), *aut = sl_tensorfile_meta(f, "autapses");
-        if (dale && sl_dale_mode_parse(dale, &s->dale))
-            return sl_fail_context(SL_EFORMAT, "%s: metadata 'dale': ", path);
-        if (aut && strcmp(aut, "true") && strcmp(aut, "false"))
-            return sl_fail(SL_EFORMAT, "%s: metadata 'autapses' = '%s' is not true/false", path, aut);
-        s->no_autapses = aut && !strcmp(aut, "false");
-        return noise_meta(f, path, s);
+        return common_meta(f, path, s);
     }
     if (!fmt || strcmp(fmt, "silico.ctrnn.v1") != 0)
         return sl_fail(SL_EFORMAT, "%s: not a silico model checkpoint (format '%s')", path,
@@ -303,21 +302,10 @@ sl_status sl_spec_from_meta(const sl_tensorfile *f, const char *path, sl_model_s
     const char *act = sl_tensorfile_meta(f, "activation");
     sl_status st = sl_activation_parse(act, &s->act);
     if (st) return sl_fail_context(st, "%s: ", path);
-    const char *form = sl_tensorfile_meta(f, "form"), *dale = sl_tensorfile_meta(f, "dale");
-    const char *aut = sl_tensorfile_meta(f, "autapses");
+    const char *form = sl_tensorfile_meta(f, "form");
     if (form && sl_ctrnn_form_parse(form, &s->form))
         return sl_fail_context(SL_EFORMAT, "%s: metadata 'form': ", path);
-    if (dale && sl_dale_mode_parse(dale, &s->dale))
-        return sl_fail_context(SL_EFORMAT, "%s: metadata 'dale': ", path);
-    if (aut && strcmp(aut, "true") && strcmp(aut, "false"))
-        return sl_fail(SL_EFORMAT, "%s: metadata 'autapses' = '%s' is not true/false", path, aut);
-    s->no_autapses = aut && !strcmp(aut, "false");
-    double x;
-    if (sl_tensorfile_meta(f, "exc_fraction")) {
-        if ((st = meta_real(f, path, "exc_fraction", 0, 1, &x))) return st;
-        s->exc_fraction = x;
-    }
-    return noise_meta(f, path, s);
+    return common_meta(f, path, s);
 }
 
 static sl_status from_tensors(const sl_param_info *info, int nt, const sl_tensorfile *f,
