@@ -30,7 +30,6 @@
 struct sl_cnn_ws {
     int max_batch;
     int B;                /* batch of the last forward */
-    const sl_real *X;     /* the last forward's input */
     sl_real *act[SL_CNN_MAX_LAYERS + 1]; /* act[i+1] = layer i's output (B × size) */
     sl_real *g0, *g1;     /* backward ping-pong (max_batch × largest size) */
     sl_real *scratch[SL_CNN_MAX_LAYERS]; /* conv layer i's im2col (kept for its backward) */
@@ -103,11 +102,11 @@ bad:
                    idx + 1, buf);
 }
 
-static sl_status add_tensor(sl_cnn *m, const char *layer, const char *what, int ndim,
-                            const int64_t *shape)
+static void add_tensor(sl_cnn *m, const char *layer, const char *what, int ndim,
+                       const int64_t *shape)
 {
-    char ln[24];
-    snprintf(ln, sizeof ln, "%s", layer); /* layer lives inside m */
+    char ln[24]; /* a copy: GCC's -Wrestrict cannot tell layer (in m->L) from t->name (in m->T) */
+    snprintf(ln, sizeof ln, "%s", layer);
     sl_cnn_tensor *t = &m->T[m->n_tensors++];
     snprintf(t->name, sizeof t->name, "%s.%s", ln, what);
     t->ndim = ndim;
@@ -115,7 +114,6 @@ static sl_status add_tensor(sl_cnn *m, const char *layer, const char *what, int 
     for (int d = 0; d < ndim; d++) t->shape[d] = shape[d], t->numel *= (size_t)shape[d];
     t->offset = m->n_params;
     m->n_params += t->numel;
-    return SL_OK;
 }
 
 /* Builds the layer table from the text (shapes checked) */
@@ -173,7 +171,7 @@ static sl_status build_layers(sl_cnn *m, const char *text)
                            "model.layers: layer %d: unknown layer '%s' (conv, maxpool, avgpool, "
                            "flatten, linear, relu, tanh, sigmoid, softplus, rect_tanh)",
                            idx + 1, nm);
-        if (t.n_pos != want_pos && !(l->kind == SL_LAYER_CONV && t.n_pos == 2))
+        if (t.n_pos != want_pos)
             return sl_fail(SL_EINVAL, "model.layers: layer %d (%s) wants %d number%s, got %d", idx + 1,
                            nm, want_pos, want_pos == 1 ? "" : "s", t.n_pos);
         if (!allow_sp && (t.s >= 0 || t.p >= 0))
@@ -386,7 +384,6 @@ sl_status sl_cnn_forward(sl_cnn *m, sl_cnn_ws *ws, const sl_real *X, int B, sl_r
     if (B < 1 || B > ws->max_batch)
         return sl_fail(SL_EINVAL, "cnn: batch %d outside the workspace's 1..%d", B, ws->max_batch);
     ws->B = B;
-    ws->X = X;
     ws->act[0] = (sl_real *)X;
     for (int i = 0; i < m->n_layers; i++) {
         sl_cnn_layer *l = &m->L[i];
