@@ -29,9 +29,6 @@
  * A NaN/Inf loss stops training with SL_ENUMERIC and leaves the best
  * checkpoint as it was. */
 #include <cjson/cJSON.h>
-#if defined(__SSE__) || defined(__x86_64__)
-#include <xmmintrin.h>
-#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +36,7 @@
 #include <time.h>
 
 #include "core/files.h"
+#include "nn/act.h"
 #include "nn/cnn.h"
 #include "nn/constraints.h"
 #include "nn/ctrnn.h"
@@ -1052,24 +1050,18 @@ static sl_status run_epochs(sl_trainer *t, sl_epoch_callback cb, void *user)
     return SL_OK;
 }
 
-/* CNN training flushes subnormal floats to zero (x86 MXCSR FTZ|DAZ, this
+/* CNN training flushes subnormal floats to zero (sl_ftz_on, act.h; this
  * thread, restored after): confident predictions give cross-entropy
- * gradients and Adam moments below FLT_MIN, and every arithmetic operation on
- * a subnormal costs a ~100-cycle microcode assist — left on, the seed
- * network's epochs grow 3–4× slower after the first. Values that small do
- * not change any update (PyTorch's torch.set_flush_denormal(True)). */
+ * gradients and Adam moments below FLT_MIN, each operation on which costs a
+ * microcode assist. Values that small do not change any update (PyTorch's
+ * torch.set_flush_denormal(True)). */
 sl_status sl_trainer_run(sl_trainer *t, sl_epoch_callback cb, void *user)
 {
-#if defined(__SSE__) || defined(__x86_64__)
-    if (t->cnn) {
-        const unsigned csr = _mm_getcsr();
-        _mm_setcsr(csr | 0x8040); /* FTZ (bit 15) | DAZ (bit 6) */
-        sl_status st = run_epochs(t, cb, user);
-        _mm_setcsr(csr);
-        return st;
-    }
-#endif
-    return run_epochs(t, cb, user);
+    if (!t->cnn) return run_epochs(t, cb, user);
+    const unsigned csr = sl_ftz_on();
+    sl_status st = run_epochs(t, cb, user);
+    sl_ftz_restore(csr);
+    return st;
 }
 
 /* ------------------------------------------------------------ results */
