@@ -72,8 +72,7 @@ static void usage(FILE *f)
         }                                                                                 \
     } while (0)
 
-static int run(const workload *w, int threads, int warmup, int min_steps, int max_steps,
-               double min_time, unsigned long long seed)
+static int run(const workload *w, int threads, const bench_rule *rule, unsigned long long seed)
 {
     int rc = 1;
     sl_rng rng;
@@ -117,15 +116,13 @@ static int run(const workload *w, int threads, int warmup, int min_steps, int ma
     const sl_loss_spec lspec = {0};
 
     bench_trainer bt = {.m = m, .ws = ws, .adam = adam, .pool = pool, .n_pool = POOL, .loss = lspec};
-    const bench_rule rule = {.warmup = warmup, .min_steps = min_steps, .max_steps = max_steps,
-                             .min_time = min_time};
     bench_stats st;
-    if (bench_time(&bt, &rule, "bench_cells", &st)) goto fail;
+    if (bench_time(&bt, rule, "bench_cells", &st)) goto fail;
 
     printf("{\"workload\": \"%s\", \"config\": \"%s\", \"impl\": \"c\", \"variant\": \"silico\"",
            w->name, w->name);
     bench_json_str("cell", sl_cell_kind_name(w->cell));
-    bench_print_stats(&st, &rule, threads);
+    bench_print_stats(&st, rule, threads);
     printf(", \"shape\": {\"hidden\": %d, \"batch\": %d, \"T\": %d, \"n_in\": %d, \"n_out\": %d}",
            w->n_hidden, w->B, w->T, w->n_in, w->n_out);
     printf(", \"n_params\": %zu", np);
@@ -153,8 +150,6 @@ int main(int argc, char **argv)
     const unsigned long long seed = o.seed;
     sl_set_threads(threads);
     for (int j = 0; j < N_WORKLOADS; j++)
-        if ((!any || want[j]) && run(&WORKLOADS[j], threads, o.rule.warmup, o.rule.min_steps,
-                                     o.rule.max_steps, o.rule.min_time, seed))
-            return 1;
+        if ((!any || want[j]) && run(&WORKLOADS[j], threads, &o.rule, seed)) return 1;
     return 0;
 }

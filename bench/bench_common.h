@@ -124,7 +124,6 @@ static inline int bench_time(bench_trainer *b, const bench_rule *r, const char *
     return bench_time_fn(bench_step_thunk, b, r, prog, s);
 }
 
-/* ", "key": "value"" without the characters that would need escaping. */
 /* The options every C bench takes: --workload NAME (repeatable; none = all),
  * --threads, --warmup, --steps (min_steps), --min-time, --max-steps, --seed.
  * names[i] is workload i's name; want[i] is set for each one asked for.
@@ -165,6 +164,7 @@ static inline int bench_parse_args(int argc, char **argv, const char *const *nam
     return -1;
 }
 
+/* ", "key": "value"" without the characters that would need escaping. */
 static void bench_json_str(const char *key, const char *v)
 {
     printf(", \"%s\": \"", key);

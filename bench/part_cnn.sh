@@ -13,14 +13,8 @@ for w in $CNN_WORKLOADS; do
     r=1
     while [ "$r" -le "$REPEATS" ]; do
         echo "bench: $w round $r/$REPEATS ($(( $(date +%s) - start )) s)" >&2
-        "$PY" "$HERE/peer_cnn.py" --case "$w" --threads 1 --blas-threads 1 $TIMING |
-            "$PY" -c 'import json, sys
-for line in sys.stdin:
-    r = json.loads(line); r["round"] = int(sys.argv[1]); print(json.dumps(r))' "$r" >> "$RAW"
-        OPENBLAS_NUM_THREADS=1 "$BUILD/bench_cnn" --workload "$w" --threads 1 $TIMING |
-            "$PY" -c 'import json, sys
-for line in sys.stdin:
-    r = json.loads(line); r["round"] = int(sys.argv[1]); print(json.dumps(r))' "$r" >> "$RAW"
+        "$PY" "$HERE/peer_cnn.py" --case "$w" --threads 1 --blas-threads 1 $TIMING | tag_round "$r"
+        OPENBLAS_NUM_THREADS=1 "$BUILD/bench_cnn" --workload "$w" --threads 1 $TIMING | tag_round "$r"
         r=$((r + 1))
     done
 done

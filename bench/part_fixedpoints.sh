@@ -14,16 +14,11 @@ if [ -x "$FP_BIN" ]; then
     mkdir -p "$FP_NET"
     "$FP_BIN" --write-net "$FP_NET"
     if [ "${BENCH_QUICK:-0}" = 1 ]; then FP_ARGS="--max-iters 200"; else FP_ARGS=""; fi
-    fp_round() {
-        "$PY" -c 'import json, sys
-for line in sys.stdin:
-    r = json.loads(line); r["round"] = int(sys.argv[1]); print(json.dumps(r))' "$1" >> "$RAW"
-    }
     r=1
     while [ "$r" -le "$REPEATS" ]; do
         echo "bench: fixedpoints-N150-K1024 round $r/$REPEATS ($(( $(date +%s) - start )) s)" >&2
-        "$PY" "$HERE/peer_fixedpoints.py" --net "$FP_NET" --threads 1 --blas-threads 1 $FP_ARGS | fp_round "$r"
-        OPENBLAS_NUM_THREADS=1 "$FP_BIN" --net "$FP_NET" --threads 1 $FP_ARGS | fp_round "$r"
+        "$PY" "$HERE/peer_fixedpoints.py" --net "$FP_NET" --threads 1 --blas-threads 1 $FP_ARGS | tag_round "$r"
+        OPENBLAS_NUM_THREADS=1 "$FP_BIN" --net "$FP_NET" --threads 1 $FP_ARGS | tag_round "$r"
         r=$((r + 1))
     done
 else

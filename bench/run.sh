@@ -86,33 +86,29 @@ mkdir -p "$OUT"
 RAW="$OUT/raw.jsonl"
 : > "$RAW"
 
+# tag_round ROUND: the JSON lines on stdin, each with "round": ROUND, appended to
+# $RAW (every run_* below and the bench/part_*.sh use it)
+tag_round() {
+    "$PY" -c 'import json, sys
+for line in sys.stdin:
+    r = json.loads(line); r["round"] = int(sys.argv[1]); print(json.dumps(r))' "$1" >> "$RAW"
+}
+
 # run_peer CONFIG VARIANT OMP BLAS ROUND
 run_peer() {
-    "$PY" "$HERE/peer_ctrnn.py" --case "$1/$2" --threads "$3" --blas-threads "$4" $TIMING |
-        "$PY" -c 'import json, sys
-for line in sys.stdin:
-    r = json.loads(line); r["round"] = int(sys.argv[1]); print(json.dumps(r))' "$5" >> "$RAW"
+    "$PY" "$HERE/peer_ctrnn.py" --case "$1/$2" --threads "$3" --blas-threads "$4" $TIMING | tag_round "$5"
 }
 # run_silico CONFIG THREADS ROUND
 run_silico() {
-    OPENBLAS_NUM_THREADS=$2 "$SILICO" --config "$1" --threads "$2" $TIMING |
-        "$PY" -c 'import json, sys
-for line in sys.stdin:
-    r = json.loads(line); r["round"] = int(sys.argv[1]); print(json.dumps(r))' "$3" >> "$RAW"
+    OPENBLAS_NUM_THREADS=$2 "$SILICO" --config "$1" --threads "$2" $TIMING | tag_round "$3"
 }
 
 # run_peer_cell WORKLOAD ROUND / run_silico_cell WORKLOAD ROUND (one thread)
 run_peer_cell() {
-    "$PY" "$HERE/peer_cells.py" --case "$1" --threads 1 --blas-threads 1 $CTIMING |
-        "$PY" -c 'import json, sys
-for line in sys.stdin:
-    r = json.loads(line); r["round"] = int(sys.argv[1]); print(json.dumps(r))' "$2" >> "$RAW"
+    "$PY" "$HERE/peer_cells.py" --case "$1" --threads 1 --blas-threads 1 $CTIMING | tag_round "$2"
 }
 run_silico_cell() {
-    OPENBLAS_NUM_THREADS=1 "$SILICO_CELLS" --workload "$1" --threads 1 $CTIMING |
-        "$PY" -c 'import json, sys
-for line in sys.stdin:
-    r = json.loads(line); r["round"] = int(sys.argv[1]); print(json.dumps(r))' "$2" >> "$RAW"
+    OPENBLAS_NUM_THREADS=1 "$SILICO_CELLS" --workload "$1" --threads 1 $CTIMING | tag_round "$2"
 }
 
 start=$(date +%s)

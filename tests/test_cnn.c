@@ -341,6 +341,21 @@ Test(cnn, preferred_stimuli_conv_location)
     sl_cnn_free(m);
 }
 
+/* Trains the run of the INI text into run (create, run, finish: each must
+ * succeed) and returns its config (free it) */
+static sl_config *train_ini(const char *ini, const char *run, sl_epoch_stats *s)
+{
+    sl_config *c;
+    cr_assert_eq(sl_config_new(&c), SL_OK);
+    cr_assert_eq(sl_config_load_string(c, ini, "test"), SL_OK, "%s", sl_last_error());
+    sl_trainer *t;
+    cr_assert_eq(sl_trainer_create(c, run, &t), SL_OK, "%s", sl_last_error());
+    cr_assert_eq(sl_trainer_run(t, NULL, NULL), SL_OK, "%s", sl_last_error());
+    cr_assert_eq(sl_trainer_finish(t, 1.0, s), SL_OK, "%s", sl_last_error());
+    sl_trainer_free(t);
+    return c;
+}
+
 Test(cnn, fashion_mnist_tiny_run, .timeout = 120)
 {
     FILE *probe = fopen("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz", "rb");
@@ -349,20 +364,11 @@ Test(cnn, fashion_mnist_tiny_run, .timeout = 120)
     char *dir = tu_tmpdir();
     char *run = tu_path(dir, "run");
     mkdir(run, 0755);
-    sl_config *c;
-    cr_assert_eq(sl_config_new(&c), SL_OK);
-    cr_assert_eq(sl_config_load_string(c,
-                                       "[model]\ntype = cnn\nlayers = " SEED_LAYERS "\n"
-                                       "[task]\nname = fashion_mnist\nn_train = 480\nn_test = 300\n"
-                                       "[train]\nepochs = 3\nbatch = 16\nlr = 2e-3\nval_every = 1\n",
-                                       "test"),
-                 SL_OK, "%s", sl_last_error());
-    sl_trainer *t;
-    cr_assert_eq(sl_trainer_create(c, run, &t), SL_OK, "%s", sl_last_error());
-    cr_assert_eq(sl_trainer_run(t, NULL, NULL), SL_OK, "%s", sl_last_error());
     sl_epoch_stats s;
-    cr_assert_eq(sl_trainer_finish(t, 1.0, &s), SL_OK, "%s", sl_last_error());
-    sl_trainer_free(t);
+    sl_config *c = train_ini("[model]\ntype = cnn\nlayers = " SEED_LAYERS "\n"
+                             "[task]\nname = fashion_mnist\nn_train = 480\nn_test = 300\n"
+                             "[train]\nepochs = 3\nbatch = 16\nlr = 2e-3\nval_every = 1\n",
+                             run, &s);
     cr_assert_gt(s.val_accuracy, 0.5, "test accuracy %g after 90 steps (chance 0.1)", s.val_accuracy);
     sl_config_free(c);
     free(run);
@@ -411,22 +417,13 @@ Test(cnn, gratings_task_and_analysis, .timeout = 120)
     char *dir = tu_tmpdir();
     char *run = tu_path(dir, "run");
     mkdir(run, 0755);
-    sl_config *c;
-    cr_assert_eq(sl_config_new(&c), SL_OK);
-    cr_assert_eq(sl_config_load_string(c,
-                                       "[model]\ntype = cnn\nlayers = conv(4,5,p=2), relu, maxpool(2), "
-                                       "linear(16), relu, linear(2)\n"
-                                       "[task]\nname = gratings\ngrating_size = 16\ngrating_sf = 3\n"
-                                       "tilt_min = 5\nn_train = 1200\nn_test = 300\n"
-                                       "[train]\nepochs = 3\nbatch = 16\nlr = 3e-3\nval_every = 3\n",
-                                       "test"),
-                 SL_OK, "%s", sl_last_error());
-    sl_trainer *t;
-    cr_assert_eq(sl_trainer_create(c, run, &t), SL_OK, "%s", sl_last_error());
-    cr_assert_eq(sl_trainer_run(t, NULL, NULL), SL_OK, "%s", sl_last_error());
     sl_epoch_stats s;
-    cr_assert_eq(sl_trainer_finish(t, 1.0, &s), SL_OK, "%s", sl_last_error());
-    sl_trainer_free(t);
+    sl_config *c = train_ini("[model]\ntype = cnn\nlayers = conv(4,5,p=2), relu, maxpool(2), "
+                             "linear(16), relu, linear(2)\n"
+                             "[task]\nname = gratings\ngrating_size = 16\ngrating_sf = 3\n"
+                             "tilt_min = 5\nn_train = 1200\nn_test = 300\n"
+                             "[train]\nepochs = 3\nbatch = 16\nlr = 3e-3\nval_every = 3\n",
+                             run, &s);
     cr_assert_gt(s.val_accuracy, 0.9, "held-out gratings accuracy %g", s.val_accuracy);
     sl_analysis_ctx ctx = {0};
     ctx.run_dir = run;

@@ -126,6 +126,19 @@ static void stats(const sl_real *x, int B, int T, int N, int t0, double *mean, d
     *var = ss / n - (s / n) * (s / n);
 }
 
+/* x (B×T×N) = the states of m driven by u with noise from seed */
+static void forward_states(sl_model *m, const sl_real *u, int B, int T, unsigned long long seed,
+                           sl_real *x)
+{
+    sl_workspace *ws = NULL;
+    cr_assert_eq(sl_workspace_create(m, B, T, &ws), SL_OK);
+    sl_rng r;
+    sl_rng_seed(&r, seed);
+    cr_assert_eq(sl_model_forward(m, ws, u, B, T, &r, NULL), SL_OK);
+    sl_model_states(ws, x, NULL);
+    sl_workspace_free(ws);
+}
+
 Test(model_options, noise_has_the_stated_variance)
 {
     const int N = 16, B = 32, T = 60, NO = 1;
@@ -133,7 +146,6 @@ Test(model_options, noise_has_the_stated_variance)
     sl_real *x = malloc((size_t)B * T * N * sizeof(sl_real));
     sl_real *u = calloc((size_t)B * T * N, sizeof(sl_real));
     cr_assert(x && u);
-    sl_rng r;
     double mean, var, msq;
     /* vanilla RNN, relu, every weight 0: h = relu(ξ), ξ ~ N(0, 2σ²), E h² = σ² */
     {
@@ -141,14 +153,9 @@ Test(model_options, noise_has_the_stated_variance)
         s.act = SL_ACT_RELU, s.sigma_rec = sigma;
         sl_model *m = make(&s, 1);
         memset(sl_model_params(m), 0, sl_model_num_params(m) * sizeof(sl_real));
-        sl_workspace *ws = NULL;
-        cr_assert_eq(sl_workspace_create(m, B, T, &ws), SL_OK);
-        sl_rng_seed(&r, 5);
-        cr_assert_eq(sl_model_forward(m, ws, u, B, T, &r, NULL), SL_OK);
-        sl_model_states(ws, x, NULL);
+        forward_states(m, u, B, T, 5, x);
         stats(x, B, T, N, 0, &mean, &var, &msq);
         cr_expect(fabs(msq / (sigma * sigma) - 1) < 0.05, "rnn: E h² = %g, want %g", msq, sigma * sigma);
-        sl_workspace_free(ws);
         sl_model_free(m);
     }
     /* input noise: W_ih = I, all else 0, u = 0: h = relu(σ_in ξ), E h² = σ_in²/2 */
@@ -159,15 +166,10 @@ Test(model_options, noise_has_the_stated_variance)
         memset(sl_model_params(m), 0, sl_model_num_params(m) * sizeof(sl_real));
         const sl_param_info *wi = sl_model_find(m, "weight_ih");
         for (int i = 0; i < N; i++) sl_model_params(m)[wi->offset + (size_t)i * N + i] = 1;
-        sl_workspace *ws = NULL;
-        cr_assert_eq(sl_workspace_create(m, B, T, &ws), SL_OK);
-        sl_rng_seed(&r, 6);
-        cr_assert_eq(sl_model_forward(m, ws, u, B, T, &r, NULL), SL_OK);
-        sl_model_states(ws, x, NULL);
+        forward_states(m, u, B, T, 6, x);
         stats(x, B, T, N, 0, &mean, &var, &msq);
         cr_expect(fabs(msq / (sigma * sigma / 2) - 1) < 0.05, "rnn input: E h² = %g, want %g", msq,
                   sigma * sigma / 2);
-        sl_workspace_free(ws);
         sl_model_free(m);
     }
     /* CT-RNN, J = B = b = 0: current form x_{t+1} = (1−α)x_t + √(2α)σξ, stationary
@@ -178,16 +180,11 @@ Test(model_options, noise_has_the_stated_variance)
         const double alpha = 0.2;
         sl_model *m = make(&s, 1);
         memset(sl_model_params(m), 0, sl_model_num_params(m) * sizeof(sl_real));
-        sl_workspace *ws = NULL;
-        cr_assert_eq(sl_workspace_create(m, B, T, &ws), SL_OK);
-        sl_rng_seed(&r, 9);
-        cr_assert_eq(sl_model_forward(m, ws, u, B, T, &r, NULL), SL_OK);
-        sl_model_states(ws, x, NULL);
+        forward_states(m, u, B, T, 9, x);
         stats(x, B, T, N, 30, &mean, &var, &msq);
         const double want = form ? 2 * sigma * sigma / alpha : sigma * sigma / (1 - alpha / 2);
         cr_expect(fabs(var / want - 1) < 0.06 && fabs(mean) < 0.05, "ctrnn %s: Var x = %g, want %g",
                   sl_ctrnn_form_name(s.form), var, want);
-        sl_workspace_free(ws);
         sl_model_free(m);
     }
     free(x);

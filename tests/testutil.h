@@ -1,8 +1,8 @@
 /* testutil.h — small helpers shared by the Criterion tests: temporary
  * directories and files, a Python/numpy probe, and relative-error
  * comparison of sl_real arrays (tests are also built with -DSL_REAL=double),
- * the check of a task constructor's expected failure, and running the
- * silico binary.
+ * the check of a task constructor's expected failure, running the
+ * silico binary, and the float64 builds' finite-difference gradient check.
  * Everything is static so each test file can include it. */
 #ifndef SILICO_TESTUTIL_H
 #define SILICO_TESTUTIL_H
@@ -134,6 +134,33 @@ static inline int tu_python(const char *dir, const char *script)
     free(cmd);
     free(path);
     return rc;
+}
+
+/* Finite-difference gradient check (the float64 builds, tests/f64): central
+ * differences (f(p_i + h) − f(p_i − h))/2h of the loss f(ctx) over the n
+ * values of p against the analytic gradient an; expects
+ * rel = max|fd − an| / max(max|an|, 1e-8) ≤ tol, prints rel to stderr under
+ * label and what, and returns it. */
+typedef double (*tu_fd_loss_fn)(void *ctx);
+static inline double tu_fd_check(const char *label, const char *what, tu_fd_loss_fn f, void *ctx,
+                                 sl_real *p, size_t n, const sl_real *an, double h, double tol)
+{
+    double maxan = 1e-8, err = 0;
+    for (size_t i = 0; i < n; i++) maxan = fmax(maxan, fabs(an[i]));
+    for (size_t i = 0; i < n; i++) {
+        const sl_real save = p[i];
+        p[i] = save + h;
+        const double lp = f(ctx);
+        p[i] = save - h;
+        const double lm = f(ctx);
+        p[i] = save;
+        err = fmax(err, fabs((lp - lm) / (2 * h) - an[i]));
+    }
+    const double rel = err / maxan;
+    fprintf(stderr, "fd %s %s rel %.2e (n %zu, max|grad| %.2e)%s\n", label, what, rel, n, maxan,
+            rel <= tol ? "" : "  NOT OK");
+    cr_expect(rel <= tol, "%s %s: rel %.3e > %.0e", label, what, rel, tol);
+    return rel;
 }
 
 /* max|a − b| / max(max|b|, 1e-12): a computed, b the reference. */

@@ -91,6 +91,27 @@ static inline sl_real sl_act_deriv(sl_activation a, sl_real x, sl_real y)
     return 0;
 }
 
+/* Subnormal floats flushed to zero (x86 MXCSR FTZ | DAZ, this thread) for
+ * the float32 build; returns the previous MXCSR for sl_ftz_restore. An
+ * arithmetic operation on a subnormal costs a microcode assist; values that
+ * small change no float32 update (PyTorch's torch.set_flush_denormal). */
+#if defined(__SSE__)
+#include <xmmintrin.h>
+static inline unsigned sl_ftz_on(void)
+{
+    const unsigned old = _mm_getcsr();
+    if (SL_REAL_IS_FLOAT) _mm_setcsr(old | 0x8040u); /* FTZ (bit 15) | DAZ (bit 6) */
+    return old;
+}
+static inline void sl_ftz_restore(unsigned old)
+{
+    if (SL_REAL_IS_FLOAT) _mm_setcsr(old);
+}
+#else
+static inline unsigned sl_ftz_on(void) { return 0; }
+static inline void sl_ftz_restore(unsigned old) { (void)old; }
+#endif
+
 /* U(−k, k) for n values (PyTorch's RNN/GRU/LSTM init with k = 1/√N) */
 static inline void sl_fill_uniform(sl_real *p, size_t n, double k, sl_rng *rng)
 {

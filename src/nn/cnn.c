@@ -23,13 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/tensors.h"
 #include "nn/act.h"
 #include "nn/cnn.h"
 
 struct sl_cnn_ws {
     int max_batch;
     int B;                /* batch of the last forward */
-    const sl_real *X;     /* the last forward's input */
     sl_real *act[SL_CNN_MAX_LAYERS + 1]; /* act[i+1] = layer i's output (B × size) */
     sl_real *g0, *g1;     /* backward ping-pong (max_batch × largest size) */
     sl_real *scratch[SL_CNN_MAX_LAYERS]; /* conv layer i's im2col (kept for its backward) */
@@ -102,11 +102,11 @@ bad:
                    idx + 1, buf);
 }
 
-static sl_status add_tensor(sl_cnn *m, const char *layer, const char *what, int ndim,
-                            const int64_t *shape)
+static void add_tensor(sl_cnn *m, const char *layer, const char *what, int ndim,
+                       const int64_t *shape)
 {
-    char ln[24];
-    snprintf(ln, sizeof ln, "%s", layer); /* layer lives inside m */
+    char ln[24]; /* a copy: GCC's -Wrestrict cannot tell layer (in m->L) from t->name (in m->T) */
+    snprintf(ln, sizeof ln, "%s", layer);
     sl_cnn_tensor *t = &m->T[m->n_tensors++];
     snprintf(t->name, sizeof t->name, "%s.%s", ln, what);
     t->ndim = ndim;
@@ -114,7 +114,6 @@ static sl_status add_tensor(sl_cnn *m, const char *layer, const char *what, int 
     for (int d = 0; d < ndim; d++) t->shape[d] = shape[d], t->numel *= (size_t)shape[d];
     t->offset = m->n_params;
     m->n_params += t->numel;
-    return SL_OK;
 }
 
 /* Builds the layer table from the text (shapes checked) */
@@ -172,7 +171,7 @@ static sl_status build_layers(sl_cnn *m, const char *text)
                            "model.layers: layer %d: unknown layer '%s' (conv, maxpool, avgpool, "
                            "flatten, linear, relu, tanh, sigmoid, softplus, rect_tanh)",
                            idx + 1, nm);
-        if (t.n_pos != want_pos && !(l->kind == SL_LAYER_CONV && t.n_pos == 2))
+        if (t.n_pos != want_pos)
             return sl_fail(SL_EINVAL, "model.layers: layer %d (%s) wants %d number%s, got %d", idx + 1,
                            nm, want_pos, want_pos == 1 ? "" : "s", t.n_pos);
         if (!allow_sp && (t.s >= 0 || t.p >= 0))
@@ -385,7 +384,6 @@ sl_status sl_cnn_forward(sl_cnn *m, sl_cnn_ws *ws, const sl_real *X, int B, sl_r
     if (B < 1 || B > ws->max_batch)
         return sl_fail(SL_EINVAL, "cnn: batch %d outside the workspace's 1..%d", B, ws->max_batch);
     ws->B = B;
-    ws->X = X;
     ws->act[0] = (sl_real *)X;
     for (int i = 0; i < m->n_layers; i++) {
         sl_cnn_layer *l = &m->L[i];
@@ -515,15 +513,9 @@ sl_status sl_cnn_to_tensors(const sl_cnn *m, const sl_real *buf, const char *pre
     *scratch = malloc((m->n_params ? m->n_params : 1) * sizeof(float));
     if (!*scratch) return sl_fail(SL_ENOMEM, "out of memory");
     for (size_t i = 0; i < m->n_params; i++) (*scratch)[i] = (float)buf[i];
-    for (int i = 0; i < m->n_tensors; i++) {
-        const sl_cnn_tensor *ti = &m->T[i];
-        snprintf(names[i], 64, "%s%s", prefix, ti->name);
-        t[i].name = names[i];
-        t[i].array.dtype = SL_F32;
-        t[i].array.ndim = ti->ndim;
-        for (int d = 0; d < ti->ndim; d++) t[i].array.shape[d] = ti->shape[d];
-        t[i].array.data = *scratch + ti->offset;
-    }
+    for (int i = 0; i < m->n_tensors; i++)
+        slc_tensor_f32_view(&t[i], names[i], prefix, m->T[i].name, m->T[i].ndim, m->T[i].shape,
+                            *scratch + m->T[i].offset);
     return SL_OK;
 }
 
@@ -532,22 +524,9 @@ sl_status sl_cnn_from_tensors(const sl_cnn *m, const sl_tensorfile *f, const cha
 {
     for (int i = 0; i < m->n_tensors; i++) {
         const sl_cnn_tensor *ti = &m->T[i];
-        char name[64];
-        snprintf(name, sizeof name, "%s%s", prefix, ti->name);
-        const sl_tensor *x = sl_tensorfile_find(f, name);
-        if (!x) return sl_fail(SL_EFORMAT, "%s: tensor '%s' missing", path, name);
-        int ok = x->array.dtype == SL_F32 && x->array.ndim == ti->ndim;
-        for (int d = 0; ok && d < ti->ndim; d++) ok = x->array.shape[d] == ti->shape[d];
-        if (!ok)
-            return sl_fail(SL_EFORMAT, "%s: tensor '%s' is not float32 of the shape model.layers gives",
-                           path, name);
-        const float *src = x->array.data;
-        for (size_t k = 0; k < ti->numel; k++) {
-            if (!isfinite(src[k]))
-                return sl_fail(SL_EFORMAT, "%s: tensor '%s' has a non-finite value at %zu", path,
-                               name, k);
-            buf[ti->offset + k] = (sl_real)src[k];
-        }
+        sl_status st = slc_tensor_f32_read(f, path, prefix, ti->name, ti->ndim, ti->shape,
+                                           buf + ti->offset);
+        if (st) return st;
     }
     return SL_OK;
 }

@@ -761,11 +761,8 @@ sl_status sl_ctrnn_backward_tm(sl_model *m, sl_workspace *ws, double rate_coef, 
                 const sl_real *dn = DR + (size_t)k * BN;
                 for (size_t i = 0; i < BN; i++) dk[i] += keep * dn[i] + ws->tmp[i];
             }
-            for (size_t i = 0; i < BN; i++) {
-                sl_real ph;
-                act_forward(s->act, &ak[i], &ph, 1);
-                gk[i] = act_deriv(s->act, ak[i], ph) * dk[i];
-            }
+            act_forward(s->act, ak, ws->tmp, BN); /* φ(a_{k−1}) (r_k holds the leaky mix) */
+            for (size_t i = 0; i < BN; i++) gk[i] = act_deriv(s->act, ak[i], ws->tmp[i]) * dk[i];
         }
         sl_gemm(1, 0, NO, N, T * B, 1.0, ws->DZ, NO, ws->R + BN, N, 1.0, gW, N); /* Σ dzᵀ r */
         for (size_t row = 0; row < (size_t)T * B; row++) {

@@ -74,24 +74,6 @@
 #include "nn/loss.h"
 #include "silico.h"
 
-#if defined(__SSE__)
-#include <xmmintrin.h>
-/* FTZ | DAZ for the float32 build; returns the previous MXCSR */
-static unsigned ftz_on(void)
-{
-    unsigned old = _mm_getcsr();
-    if (SL_REAL_IS_FLOAT) _mm_setcsr(old | 0x8040u);
-    return old;
-}
-static void ftz_restore(unsigned old)
-{
-    if (SL_REAL_IS_FLOAT) _mm_setcsr(old);
-}
-#else
-static unsigned ftz_on(void) { return 0; }
-static void ftz_restore(unsigned old) { (void)old; }
-#endif
-
 static const char *const KIND_NAMES[] = {"ctrnn", "rnn", "gru", "lightgru", "lstm"};
 
 const char *sl_cell_kind_name(sl_cell_kind k)
@@ -664,7 +646,7 @@ static void run_forward(sl_model *m, sl_workspace *ws, int B, int T, int trainin
             ws->U[i] += (sl_real)(m->spec.sigma_in * sl_rng_normal(noise));
     m->dims.noise = noise && m->spec.sigma_rec > 0 ? noise : NULL;
     m->dims.noise_sd = sqrt(2.0) * m->spec.sigma_rec;
-    unsigned csr = ftz_on();
+    unsigned csr = sl_ftz_on();
     refresh_effective(m);
     const sl_real *cu = ws->U;
     if (m->n_pre) {
@@ -676,7 +658,7 @@ static void run_forward(sl_model *m, sl_workspace *ws, int B, int T, int trainin
     m->dims.noise = NULL;
     for (size_t r = 0; r < R; r++) memcpy(ws->Z + r * NO, m->c, NO * sizeof(sl_real));
     sl_gemm(0, 1, (int)R, NO, N, 1.0, ws->H, N, m->W, N, 1.0, ws->Z, NO);
-    ftz_restore(csr);
+    sl_ftz_restore(csr);
 }
 
 sl_status sl_cellnet_forward(sl_model *m, sl_workspace *ws, const sl_real *u, int B, int T,
@@ -707,7 +689,7 @@ static void run_backward(sl_model *m, sl_workspace *ws, double rate_coef, double
     const int N = m->spec.n_hidden, NO = m->spec.n_out, B = ws->B, T = ws->T;
     const size_t R = (size_t)B * T;
     const int iw = m->n_pre + m->cell->n_tensors;
-    unsigned csr = ftz_on();
+    unsigned csr = sl_ftz_on();
     sl_real *gW = m->grads + m->info[iw].offset, *gc = m->grads + m->info[iw + 1].offset;
     sl_gemm(1, 0, NO, N, (int)R, 1.0, ws->DZ, NO, ws->H, N, 1.0, gW, N); /* ∂W += DZᵀ H */
     for (size_t r = 0; r < R; r++) {
@@ -741,7 +723,7 @@ static void run_backward(sl_model *m, sl_workspace *ws, double rate_coef, double
                         m->grads + m->info[0].offset, m->grads + m->info[1].offset, NULL);
     }
     sl_model_mask_frozen(m);
-    ftz_restore(csr);
+    sl_ftz_restore(csr);
 }
 
 sl_status sl_cellnet_backward(sl_model *m, sl_workspace *ws, const sl_real *dz, double rate_coef)

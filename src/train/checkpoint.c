@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/tensors.h"
 #include "nn/ctrnn.h"
 #include "silico.h"
 #include "train/checkpoint.h"
@@ -49,16 +50,9 @@ static sl_status to_tensors(const sl_param_info *info, int nt, size_t n, const s
     float *f = malloc((n ? n : 1) * sizeof(float));
     if (!f) return sl_fail(SL_ENOMEM, "checkpoint: out of memory");
     for (size_t i = 0; i < n; i++) f[i] = (float)buf[i];
-    for (int i = 0; i < nt; i++) {
-        const sl_param_info *p = &info[i];
-        snprintf(names[i], 64, "%s%s", prefix, p->name);
-        t[i].name = names[i];
-        t[i].array.dtype = SL_F32;
-        t[i].array.ndim = p->ndim;
-        t[i].array.shape[0] = p->shape[0];
-        t[i].array.shape[1] = p->shape[1];
-        t[i].array.data = f + p->offset;
-    }
+    for (int i = 0; i < nt; i++)
+        slc_tensor_f32_view(&t[i], names[i], prefix, info[i].name, info[i].ndim, info[i].shape,
+                            f + info[i].offset);
     *scratch = f;
     return SL_OK;
 }
@@ -157,17 +151,10 @@ static int extra_tensors(const sl_model *m, sl_tensor *t, char names[][64], floa
     for (int i = 0; i < N_EXTRA; i++) {
         if (!x[i].src) continue;
         const size_t cnt = (size_t)x[i].rows * (x[i].cols ? (size_t)x[i].cols : 1);
-        if (i < 2)
-            snprintf(names[n], 64, "%s%s", x[i].prefix, rec_name(&m->spec));
-        else
-            snprintf(names[n], 64, "%s", x[i].prefix);
+        const int64_t shape[2] = {x[i].rows, x[i].cols};
         for (size_t k = 0; k < cnt; k++) f[k] = (float)x[i].src[k];
-        t[n].name = names[n];
-        t[n].array.dtype = SL_F32;
-        t[n].array.ndim = x[i].cols ? 2 : 1;
-        t[n].array.shape[0] = x[i].rows;
-        t[n].array.shape[1] = x[i].cols;
-        t[n].array.data = f;
+        slc_tensor_f32_view(&t[n], names[n], x[i].prefix, i < 2 ? rec_name(&m->spec) : "",
+                            x[i].cols ? 2 : 1, shape, f);
         f += cnt;
         n++;
     }
@@ -210,24 +197,14 @@ static sl_status optional_tensor(const sl_tensorfile *f, const char *path, const
                                  int64_t rows, int64_t cols, sl_real **out)
 {
     *out = NULL;
-    const sl_tensor *t = sl_tensorfile_find(f, name);
-    if (!t) return SL_OK;
-    const sl_array *a = &t->array;
-    if (a->dtype != SL_F32 || a->ndim != (cols ? 2 : 1) || a->shape[0] != rows ||
-        (cols && a->shape[1] != cols))
-        return sl_fail(SL_EFORMAT, "%s: tensor '%s' has the wrong dtype or shape (want F32 %lld×%lld)",
-                       path, name, (long long)rows, (long long)(cols ? cols : 1));
-    const size_t n = (size_t)rows * (size_t)(cols ? cols : 1);
-    sl_real *v = malloc(n * sizeof(sl_real));
+    if (!sl_tensorfile_find(f, name)) return SL_OK;
+    const int64_t shape[2] = {rows, cols};
+    sl_real *v = malloc((size_t)rows * (size_t)(cols ? cols : 1) * sizeof(sl_real));
     if (!v) return sl_fail(SL_ENOMEM, "checkpoint: out of memory");
-    const float *src = a->data;
-    for (size_t k = 0; k < n; k++) {
-        if (!isfinite(src[k])) {
-            free(v);
-            return sl_fail(SL_EFORMAT, "%s: tensor '%s' holds a non-finite value at index %zu",
-                           path, name, k);
-        }
-        v[k] = (sl_real)src[k];
+    sl_status st = slc_tensor_f32_read(f, path, "", name, cols ? 2 : 1, shape, v);
+    if (st) {
+        free(v);
+        return st;
     }
     *out = v;
     return SL_OK;
@@ -247,14 +224,23 @@ static sl_status meta_real(const sl_tensorfile *f, const char *path, const char 
     return SL_OK;
 }
 
-/* sigma_rec (cells; the CT-RNN's is required), sigma_in: optional */
-static sl_status noise_meta(const sl_tensorfile *f, const char *path, sl_model_spec *s)
+/* The keys both formats may carry, each optional (older files: the defaults,
+ * Dale off, autapses on, no noise): dale, exc_fraction, autapses, sigma_rec
+ * (the CT-RNN's is also required, read before), sigma_in. */
+static sl_status common_meta(const sl_tensorfile *f, const char *path, sl_model_spec *s)
 {
-    static const char *keys[2] = {"sigma_rec", "sigma_in"};
-    double *dst[2] = {&s->sigma_rec, &s->sigma_in};
-    for (int i = 0; i < 2; i++)
+    const char *dale = sl_tensorfile_meta(f, "dale"), *aut = sl_tensorfile_meta(f, "autapses");
+    if (dale && sl_dale_mode_parse(dale, &s->dale))
+        return sl_fail_context(SL_EFORMAT, "%s: metadata 'dale': ", path);
+    if (aut && strcmp(aut, "true") && strcmp(aut, "false"))
+        return sl_fail(SL_EFORMAT, "%s: metadata 'autapses' = '%s' is not true/false", path, aut);
+    s->no_autapses = aut && !strcmp(aut, "false");
+    static const char *keys[3] = {"exc_fraction", "sigma_rec", "sigma_in"};
+    static const double hi[3] = {1, 1e300, 1e300};
+    double *dst[3] = {&s->exc_fraction, &s->sigma_rec, &s->sigma_in};
+    for (int i = 0; i < 3; i++)
         if (sl_tensorfile_meta(f, keys[i])) {
-            sl_status st = meta_real(f, path, keys[i], 0, 1e300, dst[i]);
+            sl_status st = meta_real(f, path, keys[i], 0, hi[i], dst[i]);
             if (st) return st;
         }
     return SL_OK;
@@ -289,17 +275,7 @@ sl_status sl_spec_from_meta(const sl_tensorfile *f, const char *path, sl_model_s
             if ((st = meta_real(f, path, "enu_k", 0, 1e7, &x))) return st;
             s->enu_k = (int)x;
         }
-        if (sl_tensorfile_meta(f, "exc_fraction")) {
-            if ((st = meta_real(f, path, "exc_fraction", 0, 1, &x))) return st;
-            s->exc_fraction = x;
-        }
-        const char *dale = sl_tensorfile_meta(f, "dale"), *aut = sl_tensorfile_meta(f, "autapses");
-        if (dale && sl_dale_mode_parse(dale, &s->dale))
-            return sl_fail_context(SL_EFORMAT, "%s: metadata 'dale': ", path);
-        if (aut && strcmp(aut, "true") && strcmp(aut, "false"))
-            return sl_fail(SL_EFORMAT, "%s: metadata 'autapses' = '%s' is not true/false", path, aut);
-        s->no_autapses = aut && !strcmp(aut, "false");
-        return noise_meta(f, path, s);
+        return common_meta(f, path, s);
     }
     if (!fmt || strcmp(fmt, "silico.ctrnn.v1") != 0)
         return sl_fail(SL_EFORMAT, "%s: not a silico model checkpoint (format '%s')", path,
@@ -326,21 +302,10 @@ sl_status sl_spec_from_meta(const sl_tensorfile *f, const char *path, sl_model_s
     const char *act = sl_tensorfile_meta(f, "activation");
     sl_status st = sl_activation_parse(act, &s->act);
     if (st) return sl_fail_context(st, "%s: ", path);
-    const char *form = sl_tensorfile_meta(f, "form"), *dale = sl_tensorfile_meta(f, "dale");
-    const char *aut = sl_tensorfile_meta(f, "autapses");
+    const char *form = sl_tensorfile_meta(f, "form");
     if (form && sl_ctrnn_form_parse(form, &s->form))
         return sl_fail_context(SL_EFORMAT, "%s: metadata 'form': ", path);
-    if (dale && sl_dale_mode_parse(dale, &s->dale))
-        return sl_fail_context(SL_EFORMAT, "%s: metadata 'dale': ", path);
-    if (aut && strcmp(aut, "true") && strcmp(aut, "false"))
-        return sl_fail(SL_EFORMAT, "%s: metadata 'autapses' = '%s' is not true/false", path, aut);
-    s->no_autapses = aut && !strcmp(aut, "false");
-    double x;
-    if (sl_tensorfile_meta(f, "exc_fraction")) {
-        if ((st = meta_real(f, path, "exc_fraction", 0, 1, &x))) return st;
-        s->exc_fraction = x;
-    }
-    return noise_meta(f, path, s);
+    return common_meta(f, path, s);
 }
 
 static sl_status from_tensors(const sl_param_info *info, int nt, const sl_tensorfile *f,
@@ -348,23 +313,9 @@ static sl_status from_tensors(const sl_param_info *info, int nt, const sl_tensor
 {
     for (int i = 0; i < nt; i++) {
         const sl_param_info *p = &info[i];
-        char name[64];
-        snprintf(name, sizeof name, "%s%s", prefix, p->name);
-        const sl_tensor *t = sl_tensorfile_find(f, name);
-        if (!t) return sl_fail(SL_EFORMAT, "%s: tensor '%s' missing", path, name);
-        const sl_array *a = &t->array;
-        int ok = a->dtype == SL_F32 && a->ndim == p->ndim && a->shape[0] == p->shape[0] &&
-                 (p->ndim < 2 || a->shape[1] == p->shape[1]);
-        if (!ok)
-            return sl_fail(SL_EFORMAT, "%s: tensor '%s' has the wrong dtype or shape (want F32 %lld×%lld)",
-                           path, name, (long long)p->shape[0], (long long)(p->ndim > 1 ? p->shape[1] : 1));
-        const float *src = a->data;
-        for (size_t k = 0; k < p->numel; k++) {
-            if (!isfinite(src[k]))
-                return sl_fail(SL_EFORMAT, "%s: tensor '%s' holds a non-finite value at index %zu",
-                               path, name, k);
-            buf[p->offset + k] = (sl_real)src[k];
-        }
+        sl_status st = slc_tensor_f32_read(f, path, prefix, p->name, p->ndim, p->shape,
+                                           buf + p->offset);
+        if (st) return st;
     }
     return SL_OK;
 }

@@ -29,9 +29,6 @@
  * A NaN/Inf loss stops training with SL_ENUMERIC and leaves the best
  * checkpoint as it was. */
 #include <cjson/cJSON.h>
-#if defined(__SSE__) || defined(__x86_64__)
-#include <xmmintrin.h>
-#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +36,7 @@
 #include <time.h>
 
 #include "core/files.h"
+#include "nn/act.h"
 #include "nn/cnn.h"
 #include "nn/constraints.h"
 #include "nn/ctrnn.h"
@@ -493,6 +491,30 @@ static sl_status build_cnn(sl_trainer *t)
     return sl_cnn_ws_create(t->cnn, t->task->max_batch, &t->cnn_ws);
 }
 
+/* The recurrent network (model.type = ctrnn or a cell) and its workspace,
+ * weights from stream STREAM_INIT */
+static sl_status build_rnn(sl_trainer *t)
+{
+    sl_model_spec spec;
+    sl_status st = spec_from_config(t->cfg, t->task, &spec);
+    if (st) return st;
+    sl_real *mask = NULL, *plastic = NULL;
+    if ((st = connectivity_mask(t, spec.n_hidden, &mask))) return st;
+    if ((st = plasticity_mask(t, spec.n_hidden, &plastic))) {
+        free(mask);
+        return st;
+    }
+    spec.rec_mask = mask;
+    spec.plastic_mask = plastic;
+    sl_rng init;
+    sl_rng_seed_stream(&init, t->seed, STREAM_INIT);
+    st = sl_model_create(&spec, &init, &t->model);
+    free(mask);
+    free(plastic);
+    if (st) return st;
+    return sl_workspace_create(t->model, t->task->max_batch, t->task->T, &t->ws);
+}
+
 /* Build everything but the weights' values (shared by create and resume). */
 static sl_status build(sl_trainer *t)
 {
@@ -520,27 +542,8 @@ static sl_status build(sl_trainer *t)
         if ((st = sl_config_set(t->cfg, "task.dt", dt, "the task's default"))) return st;
     }
 
-    if (!strcmp(sl_config_str(c, "model.type"), "cnn")) {
-        if ((st = build_cnn(t))) return st;
-    } else {
-    sl_model_spec spec;
-    if ((st = spec_from_config(c, t->task, &spec))) return st;
-    sl_real *mask = NULL, *plastic = NULL;
-    if ((st = connectivity_mask(t, spec.n_hidden, &mask))) return st;
-    if ((st = plasticity_mask(t, spec.n_hidden, &plastic))) {
-        free(mask);
-        return st;
-    }
-    spec.rec_mask = mask;
-    spec.plastic_mask = plastic;
-    sl_rng init;
-    sl_rng_seed_stream(&init, t->seed, STREAM_INIT);
-    st = sl_model_create(&spec, &init, &t->model);
-    free(mask);
-    free(plastic);
+    st = !strcmp(sl_config_str(c, "model.type"), "cnn") ? build_cnn(t) : build_rnn(t);
     if (st) return st;
-    if ((st = sl_workspace_create(t->model, t->task->max_batch, t->task->T, &t->ws))) return st;
-    }
 
     sl_adam_spec as = {0};
     as.lr = sl_config_real(c, "train.lr");
@@ -711,33 +714,27 @@ static sl_status save_state(sl_trainer *t)
     return st;
 }
 
-/* the CNN checkpoint also records the input normalisation (analyses need it) */
-static sl_status save_cnn_checkpoint(sl_trainer *t, const char *path, const sl_kv *kv, int n)
-{
-    int shape[3];
-    double mean, std;
-    sl_status st = sl_task_image_shape(t->task, shape, &mean, &std);
-    if (st) return st;
-    char ms[40], ss[40];
-    snprintf(ms, sizeof ms, "%.17g", mean);
-    snprintf(ss, sizeof ss, "%.17g", std);
-    sl_kv all[8];
-    for (int i = 0; i < n && i < 6; i++) all[i] = kv[i];
-    all[n] = (sl_kv){"norm_mean", ms};
-    all[n + 1] = (sl_kv){"norm_std", ss};
-    return sl_cnn_save(t->cnn, path, all, n + 2);
-}
-
 static sl_status save_best(sl_trainer *t, double val)
 {
     char *ini = sl_config_to_ini(t->cfg);
-    char epoch[32], v[40];
+    char epoch[32], v[40], ms[40], ss[40];
     snprintf(epoch, sizeof epoch, "%ld", t->epoch);
     snprintf(v, sizeof v, "%.17g", val);
     const char *what = t->task->classification ? "val_loss" : "val_error_pct";
-    sl_kv kv[] = {{"config", ini ? ini : ""}, {"epoch", epoch}, {what, v}};
+    sl_kv kv[5] = {{"config", ini ? ini : ""}, {"epoch", epoch}, {what, v}};
+    int n = 3;
+    sl_status st = SL_OK;
+    if (t->cnn) { /* the CNN checkpoint also records the input normalisation (analyses need it) */
+        int shape[3];
+        double mean = 0, std = 0;
+        st = sl_task_image_shape(t->task, shape, &mean, &std);
+        snprintf(ms, sizeof ms, "%.17g", mean);
+        snprintf(ss, sizeof ss, "%.17g", std);
+        kv[n++] = (sl_kv){"norm_mean", ms};
+        kv[n++] = (sl_kv){"norm_std", ss};
+    }
     char *path = path_in(t->dir, "checkpoint.safetensors");
-    sl_status st = t->cnn ? save_cnn_checkpoint(t, path, kv, 3) : sl_model_save(t->model, path, kv, 3);
+    if (!st) st = t->cnn ? sl_cnn_save(t->cnn, path, kv, n) : sl_model_save(t->model, path, kv, n);
     free(path);
     free(ini);
     return st;
@@ -1053,24 +1050,18 @@ static sl_status run_epochs(sl_trainer *t, sl_epoch_callback cb, void *user)
     return SL_OK;
 }
 
-/* CNN training flushes subnormal floats to zero (x86 MXCSR FTZ|DAZ, this
+/* CNN training flushes subnormal floats to zero (sl_ftz_on, act.h; this
  * thread, restored after): confident predictions give cross-entropy
- * gradients and Adam moments below FLT_MIN, and every arithmetic operation on
- * a subnormal costs a ~100-cycle microcode assist — left on, the seed
- * network's epochs grow 3–4× slower after the first. Values that small do
- * not change any update (PyTorch's torch.set_flush_denormal(True)). */
+ * gradients and Adam moments below FLT_MIN, each operation on which costs a
+ * microcode assist. Values that small do not change any update (PyTorch's
+ * torch.set_flush_denormal(True)). */
 sl_status sl_trainer_run(sl_trainer *t, sl_epoch_callback cb, void *user)
 {
-#if defined(__SSE__) || defined(__x86_64__)
-    if (t->cnn) {
-        const unsigned csr = _mm_getcsr();
-        _mm_setcsr(csr | 0x8040); /* FTZ (bit 15) | DAZ (bit 6) */
-        sl_status st = run_epochs(t, cb, user);
-        _mm_setcsr(csr);
-        return st;
-    }
-#endif
-    return run_epochs(t, cb, user);
+    if (!t->cnn) return run_epochs(t, cb, user);
+    const unsigned csr = sl_ftz_on();
+    sl_status st = run_epochs(t, cb, user);
+    sl_ftz_restore(csr);
+    return st;
 }
 
 /* ------------------------------------------------------------ results */

@@ -15,6 +15,7 @@
 
 #include "nn/cnn.h"
 #include "silico.h"
+#include "testutil.h"
 
 _Static_assert(sizeof(sl_real) == sizeof(double), "CNN FD needs -DSL_REAL=double");
 
@@ -29,8 +30,9 @@ typedef struct {
     int layer; /* −1: cross-entropy; else Σ A_layer² */
 } fd_net;
 
-static double net_loss(fd_net *n)
+static double net_loss(void *ctx)
 {
+    fd_net *n = ctx;
     double L = 0;
     if (n->layer < 0) {
         cr_assert_eq(sl_cnn_loss(n->m, n->ws, n->x, n->y, n->B, 0, &L, NULL), SL_OK);
@@ -40,24 +42,6 @@ static double net_loss(fd_net *n)
     const sl_real *a = sl_cnn_activation(n->ws, n->layer);
     for (size_t i = 0; i < sl_cnn_layer_size(&n->m->L[n->layer]) * n->B; i++) L += a[i] * a[i];
     return L;
-}
-
-static void check(const char *label, const char *what, fd_net *n, sl_real *p, size_t cnt, const sl_real *an)
-{
-    double maxan = 1e-8, err = 0;
-    for (size_t i = 0; i < cnt; i++) maxan = fmax(maxan, fabs(an[i]));
-    for (size_t i = 0; i < cnt; i++) {
-        const sl_real s = p[i];
-        p[i] = s + FD_H;
-        const double lp = net_loss(n);
-        p[i] = s - FD_H;
-        const double lm = net_loss(n);
-        p[i] = s;
-        err = fmax(err, fabs((lp - lm) / (2 * FD_H) - an[i]));
-    }
-    const double rel = err / maxan;
-    fprintf(stderr, "cnn_fd %s %s rel %.2e (n %zu)%s\n", label, what, rel, cnt, rel <= FD_TOL ? "" : "  NOT OK");
-    cr_expect(rel <= FD_TOL, "%s %s: rel %.3e", label, what, rel);
 }
 
 /* no ReLU input within 1e-4 of 0, every 2×2 max-pool window led by 1e-4 */
@@ -134,9 +118,10 @@ static void run_net(const char *label, const char *layers, int C, int H, int W, 
         for (int t = 0; t < n.m->n_tensors; t++) {
             const sl_cnn_tensor *T = &n.m->T[t];
             /* tensors after the hidden layer get no gradient from Σa² */
-            check(lab, T->name, &n, n.m->params + T->offset, T->numel, g + T->offset);
+            tu_fd_check(lab, T->name, net_loss, &n, n.m->params + T->offset, T->numel, g + T->offset,
+                        FD_H, FD_TOL);
         }
-        check(lab, "input", &n, n.x, nx, dx);
+        tu_fd_check(lab, "input", net_loss, &n, n.x, nx, dx, FD_H, FD_TOL);
         if (hidden_layer < 0) break;
     }
     free(g), free(dx), free(n.x), free(n.y);

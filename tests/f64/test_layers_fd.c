@@ -17,13 +17,12 @@
 
 #include "nn/layers.h"
 #include "silico.h"
+#include "testutil.h"
 
 _Static_assert(sizeof(sl_real) == sizeof(double), "layers FD needs -DSL_REAL=double");
 
 #define FD_H 1e-6
 #define FD_TOL 1e-6
-
-typedef double (*fd_loss_fn)(void *ctx);
 
 static sl_real *fd_alloc(size_t n)
 {
@@ -35,27 +34,6 @@ static sl_real *fd_alloc(size_t n)
 static void fd_fill_normal(sl_real *p, size_t n, sl_rng *rng, double scale)
 {
     for (size_t i = 0; i < n; i++) p[i] = (sl_real)(scale * sl_rng_normal(rng));
-}
-
-/* central differences of f over the n values of p against the analytic an */
-static void fd_check(const char *label, const char *what, fd_loss_fn f, void *ctx, sl_real *p,
-                     size_t n, const sl_real *an)
-{
-    double maxan = 1e-8, err = 0;
-    for (size_t i = 0; i < n; i++) maxan = fmax(maxan, fabs(an[i]));
-    for (size_t i = 0; i < n; i++) {
-        const sl_real save = p[i];
-        p[i] = save + FD_H;
-        const double lp = f(ctx);
-        p[i] = save - FD_H;
-        const double lm = f(ctx);
-        p[i] = save;
-        err = fmax(err, fabs((lp - lm) / (2 * FD_H) - an[i]));
-    }
-    const double rel = err / maxan;
-    fprintf(stderr, "layers_fd %s %s rel %.2e (n %zu, max|grad| %.2e)%s\n", label, what, rel, n,
-            maxan, rel <= FD_TOL ? "" : "  NOT OK");
-    cr_expect(rel <= FD_TOL, "%s %s: rel %.3e > %.0e", label, what, rel, FD_TOL);
 }
 
 static double dot(const sl_real *a, const sl_real *b, size_t n)
@@ -97,9 +75,9 @@ static void conv_case(const char *label, sl_conv2d_shape s, uint64_t seed)
     sl_real *dX = fd_alloc(c.nx), *dW = fd_alloc(c.nw), *db = fd_alloc(s.C_out);
     conv_loss(&c);
     sl_conv2d_backward(&s, c.X, c.W, c.G, dX, dW, db, c.scratch);
-    fd_check(label, "dX", conv_loss, &c, c.X, c.nx, dX);
-    fd_check(label, "dW", conv_loss, &c, c.W, c.nw, dW);
-    fd_check(label, "db", conv_loss, &c, c.b, s.C_out, db);
+    tu_fd_check(label, "dX", conv_loss, &c, c.X, c.nx, dX, FD_H, FD_TOL);
+    tu_fd_check(label, "dW", conv_loss, &c, c.W, c.nw, dW, FD_H, FD_TOL);
+    tu_fd_check(label, "db", conv_loss, &c, c.b, s.C_out, db, FD_H, FD_TOL);
 
     /* parameter gradients accumulate; dX is overwritten; NULL skips */
     sl_real *dX2 = fd_alloc(c.nx);
@@ -176,7 +154,7 @@ static void pool_case(const char *label, sl_pool2d_shape s, int is_max, uint64_t
         sl_maxpool2d_backward(&s, c.G, c.am, dX);
     else
         sl_avgpool2d_backward(&s, c.G, dX);
-    fd_check(label, "dX", pool_loss, &c, c.X, c.nx, dX);
+    tu_fd_check(label, "dX", pool_loss, &c, c.X, c.nx, dX, FD_H, FD_TOL);
     free(c.X), free(c.G), free(c.Y), free(c.am), free(dX);
 }
 
@@ -222,9 +200,9 @@ Test(layers_fd, linear)
     sl_real *dX = fd_alloc(nx), *dW = fd_alloc(nw), *db = fd_alloc(c.out);
     lin_loss(&c);
     sl_linear_backward(c.B, c.in, c.out, c.X, c.W, c.G, dX, dW, db);
-    fd_check("linear", "dX", lin_loss, &c, c.X, nx, dX);
-    fd_check("linear", "dW", lin_loss, &c, c.W, nw, dW);
-    fd_check("linear", "db", lin_loss, &c, c.b, c.out, db);
+    tu_fd_check("linear", "dX", lin_loss, &c, c.X, nx, dX, FD_H, FD_TOL);
+    tu_fd_check("linear", "dW", lin_loss, &c, c.W, nw, dW, FD_H, FD_TOL);
+    tu_fd_check("linear", "db", lin_loss, &c, c.b, c.out, db, FD_H, FD_TOL);
     free(c.X), free(c.W), free(c.b), free(c.G), free(c.Y), free(dX), free(dW), free(db);
 }
 
@@ -255,7 +233,7 @@ Test(layers_fd, cross_entropy)
     sl_real *dZ = fd_alloc(60);
     double L;
     cr_assert_eq(sl_softmax_xent(c.B, c.C, c.Z, y, &L, dZ, NULL), SL_OK);
-    fd_check("cross_entropy", "dZ", xent_loss, &c, c.Z, 60, dZ);
+    tu_fd_check("cross_entropy", "dZ", xent_loss, &c, c.Z, 60, dZ, FD_H, FD_TOL);
     for (int k = 0; k < 10; k++) cr_assert_eq(dZ[10 + k], 0); /* the ignored row */
     free(c.Z), free(dZ);
 }
@@ -342,11 +320,11 @@ Test(layers_fd, small_cnn)
     sl_maxpool2d_backward(&c.ps, dl, c.am, da);
     sl_relu_backward(c.a, da, da, na);
     sl_conv2d_backward(&c.cs, c.x, c.Wc, da, dx, gWc, gbc, c.scratch);
-    fd_check("small_cnn", "dx", net_loss, &c, c.x, nx, dx);
-    fd_check("small_cnn", "conv_W", net_loss, &c, c.Wc, nwc, gWc);
-    fd_check("small_cnn", "conv_b", net_loss, &c, c.bc, 3, gbc);
-    fd_check("small_cnn", "fc_W", net_loss, &c, c.Wf, nwf, gWf);
-    fd_check("small_cnn", "fc_b", net_loss, &c, c.bf, c.K, gbf);
+    tu_fd_check("small_cnn", "dx", net_loss, &c, c.x, nx, dx, FD_H, FD_TOL);
+    tu_fd_check("small_cnn", "conv_W", net_loss, &c, c.Wc, nwc, gWc, FD_H, FD_TOL);
+    tu_fd_check("small_cnn", "conv_b", net_loss, &c, c.bc, 3, gbc, FD_H, FD_TOL);
+    tu_fd_check("small_cnn", "fc_W", net_loss, &c, c.Wf, nwf, gWf, FD_H, FD_TOL);
+    tu_fd_check("small_cnn", "fc_b", net_loss, &c, c.bf, c.K, gbf, FD_H, FD_TOL);
     free(c.x), free(c.Wc), free(c.bc), free(c.Wf), free(c.bf), free(c.a), free(c.l), free(c.z);
     free(c.scratch), free(c.am), free(gWc), free(gbc), free(gWf), free(gbf), free(dz), free(dl);
     free(da), free(dx);

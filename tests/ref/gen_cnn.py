@@ -37,11 +37,9 @@ except ImportError:  # pragma: no cover
                      "(install Debian's python3-torch)\n" % sys.executable)
     sys.exit(2)
 
-torch.set_default_dtype(torch.float64)
-torch.use_deterministic_algorithms(True)
-torch.set_num_threads(1)
-
-MARGIN = 2e-5
+# the layer generator's float64 set-up, MARGIN, .npy writer and max-pool
+# window margin (this file's directory is on sys.path when run as a script)
+from gen_layers import MARGIN, save, window_margin_ok  # noqa: E402
 
 SEED_LAYERS = ("conv(6,3,p=1), relu, maxpool(2), conv(16,3,p=1), relu, maxpool(2), flatten, "
                "linear(120), relu, linear(84), relu, linear(10)")
@@ -140,28 +138,18 @@ class Net(torch.nn.Module):
         return outs, pre
 
 
-def window_margin_ok(X, k, s, p):
-    Xp = F.pad(X, (p, p, p, p), value=-float("inf"))
-    win = Xp.unfold(2, k, s).unfold(3, k, s)
-    win = win.reshape(*win.shape[:4], -1)
-    top = torch.topk(win, 2, dim=-1).values
-    gap = top[..., 0] - top[..., 1]
-    return bool(((gap == 0) | (gap > MARGIN)).all())
+def pool_shape(k, s, p):
+    """a square pool's k, s, p as gen_layers' case keys"""
+    return dict(kH=k, kW=k, sH=s, sW=s, pH=p, pW=p)
 
 
 def safe(pre):
     for kind, x, a in pre:
         if kind == "relu" and bool((x.abs() < MARGIN).any()):
             return False
-        if kind == "maxpool" and not window_margin_ok(x, *a):
+        if kind == "maxpool" and not window_margin_ok(x, pool_shape(*a)):
             return False
     return True
-
-
-def save(d, name, t):
-    a = t.detach().numpy() if torch.is_tensor(t) else np.asarray(t)
-    a = a.astype(np.float64) if a.dtype.kind == "f" else a.astype(np.int64)
-    np.save(os.path.join(d, name + ".npy"), np.ascontiguousarray(a))
 
 
 def gen(root, c):
