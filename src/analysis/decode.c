@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "analysis/geometry.h"
 
 void sl_cv_folds(int n, int n_folds, sl_rng *rng, int *fold)
 {
@@ -54,13 +55,6 @@ static sl_status check_folds(int n, const int *fold, int n_folds)
             return sl_fail(SL_EINVAL, "decode: fold %d has %d of %d trials; each fold needs test and "
                                       "training trials (fewer folds?)", f, nt, n);
     }
-    return SL_OK;
-}
-
-static sl_status check_finite(const char *what, const double *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return sl_fail(SL_ENUMERIC, "decode: %s[%zu] is not finite", what, i);
     return SL_OK;
 }
 
@@ -102,7 +96,9 @@ sl_status sl_ridge_cv(const double *X, int n, int p, const double *Y, int q, dou
     sl_status st = check_folds(n, fold, n_folds);
     if (st) return st;
     if (!(lambda > 0)) return sl_fail(SL_EINVAL, "ridge: lambda must be > 0, got %g", lambda);
-    if ((st = check_finite("X", X, (size_t)n * p)) || (st = check_finite("Y", Y, (size_t)n * q))) return st;
+    if ((st = geo_check_finite(X, (size_t)n * p, "ridge: X")) ||
+        (st = geo_check_finite(Y, (size_t)n * q, "ridge: Y")))
+        return st;
     double *Xt = malloc((size_t)n * p * sizeof *Xt), *A = malloc((size_t)p * p * sizeof *A);
     double *Bm = malloc((size_t)p * q * sizeof *Bm), *mu = malloc((size_t)p * sizeof *mu);
     double *sd = malloc((size_t)p * sizeof *sd), *ym = malloc((size_t)q * sizeof *ym);
@@ -206,7 +202,7 @@ sl_status sl_logistic_cv(const double *X, int n, int p, const int *y, double lam
     sl_status st = check_folds(n, fold, n_folds);
     if (st) return st;
     if (!(lambda > 0)) return sl_fail(SL_EINVAL, "logistic: lambda must be > 0, got %g", lambda);
-    if ((st = check_finite("X", X, (size_t)n * p))) return st;
+    if ((st = geo_check_finite(X, (size_t)n * p, "logistic: X"))) return st;
     int ncls = 0;
     for (int k = 0; k < n; k++) {
         if (y[k] < 0 || y[k] > 100000) return sl_fail(SL_EINVAL, "logistic: label %d of trial %d is not a class index", y[k], k);
@@ -518,12 +514,7 @@ sl_status sl_run_encode(sl_analysis_ctx *ctx)
         for (int i = 0; v && i < N; i++)
             if (isfinite(r2[i])) v[nv++] = r2[i];
         if (v && nv > 0) {
-            for (int i = 1; i < nv; i++)
-                for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-                    double t = v[j];
-                    v[j] = v[j - 1], v[j - 1] = t;
-                }
-            cJSON_AddNumberToObject(sum, "median_r2", nv % 2 ? v[nv / 2] : 0.5 * (v[nv / 2 - 1] + v[nv / 2]));
+            cJSON_AddNumberToObject(sum, "median_r2", geo_median(v, (size_t)nv));
             double m = 0;
             for (int i = 0; i < nv; i++) m += v[i];
             cJSON_AddNumberToObject(sum, "mean_r2", m / nv);
