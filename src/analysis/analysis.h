@@ -160,6 +160,8 @@ sl_status sl_an_opt_int(const sl_analysis_ctx *ctx, const char *key, long def, l
                         long *out);
 sl_status sl_an_opt_list(const sl_analysis_ctx *ctx, const char *key, const char *def,
                          double *out, int max, int *n);
+/* Mean and standard deviation (ddof 0, numpy's std) of x[0..n), n ≥ 1. */
+void sl_an_mean_sd(const double *x, int n, double *mean, double *sd);
 /* --delay MS: 0 when absent; SL_EINVAL unless a positive number. */
 sl_status sl_an_opt_delay(const sl_analysis_ctx *ctx, double *delay_ms);
 

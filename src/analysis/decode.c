@@ -416,12 +416,11 @@ sl_status sl_run_decode(sl_analysis_ctx *ctx)
         if (is_lab) cJSON_AddNumberToObject(o, "classes", ncls);
         cJSON_AddNumberToObject(o, "score", score);
         if (perms > 0) {
-            double m = 0, sd = 0, mx = -INFINITY;
-            for (int q = 0; q < perms; q++) m += chance[q], mx = fmax(mx, chance[q]);
-            m /= perms;
-            for (int q = 0; q < perms; q++) sd += (chance[q] - m) * (chance[q] - m);
+            double m, sd, mx = -INFINITY;
+            sl_an_mean_sd(chance, (int)perms, &m, &sd);
+            for (int q = 0; q < perms; q++) mx = fmax(mx, chance[q]);
             cJSON_AddNumberToObject(o, "chance_mean", m);
-            cJSON_AddNumberToObject(o, "chance_sd", sqrt(sd / perms));
+            cJSON_AddNumberToObject(o, "chance_sd", sd);
             cJSON_AddNumberToObject(o, "chance_max", mx);
             int ge = 0;
             for (int q = 0; q < perms; q++) ge += chance[q] >= score;

@@ -278,28 +278,16 @@ sl_status sl_perturb_ablate_units(sl_model *m, const sl_batch *d, double null_ms
 
 /* ------------------------------------------------------------------ runner */
 
-static double mean_of(const double *x, int n)
-{
-    double s = 0;
-    for (int i = 0; i < n; i++) s += x[i];
-    return s / n;
-}
-
-static double sd_of(const double *x, int n)
-{
-    double mu = mean_of(x, n), s = 0;
-    for (int i = 0; i < n; i++) s += (x[i] - mu) * (x[i] - mu);
-    return sqrt(s / n);
-}
-
 static cJSON *levels_json(const double *lv, int nl, const double *err, int reps)
 {
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; i < nl; i++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "strength", lv[i]);
-        cJSON_AddNumberToObject(o, "mean_error_pct", mean_of(err + (size_t)i * reps, reps));
-        cJSON_AddNumberToObject(o, "sd_error_pct", sd_of(err + (size_t)i * reps, reps));
+        double m, sd;
+        sl_an_mean_sd(err + (size_t)i * reps, reps, &m, &sd);
+        cJSON_AddNumberToObject(o, "mean_error_pct", m);
+        cJSON_AddNumberToObject(o, "sd_error_pct", sd);
         cJSON_AddItemToArray(a, o);
     }
     return a;
