@@ -271,8 +271,7 @@ static sl_status trials_make(sl_analysis_ctx *ctx, trials_t *tr, long per_cond, 
     memset(tr, 0, sizeof *tr);
     double sigma;
     sl_status st;
-    if ((st = sl_an_opt_real(ctx, "noise", 0.1, &sigma))) return st;
-    if (sigma < 0) return sl_fail(SL_EINVAL, "--noise must be >= 0, got %g", sigma);
+    if ((st = sl_an_opt_noise(ctx, &sigma))) return st;
     if ((st = sl_an_trialset(ctx, &tr->s))) return st;
     const sl_trialset *s = &tr->s;
     tr->n = (int)(per_cond * s->C);
@@ -282,11 +281,7 @@ static sl_status trials_make(sl_analysis_ctx *ctx, trials_t *tr, long per_cond, 
         trials_free(tr);
         return sl_fail(SL_ENOMEM, "decode: out of memory for %d trials", tr->n);
     }
-    sl_rng rng, noise;
-    sl_rng_seed_stream(&rng, seed, 0x61637476ULL);
-    sl_rng_seed_stream(&noise, seed, 0x6e6f6973ULL);
-    sl_noisy_trials(s->u, s->C, s->T, s->n_in, tr->n, sigma, &rng, tr->u, tr->cond);
-    st = sl_activity_run(ctx->model, tr->u, tr->n, s->T, &noise, &tr->act);
+    st = sl_an_noisy_activity(ctx->model, s, tr->n, sigma, seed, tr->cond, tr->u, &tr->act);
     if (st) trials_free(tr);
     return st;
 }

@@ -102,6 +102,13 @@ void sl_an_mean_sd(const double *x, int n, double *mean, double *sd)
     *sd = sqrt(v / n);
 }
 
+sl_status sl_an_opt_noise(const sl_analysis_ctx *ctx, double *sigma)
+{
+    sl_status st = sl_an_opt_real(ctx, "noise", 0.1, sigma);
+    if (!st && !(*sigma >= 0)) st = sl_fail(SL_EINVAL, "--noise must be >= 0, got %g", *sigma);
+    return st;
+}
+
 sl_status sl_an_opt_delay(const sl_analysis_ctx *ctx, double *delay_ms)
 {
     sl_status st = sl_an_opt_real(ctx, "delay", 0, delay_ms);
