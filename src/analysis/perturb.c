@@ -145,10 +145,8 @@ sl_status sl_perturb(sl_model *m, const sl_batch *d, double null_mse, sl_perturb
     const int N = sl_model_get_spec(m)->n_hidden;
     const size_t np = sl_model_num_params(m);
     sl_real *params = sl_model_params(m);
-    int rows_max = kind == SL_PERTURB_INPUT ? (repeats * B < MAX_ROWS ? repeats * B : MAX_ROWS)
-                                            : (B < MAX_ROWS ? B : MAX_ROWS);
-    if (rows_max < 1) rows_max = 1;
-    if (kind == SL_PERTURB_INPUT && rows_max < B && B <= MAX_ROWS) rows_max = B;
+    const int rows_max = kind == SL_PERTURB_INPUT ? (repeats * B < MAX_ROWS ? repeats * B : MAX_ROWS)
+                                                  : (B < MAX_ROWS ? B : MAX_ROWS);
     sl_workspace *ws = NULL;
     sl_real *saved = malloc(np * sizeof *saved);
     sl_real *z = malloc((size_t)rows_max * T * NO * sizeof *z);
