@@ -326,12 +326,14 @@ sl_status sl_run_decode(sl_analysis_ctx *ctx)
     int a0 = 0, a1 = T;
     const int bin = (int)fmax(1, floor(bin_ms / s->dt_ms + 0.5)), nbins = (T + bin - 1) / bin;
     double *X = malloc((size_t)n * N * sizeof *X), *Y = malloc((size_t)n * sizeof *Y);
+    double *Yp = malloc((size_t)n * sizeof *Yp); /* Y permuted, for the chance level */
+    int *idx = malloc((size_t)n * sizeof *idx);
     double *timecourse = malloc((size_t)nbins * SL_TRIALSET_MAX_VARS * sizeof *timecourse);
     double *chance = malloc((size_t)(perms ? perms : 1) * sizeof *chance);
     int *fold = malloc((size_t)n * sizeof *fold), *lab = malloc((size_t)n * sizeof *lab), *plab = malloc((size_t)n * sizeof *plab);
     cJSON *sum = cJSON_CreateObject(), *files = cJSON_CreateObject(), *vars = cJSON_CreateArray();
     int nd = 0, used[SL_TRIALSET_MAX_VARS];
-    if (!X || !Y || !timecourse || !chance || !fold || !lab || !plab) {
+    if (!X || !Y || !Yp || !idx || !timecourse || !chance || !fold || !lab || !plab) {
         st = sl_fail(SL_ENOMEM, "decode: out of memory");
         goto done;
     }
@@ -380,17 +382,10 @@ sl_status sl_run_decode(sl_analysis_ctx *ctx)
                 sl_rng_shuffle(&pr, plab, n);
                 st = sl_logistic_cv(X, n, N, plab, lambda, fold, (int)folds, &chance[q]);
             } else {
-                double *Yp = malloc((size_t)n * sizeof *Yp);
-                int *idx = malloc((size_t)n * sizeof *idx);
-                if (!Yp || !idx) st = sl_fail(SL_ENOMEM, "decode: out of memory");
-                for (int k = 0; !st && k < n; k++) idx[k] = k;
-                if (!st) {
-                    sl_rng_shuffle(&pr, idx, n);
-                    for (int k = 0; k < n; k++) Yp[k] = Y[idx[k]];
-                    st = sl_ridge_cv(X, n, N, Yp, 1, lambda, fold, (int)folds, &chance[q]);
-                }
-                free(Yp);
-                free(idx);
+                for (int k = 0; k < n; k++) idx[k] = k;
+                sl_rng_shuffle(&pr, idx, n);
+                for (int k = 0; k < n; k++) Yp[k] = Y[idx[k]];
+                st = sl_ridge_cv(X, n, N, Yp, 1, lambda, fold, (int)folds, &chance[q]);
             }
             if (st) goto done;
         }
@@ -458,7 +453,7 @@ done:
     cJSON_Delete(sum);
     cJSON_Delete(files);
     cJSON_Delete(vars);
-    free(X), free(Y), free(timecourse), free(chance), free(fold), free(lab), free(plab);
+    free(X), free(Y), free(Yp), free(idx), free(timecourse), free(chance), free(fold), free(lab), free(plab);
     trials_free(&tr);
     return st;
 }
