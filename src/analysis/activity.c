@@ -121,6 +121,21 @@ void sl_noisy_trials(const sl_real *u, int C, int T, int n_in, int K, double sig
     }
 }
 
+sl_status sl_an_noisy_activity(sl_model *m, const sl_trialset *s, int K, double sigma,
+                               uint64_t seed, int *cond, sl_real *u, sl_activity *act)
+{
+    memset(act, 0, sizeof *act);
+    sl_real *own = u ? NULL : malloc((size_t)K * s->T * s->n_in * sizeof *own);
+    if (!u && !(u = own)) return sl_fail(SL_ENOMEM, "activity: out of memory for %d noisy trials", K);
+    sl_rng rng, noise;
+    sl_rng_seed_stream(&rng, seed, 0x61637476ULL);
+    sl_rng_seed_stream(&noise, seed, 0x6e6f6973ULL);
+    sl_noisy_trials(s->u, s->C, s->T, s->n_in, K, sigma, &rng, u, cond);
+    sl_status st = sl_activity_run(m, u, K, s->T, &noise, act);
+    free(own);
+    return st;
+}
+
 sl_status sl_psth(const sl_real *r, int K, int T, int N, const int *group, int n_groups,
                   double *out, int *count)
 {
@@ -176,18 +191,15 @@ sl_status sl_run_activity(sl_analysis_ctx *ctx)
     long K, seed;
     double sigma;
     sl_status st;
-    if ((st = sl_an_opt_int(ctx, "trials", 20, 0, 100000, &K)) ||
-        (st = sl_an_opt_real(ctx, "noise", 0.1, &sigma)) ||
+    if ((st = sl_an_opt_int(ctx, "trials", 20, 0, 100000, &K)) || (st = sl_an_opt_noise(ctx, &sigma)) ||
         (st = sl_an_opt_int(ctx, "seed", 1, 0, 0x7fffffffL, &seed)))
         return st;
-    if (sigma < 0) return sl_fail(SL_EINVAL, "--noise must be >= 0, got %g", sigma);
     sl_trialset s;
     if ((st = sl_an_trialset(ctx, &s))) return st;
     const sl_model_spec *sp = sl_model_get_spec(ctx->model);
     const int C = s.C, T = s.T, NI = s.n_in, NO = s.n_out, N = sp->n_hidden;
     sl_activity a, na;
     memset(&na, 0, sizeof na);
-    sl_real *nu = NULL;
     int *ncond = NULL;
     double *psth = NULL;
     int *pcount = NULL;
@@ -251,18 +263,12 @@ sl_status sl_run_activity(sl_analysis_ctx *ctx)
 
     /* single noisy trials */
     if (K > 0) {
-        sl_rng rng;
-        sl_rng_seed_stream(&rng, (uint64_t)seed, 0x61637476ULL);
-        nu = malloc((size_t)K * T * NI * sizeof *nu);
-        ncond = malloc((size_t)K * sizeof *ncond);
-        if (!nu || !ncond) {
+        if (!(ncond = malloc((size_t)K * sizeof *ncond))) {
             st = sl_fail(SL_ENOMEM, "activity: out of memory for %ld noisy trials", K);
             goto done;
         }
-        sl_noisy_trials(s.u, C, T, NI, (int)K, sigma, &rng, nu, ncond);
-        sl_rng noise;
-        sl_rng_seed_stream(&noise, (uint64_t)seed, 0x6e6f6973ULL);
-        if ((st = sl_activity_run(ctx->model, nu, (int)K, T, &noise, &na))) goto done;
+        if ((st = sl_an_noisy_activity(ctx->model, &s, (int)K, sigma, (uint64_t)seed, ncond, NULL, &na)))
+            goto done;
         int64_t ksh[3] = {K, T, N};
         if ((st = sl_an_write_f32(dir, "trials_r.npy", 3, ksh, na.r))) goto done;
         cJSON_AddStringToObject(files, "trials_r.npy", "K x T x N rates of single noisy trials, float32");
@@ -329,7 +335,6 @@ done:
     cJSON_Delete(files);
     sl_activity_free(&a);
     sl_activity_free(&na);
-    free(nu);
     free(ncond);
     free(psth);
     free(pcount);

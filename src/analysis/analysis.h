@@ -140,6 +140,15 @@ void sl_an_rates_free(sl_an_rates *r);
  * window_ms, delay_ms, conditions, units, dt_ms). */
 sl_status sl_an_rates_write(const sl_analysis_ctx *ctx, const sl_an_rates *r, void *summary_json);
 
+/* K noisy single trials of s run through m (activity.c), the same draws for
+ * every runner given the same seed: sl_noisy_trials (trial k = condition
+ * k mod C plus N(0, sigma²) on every input channel and step) from one stream
+ * of seed, the model's own recurrent noise from another. cond (K) receives
+ * each trial's condition, u (K×T×n_in) the noisy inputs — NULL when the
+ * caller does not keep them; *act the activity (sl_activity_free). */
+sl_status sl_an_noisy_activity(sl_model *m, const sl_trialset *s, int K, double sigma,
+                               uint64_t seed, int *cond, sl_real *u, sl_activity *act);
+
 /* --------------------------------------------------- writing an analysis folder */
 
 /* dir/name as .npy: sl_real data written as float32, or doubles / ints as given. */
@@ -160,6 +169,11 @@ sl_status sl_an_opt_int(const sl_analysis_ctx *ctx, const char *key, long def, l
                         long *out);
 sl_status sl_an_opt_list(const sl_analysis_ctx *ctx, const char *key, const char *def,
                          double *out, int max, int *n);
+/* Mean and standard deviation (ddof 0, numpy's std) of x[0..n), n ≥ 1. */
+void sl_an_mean_sd(const double *x, int n, double *mean, double *sd);
+/* --noise S: sd of the input noise of noisy single trials (0.1 when absent);
+ * SL_EINVAL unless a number >= 0. */
+sl_status sl_an_opt_noise(const sl_analysis_ctx *ctx, double *sigma);
 /* --delay MS: 0 when absent; SL_EINVAL unless a positive number. */
 sl_status sl_an_opt_delay(const sl_analysis_ctx *ctx, double *delay_ms);
 

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "analysis/geometry.h"
 
 void sl_cv_folds(int n, int n_folds, sl_rng *rng, int *fold)
 {
@@ -54,13 +55,6 @@ static sl_status check_folds(int n, const int *fold, int n_folds)
             return sl_fail(SL_EINVAL, "decode: fold %d has %d of %d trials; each fold needs test and "
                                       "training trials (fewer folds?)", f, nt, n);
     }
-    return SL_OK;
-}
-
-static sl_status check_finite(const char *what, const double *x, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i])) return sl_fail(SL_ENUMERIC, "decode: %s[%zu] is not finite", what, i);
     return SL_OK;
 }
 
@@ -102,7 +96,9 @@ sl_status sl_ridge_cv(const double *X, int n, int p, const double *Y, int q, dou
     sl_status st = check_folds(n, fold, n_folds);
     if (st) return st;
     if (!(lambda > 0)) return sl_fail(SL_EINVAL, "ridge: lambda must be > 0, got %g", lambda);
-    if ((st = check_finite("X", X, (size_t)n * p)) || (st = check_finite("Y", Y, (size_t)n * q))) return st;
+    if ((st = geo_check_finite(X, (size_t)n * p, "ridge: X")) ||
+        (st = geo_check_finite(Y, (size_t)n * q, "ridge: Y")))
+        return st;
     double *Xt = malloc((size_t)n * p * sizeof *Xt), *A = malloc((size_t)p * p * sizeof *A);
     double *Bm = malloc((size_t)p * q * sizeof *Bm), *mu = malloc((size_t)p * sizeof *mu);
     double *sd = malloc((size_t)p * sizeof *sd), *ym = malloc((size_t)q * sizeof *ym);
@@ -206,7 +202,7 @@ sl_status sl_logistic_cv(const double *X, int n, int p, const int *y, double lam
     sl_status st = check_folds(n, fold, n_folds);
     if (st) return st;
     if (!(lambda > 0)) return sl_fail(SL_EINVAL, "logistic: lambda must be > 0, got %g", lambda);
-    if ((st = check_finite("X", X, (size_t)n * p))) return st;
+    if ((st = geo_check_finite(X, (size_t)n * p, "logistic: X"))) return st;
     int ncls = 0;
     for (int k = 0; k < n; k++) {
         if (y[k] < 0 || y[k] > 100000) return sl_fail(SL_EINVAL, "logistic: label %d of trial %d is not a class index", y[k], k);
@@ -275,8 +271,7 @@ static sl_status trials_make(sl_analysis_ctx *ctx, trials_t *tr, long per_cond, 
     memset(tr, 0, sizeof *tr);
     double sigma;
     sl_status st;
-    if ((st = sl_an_opt_real(ctx, "noise", 0.1, &sigma))) return st;
-    if (sigma < 0) return sl_fail(SL_EINVAL, "--noise must be >= 0, got %g", sigma);
+    if ((st = sl_an_opt_noise(ctx, &sigma))) return st;
     if ((st = sl_an_trialset(ctx, &tr->s))) return st;
     const sl_trialset *s = &tr->s;
     tr->n = (int)(per_cond * s->C);
@@ -286,11 +281,7 @@ static sl_status trials_make(sl_analysis_ctx *ctx, trials_t *tr, long per_cond, 
         trials_free(tr);
         return sl_fail(SL_ENOMEM, "decode: out of memory for %d trials", tr->n);
     }
-    sl_rng rng, noise;
-    sl_rng_seed_stream(&rng, seed, 0x61637476ULL);
-    sl_rng_seed_stream(&noise, seed, 0x6e6f6973ULL);
-    sl_noisy_trials(s->u, s->C, s->T, s->n_in, tr->n, sigma, &rng, tr->u, tr->cond);
-    st = sl_activity_run(ctx->model, tr->u, tr->n, s->T, &noise, &tr->act);
+    st = sl_an_noisy_activity(ctx->model, s, tr->n, sigma, seed, tr->cond, tr->u, &tr->act);
     if (st) trials_free(tr);
     return st;
 }
@@ -335,12 +326,14 @@ sl_status sl_run_decode(sl_analysis_ctx *ctx)
     int a0 = 0, a1 = T;
     const int bin = (int)fmax(1, floor(bin_ms / s->dt_ms + 0.5)), nbins = (T + bin - 1) / bin;
     double *X = malloc((size_t)n * N * sizeof *X), *Y = malloc((size_t)n * sizeof *Y);
+    double *Yp = malloc((size_t)n * sizeof *Yp); /* Y permuted, for the chance level */
+    int *idx = malloc((size_t)n * sizeof *idx);
     double *timecourse = malloc((size_t)nbins * SL_TRIALSET_MAX_VARS * sizeof *timecourse);
     double *chance = malloc((size_t)(perms ? perms : 1) * sizeof *chance);
     int *fold = malloc((size_t)n * sizeof *fold), *lab = malloc((size_t)n * sizeof *lab), *plab = malloc((size_t)n * sizeof *plab);
     cJSON *sum = cJSON_CreateObject(), *files = cJSON_CreateObject(), *vars = cJSON_CreateArray();
     int nd = 0, used[SL_TRIALSET_MAX_VARS];
-    if (!X || !Y || !timecourse || !chance || !fold || !lab || !plab) {
+    if (!X || !Y || !Yp || !idx || !timecourse || !chance || !fold || !lab || !plab) {
         st = sl_fail(SL_ENOMEM, "decode: out of memory");
         goto done;
     }
@@ -389,17 +382,10 @@ sl_status sl_run_decode(sl_analysis_ctx *ctx)
                 sl_rng_shuffle(&pr, plab, n);
                 st = sl_logistic_cv(X, n, N, plab, lambda, fold, (int)folds, &chance[q]);
             } else {
-                double *Yp = malloc((size_t)n * sizeof *Yp);
-                int *idx = malloc((size_t)n * sizeof *idx);
-                if (!Yp || !idx) st = sl_fail(SL_ENOMEM, "decode: out of memory");
-                for (int k = 0; !st && k < n; k++) idx[k] = k;
-                if (!st) {
-                    sl_rng_shuffle(&pr, idx, n);
-                    for (int k = 0; k < n; k++) Yp[k] = Y[idx[k]];
-                    st = sl_ridge_cv(X, n, N, Yp, 1, lambda, fold, (int)folds, &chance[q]);
-                }
-                free(Yp);
-                free(idx);
+                for (int k = 0; k < n; k++) idx[k] = k;
+                sl_rng_shuffle(&pr, idx, n);
+                for (int k = 0; k < n; k++) Yp[k] = Y[idx[k]];
+                st = sl_ridge_cv(X, n, N, Yp, 1, lambda, fold, (int)folds, &chance[q]);
             }
             if (st) goto done;
         }
@@ -420,12 +406,11 @@ sl_status sl_run_decode(sl_analysis_ctx *ctx)
         if (is_lab) cJSON_AddNumberToObject(o, "classes", ncls);
         cJSON_AddNumberToObject(o, "score", score);
         if (perms > 0) {
-            double m = 0, sd = 0, mx = -INFINITY;
-            for (int q = 0; q < perms; q++) m += chance[q], mx = fmax(mx, chance[q]);
-            m /= perms;
-            for (int q = 0; q < perms; q++) sd += (chance[q] - m) * (chance[q] - m);
+            double m, sd, mx = -INFINITY;
+            sl_an_mean_sd(chance, (int)perms, &m, &sd);
+            for (int q = 0; q < perms; q++) mx = fmax(mx, chance[q]);
             cJSON_AddNumberToObject(o, "chance_mean", m);
-            cJSON_AddNumberToObject(o, "chance_sd", sqrt(sd / perms));
+            cJSON_AddNumberToObject(o, "chance_sd", sd);
             cJSON_AddNumberToObject(o, "chance_max", mx);
             int ge = 0;
             for (int q = 0; q < perms; q++) ge += chance[q] >= score;
@@ -468,7 +453,7 @@ done:
     cJSON_Delete(sum);
     cJSON_Delete(files);
     cJSON_Delete(vars);
-    free(X), free(Y), free(timecourse), free(chance), free(fold), free(lab), free(plab);
+    free(X), free(Y), free(Yp), free(idx), free(timecourse), free(chance), free(fold), free(lab), free(plab);
     trials_free(&tr);
     return st;
 }
@@ -518,12 +503,7 @@ sl_status sl_run_encode(sl_analysis_ctx *ctx)
         for (int i = 0; v && i < N; i++)
             if (isfinite(r2[i])) v[nv++] = r2[i];
         if (v && nv > 0) {
-            for (int i = 1; i < nv; i++)
-                for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-                    double t = v[j];
-                    v[j] = v[j - 1], v[j - 1] = t;
-                }
-            cJSON_AddNumberToObject(sum, "median_r2", nv % 2 ? v[nv / 2] : 0.5 * (v[nv / 2 - 1] + v[nv / 2]));
+            cJSON_AddNumberToObject(sum, "median_r2", geo_median(v, (size_t)nv));
             double m = 0;
             for (int i = 0; i < nv; i++) m += v[i];
             cJSON_AddNumberToObject(sum, "mean_r2", m / nv);

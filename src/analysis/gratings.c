@@ -13,9 +13,10 @@
  * (8 × units; an average over phases would cancel in a linear layer such as
  * the first convolution, leaving every orientation the same pattern). Per
  * layer the RDM
- *   D_kl = 1 − Pearson(a_k, a_l)
- * and its ring-likeness: the Pearson r between the RDM's upper triangle and
- * the circular orientation distance min(|θ_k − θ_l|, 180° − |θ_k − θ_l|)
+ *   D_kl = 1 − Pearson(a_k, a_l)            (rsa.c's sl_rdm, correlation)
+ * and its ring-likeness (sl_rdm_compare, Pearson): the Pearson r between the
+ * RDM's upper triangle and the circular orientation distance
+ * min(|θ_k − θ_l|, 180° − |θ_k − θ_l|)
  * (ring_r), beside the r with the linear distance |θ_k − θ_l| (line_r) and
  * with the tilt-sign split [sign θ_k ≠ sign θ_l] (category_r: the task's two
  * classes).
@@ -41,18 +42,6 @@ static const double TILTS[] = {-45, -32, -16, -8, -4, -2, -1, 1, 2, 4, 8, 16, 32
 int sl_gratings_applies(const sl_analysis_ctx *ctx)
 {
     return sl_cnn_run_applies(ctx) && !strcmp(sl_config_str(ctx->config, "task.name"), "gratings");
-}
-
-static double pearson(const double *a, const double *b, int n)
-{
-    double ma = 0, mb = 0, sab = 0, saa = 0, sbb = 0;
-    for (int i = 0; i < n; i++) ma += a[i] / n, mb += b[i] / n;
-    for (int i = 0; i < n; i++) {
-        sab += (a[i] - ma) * (b[i] - mb);
-        saa += (a[i] - ma) * (a[i] - ma);
-        sbb += (b[i] - mb) * (b[i] - mb);
-    }
-    return saa > 0 && sbb > 0 ? sab / sqrt(saa * sbb) : NAN;
 }
 
 /* images (pixels) → normalised inputs in x */
@@ -128,15 +117,13 @@ sl_status sl_run_gratings(sl_analysis_ctx *ctx)
     }
     cJSON *sum = cJSON_CreateObject(), *layers = cJSON_AddArrayToObject(sum, "layers");
     cJSON *files = cJSON_CreateObject();
-    /* distances between orientations, upper triangle */
-    const int NP = N_ORI * (N_ORI - 1) / 2;
-    double circ[N_ORI * (N_ORI - 1) / 2], lin[N_ORI * (N_ORI - 1) / 2], cat[N_ORI * (N_ORI - 1) / 2],
-        up[N_ORI * (N_ORI - 1) / 2];
-    for (int k = 0, q = 0; k < N_ORI; k++)
-        for (int l = k + 1; l < N_ORI; l++, q++) {
+    /* model RDMs: distances between orientations */
+    double circ[N_ORI * N_ORI], lin[N_ORI * N_ORI], cat[N_ORI * N_ORI];
+    for (int k = 0; k < N_ORI; k++)
+        for (int l = 0; l < N_ORI; l++) {
             const double d = fabs(ori[k] - ori[l]);
-            circ[q] = fmin(d, 180 - d), lin[q] = d;
-            cat[q] = (ori[k] > 0) != (ori[l] > 0);
+            circ[k * N_ORI + l] = fmin(d, 180 - d), lin[k * N_ORI + l] = d;
+            cat[k * N_ORI + l] = (ori[k] > 0) != (ori[l] > 0);
         }
     for (int i = 0; !st && i < L; i++) {
         int shp[3];
@@ -152,11 +139,7 @@ sl_status sl_run_gratings(sl_analysis_ctx *ctx)
         }
         pattern = m;
         for (size_t e = 0; e < N_ORI * V; e++) pattern[e] = A[e];
-        for (int k = 0; k < N_ORI; k++)
-            for (int l = 0; l < N_ORI; l++)
-                rdm[k * N_ORI + l] = k == l ? 0 : 1 - pearson(pattern + k * V, pattern + l * V, (int)V);
-        for (int k = 0, q = 0; k < N_ORI; k++)
-            for (int l = k + 1; l < N_ORI; l++, q++) up[q] = rdm[k * N_ORI + l];
+        if ((st = sl_rdm(pattern, N_ORI, (int)V, SL_RDM_CORRELATION, rdm))) break;
         char name[96];
         snprintf(name, sizeof name, "rdm_layer_%d.npy", i);
         const int64_t sr[2] = {N_ORI, N_ORI};
@@ -164,7 +147,9 @@ sl_status sl_run_gratings(sl_analysis_ctx *ctx)
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "index", i);
         cJSON_AddStringToObject(o, "name", sl_cnn_layer_name(r.cnn, i));
-        const double rr = pearson(up, circ, NP), lr = pearson(up, lin, NP), cr = pearson(up, cat, NP);
+        const double rr = sl_rdm_compare(rdm, circ, N_ORI, SL_RDM_PEARSON),
+                     lr = sl_rdm_compare(rdm, lin, N_ORI, SL_RDM_PEARSON),
+                     cr = sl_rdm_compare(rdm, cat, N_ORI, SL_RDM_PEARSON);
         if (isfinite(rr)) cJSON_AddNumberToObject(o, "ring_r", rr);
         if (isfinite(lr)) cJSON_AddNumberToObject(o, "line_r", lr);
         if (isfinite(cr)) cJSON_AddNumberToObject(o, "category_r", cr);

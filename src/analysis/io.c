@@ -92,6 +92,23 @@ sl_status sl_an_opt_list(const sl_analysis_ctx *ctx, const char *key, const char
 
 void sl_an_json_num(void *json, const char *key, double v) { slc_json_num(json, key, v); }
 
+void sl_an_mean_sd(const double *x, int n, double *mean, double *sd)
+{
+    double m = 0, v = 0;
+    for (int i = 0; i < n; i++) m += x[i];
+    m /= n;
+    for (int i = 0; i < n; i++) v += (x[i] - m) * (x[i] - m);
+    *mean = m;
+    *sd = sqrt(v / n);
+}
+
+sl_status sl_an_opt_noise(const sl_analysis_ctx *ctx, double *sigma)
+{
+    sl_status st = sl_an_opt_real(ctx, "noise", 0.1, sigma);
+    if (!st && !(*sigma >= 0)) st = sl_fail(SL_EINVAL, "--noise must be >= 0, got %g", *sigma);
+    return st;
+}
+
 sl_status sl_an_opt_delay(const sl_analysis_ctx *ctx, double *delay_ms)
 {
     sl_status st = sl_an_opt_real(ctx, "delay", 0, delay_ms);

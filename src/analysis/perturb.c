@@ -145,10 +145,8 @@ sl_status sl_perturb(sl_model *m, const sl_batch *d, double null_mse, sl_perturb
     const int N = sl_model_get_spec(m)->n_hidden;
     const size_t np = sl_model_num_params(m);
     sl_real *params = sl_model_params(m);
-    int rows_max = kind == SL_PERTURB_INPUT ? (repeats * B < MAX_ROWS ? repeats * B : MAX_ROWS)
-                                            : (B < MAX_ROWS ? B : MAX_ROWS);
-    if (rows_max < 1) rows_max = 1;
-    if (kind == SL_PERTURB_INPUT && rows_max < B && B <= MAX_ROWS) rows_max = B;
+    const int rows_max = kind == SL_PERTURB_INPUT ? (repeats * B < MAX_ROWS ? repeats * B : MAX_ROWS)
+                                                  : (B < MAX_ROWS ? B : MAX_ROWS);
     sl_workspace *ws = NULL;
     sl_real *saved = malloc(np * sizeof *saved);
     sl_real *z = malloc((size_t)rows_max * T * NO * sizeof *z);
@@ -278,28 +276,16 @@ sl_status sl_perturb_ablate_units(sl_model *m, const sl_batch *d, double null_ms
 
 /* ------------------------------------------------------------------ runner */
 
-static double mean_of(const double *x, int n)
-{
-    double s = 0;
-    for (int i = 0; i < n; i++) s += x[i];
-    return s / n;
-}
-
-static double sd_of(const double *x, int n)
-{
-    double mu = mean_of(x, n), s = 0;
-    for (int i = 0; i < n; i++) s += (x[i] - mu) * (x[i] - mu);
-    return sqrt(s / n);
-}
-
 static cJSON *levels_json(const double *lv, int nl, const double *err, int reps)
 {
     cJSON *a = cJSON_CreateArray();
     for (int i = 0; i < nl; i++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "strength", lv[i]);
-        cJSON_AddNumberToObject(o, "mean_error_pct", mean_of(err + (size_t)i * reps, reps));
-        cJSON_AddNumberToObject(o, "sd_error_pct", sd_of(err + (size_t)i * reps, reps));
+        double m, sd;
+        sl_an_mean_sd(err + (size_t)i * reps, reps, &m, &sd);
+        cJSON_AddNumberToObject(o, "mean_error_pct", m);
+        cJSON_AddNumberToObject(o, "sd_error_pct", sd);
         cJSON_AddItemToArray(a, o);
     }
     return a;

@@ -143,7 +143,7 @@ sl_status sl_run_selectivity(sl_analysis_ctx *ctx)
     double sigma;
     sl_status st;
     if ((st = sl_an_opt_int(ctx, "trials", 0, 0, 100000, &K)) ||
-        (st = sl_an_opt_real(ctx, "noise", 0.1, &sigma)) ||
+        (st = sl_an_opt_noise(ctx, &sigma)) ||
         (st = sl_an_opt_int(ctx, "seed", 1, 0, 0x7fffffffL, &seed)) ||
         (st = sl_an_opt_int(ctx, "shuffles", 1000, 0, 10000000, &shuffles)))
         return st;
@@ -155,7 +155,6 @@ sl_status sl_run_selectivity(sl_analysis_ctx *ctx)
     int *gc = malloc((size_t)C * sizeof *gc), *g = malloc((size_t)n * sizeof *g), *cond = malloc((size_t)n * sizeof *cond);
     double *X = malloc((size_t)n * N * sizeof *X), *d = malloc((size_t)N * sizeof *d);
     double *mx = malloc((size_t)N * sizeof *mx), *null = malloc((size_t)(shuffles ? shuffles : 1) * sizeof *null);
-    sl_real *u = K > 0 ? malloc((size_t)n * T * s.n_in * sizeof *u) : NULL;
     sl_activity act;
     memset(&act, 0, sizeof act);
     cJSON *sum = cJSON_CreateObject(), *files = cJSON_CreateObject();
@@ -172,17 +171,13 @@ sl_status sl_run_selectivity(sl_analysis_ctx *ctx)
         snprintf(defsplit, sizeof defsplit, "%s", s.var_names[j]);
         split = defsplit;
     }
-    if (!gc || !g || !cond || !X || !d || !mx || !null || (K > 0 && !u)) {
+    if (!gc || !g || !cond || !X || !d || !mx || !null) {
         st = sl_fail(SL_ENOMEM, "selectivity: out of memory");
         goto done;
     }
     if ((st = make_split(&s, split, gc, desc, sizeof desc)) || (st = sl_an_window(ctx, &s, &a0, &a1))) goto done;
     if (K > 0) {
-        sl_rng rng, noise;
-        sl_rng_seed_stream(&rng, (uint64_t)seed, 0x61637476ULL);
-        sl_rng_seed_stream(&noise, (uint64_t)seed, 0x6e6f6973ULL);
-        sl_noisy_trials(s.u, C, T, s.n_in, n, sigma, &rng, u, cond);
-        st = sl_activity_run(ctx->model, u, n, T, &noise, &act);
+        st = sl_an_noisy_activity(ctx->model, &s, n, sigma, (uint64_t)seed, cond, NULL, &act);
     } else {
         for (int k = 0; k < n; k++) cond[k] = k;
         st = sl_activity_run(ctx->model, s.u, n, T, NULL, &act);
@@ -279,7 +274,7 @@ done:
     cJSON_Delete(sum);
     cJSON_Delete(files);
     sl_activity_free(&act);
-    free(gc), free(g), free(cond), free(X), free(d), free(mx), free(null), free(u);
+    free(gc), free(g), free(cond), free(X), free(d), free(mx), free(null);
     sl_trialset_free(&s);
     return st;
 }

@@ -54,7 +54,7 @@ sl_status sl_cnn_preferred_stimuli(sl_cnn *m, const sl_tuning_spec *sp, sl_tunin
     int shp[3], in[3];
     const int nd = sl_cnn_layer_shape(m, sp->layer, shp);
     sl_cnn_input_shape(m, in);
-    const int n_units = nd == 1 ? shp[0] : shp[0];
+    const int n_units = shp[0]; /* dense: units; conv: channels */
     if (sp->unit >= n_units)
         return sl_fail(SL_EINVAL, "tuning: unit %d but layer %s has %d %s", sp->unit,
                        sl_cnn_layer_name(m, sp->layer), n_units, nd == 1 ? "units" : "channels");

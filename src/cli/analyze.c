@@ -118,20 +118,11 @@ static cJSON *read_json(const char *path)
     return j;
 }
 
-static void mean_sd(const double *x, int n, double *m, double *sd)
-{
-    double s = 0, v = 0;
-    for (int i = 0; i < n; i++) s += x[i];
-    *m = s / n;
-    for (int i = 0; i < n; i++) v += (x[i] - *m) * (x[i] - *m);
-    *sd = sqrt(v / n);
-}
-
 static cJSON *pool_numbers(const double *x, int n)
 {
     cJSON *o = cJSON_CreateObject(), *v = cJSON_CreateArray();
     double m, sd;
-    mean_sd(x, n, &m, &sd);
+    sl_an_mean_sd(x, n, &m, &sd);
     cJSON_AddNumberToObject(o, "mean", m);
     cJSON_AddNumberToObject(o, "sd", sd);
     for (int i = 0; i < n; i++) cJSON_AddItemToArray(v, cJSON_CreateNumber(x[i]));
@@ -179,7 +170,7 @@ static cJSON *pool(cJSON **js, int n, char **runs)
                 }
                 if (!ok) continue;
                 double m, sd;
-                mean_sd(x, n, &m, &sd);
+                sl_an_mean_sd(x, n, &m, &sd);
                 cJSON *o = cJSON_CreateObject(), *pr = cJSON_CreateArray();
                 cJSON_AddNumberToObject(o, "strength", s);
                 cJSON_AddNumberToObject(o, "mean_error_pct", m);
