@@ -10,13 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/geometry.h"
 #include "report/figure.h"
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 sl_status fig_draw_tangling(fig_job *j)
 {
@@ -59,8 +54,7 @@ sl_status fig_draw_tangling(fig_job *j)
         }
         for (int t = 0; t < T; t++) {
             for (int c = 0; c < C; c++) col[c] = q[(size_t)c * T + t];
-            qsort(col, C, sizeof(double), cmp_double);
-            fprintf(o, "%.6g %.6g\n", time[t], C % 2 ? col[C / 2] : 0.5 * (col[C / 2 - 1] + col[C / 2]));
+            fprintf(o, "%.6g %.6g\n", time[t], geo_median(col, (size_t)C));
         }
         st = fig_data_close(o, file);
     }
