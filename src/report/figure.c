@@ -31,22 +31,14 @@ const char *const FIG_COLOURS[8] = {
     "#F0E442", /* yellow */
 };
 
-static char *dupstr(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 sl_status fig_begin(fig *f, const char *dir, const char *name, int width, int height)
 {
     memset(f, 0, sizeof *f);
     if (width < 64 || height < 64 || width > 8192 || height > 8192)
         return sl_fail(SL_EINVAL, "figure %s: size %d×%d pixels out of range [64, 8192]", name,
                        width, height);
-    f->dir = dupstr(dir);
-    f->name = dupstr(name);
+    f->dir = strdup(dir);
+    f->name = strdup(name);
     f->width = width;
     f->height = height;
     if (!f->dir || !f->name) {
