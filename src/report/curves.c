@@ -12,12 +12,6 @@
 
 #include "report/figure.h"
 
-static double num(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
 /* Writes index 0 (training epochs) and index 1 (validation epochs) of
  * curves_<k>.dat; *has_acc is set when the run reports val_accuracy. */
 static sl_status write_run(fig *f, const char *run, int k, char **file, int *has_acc, int *has_err)
@@ -54,8 +48,8 @@ static sl_status write_run(fig *f, const char *run, int k, char **file, int *has
             st = sl_fail(SL_EFORMAT, "%s line %d: not a JSON object", path, lineno);
             break;
         }
-        double ep = num(j, "epoch"), loss = num(j, "loss"), err = num(j, "train_error_pct");
-        double vl = num(j, "val_loss"), ve = num(j, "val_error_pct"), va = num(j, "val_accuracy");
+        double ep = rd_json_num(j, "epoch"), loss = rd_json_num(j, "loss"), err = rd_json_num(j, "train_error_pct");
+        double vl = rd_json_num(j, "val_loss"), ve = rd_json_num(j, "val_error_pct"), va = rd_json_num(j, "val_accuracy");
         cJSON_Delete(j);
         if (isnan(ep)) continue;
         fprintf(o, "%g %.8g %.8g\n", ep, loss, err);

@@ -114,6 +114,12 @@ sl_status rd_npy(const char *run, const char *rel, double **data, int *ndim, int
 sl_status rd_npy_dims(const char *run, const char *rel, int ndim, double **data, int64_t shape[8]);
 /* A JSON file parsed (free with cJSON_Delete; the type is cJSON *). */
 void *rd_json(const char *run, const char *rel, sl_status *st);
+/* An optional JSON file (a summary whose numbers a figure shows when it is
+ * there): parsed, or NULL when missing or unreadable; leaves no error set. */
+void *rd_json_opt(const char *run, const char *rel);
+/* The number at key of a JSON object (a cJSON *, may be NULL), NaN when it
+ * is absent or not a number. */
+double rd_json_num(const void *obj, const char *key);
 /* The short name of a run for legends: the directory's last component. */
 const char *rd_label(const char *run, char *buf, size_t n);
 

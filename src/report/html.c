@@ -119,11 +119,9 @@ static void json_table(FILE *o, const char *const *runs, int nr, const char *rel
     cJSON *js[2] = {NULL, NULL};
     int any = 0;
     for (int k = 0; k < nr; k++) {
-        sl_status st;
-        js[k] = rd_exists(runs[k], rel) ? rd_json(runs[k], rel, &st) : NULL;
+        js[k] = rd_json_opt(runs[k], rel);
         any |= js[k] != NULL;
     }
-    sl_clear_error();
     if (!any) return;
     fprintf(o, "<table class=\"nums\"><caption>%s</caption><tr><th></th>", caption);
     for (int k = 0; k < nr; k++) {
@@ -174,12 +172,9 @@ static void decode_table(FILE *o, const char *const *runs, int nr)
     cJSON *js[2] = {NULL, NULL};
     const cJSON *vars[2] = {NULL, NULL};
     for (int k = 0; k < nr; k++) {
-        sl_status st;
-        js[k] = rd_exists(runs[k], "analysis/decode/summary.json") ? rd_json(runs[k], "analysis/decode/summary.json", &st)
-                                                                   : NULL;
+        js[k] = rd_json_opt(runs[k], "analysis/decode/summary.json");
         vars[k] = cJSON_GetObjectItemCaseSensitive(js[k], "variables");
     }
-    sl_clear_error();
     const cJSON *first = cJSON_IsArray(vars[0]) ? vars[0] : nr > 1 && cJSON_IsArray(vars[1]) ? vars[1] : NULL;
     if (first) {
         fputs("<table class=\"nums\"><caption>decoding: cross-validated score (chance: mean ± sd over label "

@@ -130,6 +130,20 @@ void *rd_json(const char *run, const char *rel, sl_status *st)
     return j;
 }
 
+void *rd_json_opt(const char *run, const char *rel)
+{
+    sl_status st;
+    void *j = rd_exists(run, rel) ? rd_json(run, rel, &st) : NULL;
+    sl_clear_error();
+    return j;
+}
+
+double rd_json_num(const void *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
 const char *rd_label(const char *run, char *buf, size_t n)
 {
     size_t len = strlen(run);
@@ -175,10 +189,7 @@ sl_status rd_time_axis(const char *run, int T, double **time, char *xlabel, size
         for (int i = 0; i < T; i++) t[i] = i;
     }
     snprintf(xlabel, n, "time (s)");
-    cJSON *s = rd_exists(run, "analysis/activity/summary.json")
-                   ? rd_json(run, "analysis/activity/summary.json", &st)
-                   : NULL;
-    sl_clear_error();
+    cJSON *s = rd_json_opt(run, "analysis/activity/summary.json");
     const cJSON *tz = s ? cJSON_GetObjectItemCaseSensitive(s, "time_zero") : NULL;
     if (cJSON_IsString(tz) && tz->valuestring[0])
         snprintf(xlabel, n, "time from %s (s)", tz->valuestring);
@@ -316,10 +327,7 @@ static sl_status activity_from_analysis(const char *run, int need_rates, rd_acti
     for (int c = 0; c < a->C; c++) memcpy(a->time + (size_t)c * a->T, t1, (size_t)a->T * sizeof(double));
     free(t1);
     if ((st = alloc_labels(a))) return st;
-    cJSON *cj = rd_exists(run, "analysis/activity/conditions.json")
-                    ? rd_json(run, "analysis/activity/conditions.json", &st)
-                    : NULL;
-    sl_clear_error();
+    cJSON *cj = rd_json_opt(run, "analysis/activity/conditions.json");
     const cJSON *list = cJSON_IsArray(cj) ? cj : cJSON_GetObjectItemCaseSensitive(cj, "conditions");
     short_labels(cJSON_IsArray(list) ? list : NULL, a);
     cJSON_Delete(cj);

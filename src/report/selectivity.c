@@ -78,11 +78,7 @@ sl_status fig_draw_selectivity(fig_job *j)
     if (!st) {
         /* the split in the title (summary.json "split") */
         char title[256] = "Selectivity (d′ of each unit for the split in summary.json)";
-        sl_status sst = SL_OK;
-        cJSON *sum = rd_exists(j->run, "analysis/selectivity/summary.json")
-                         ? rd_json(j->run, "analysis/selectivity/summary.json", &sst)
-                         : NULL;
-        sl_clear_error();
+        cJSON *sum = rd_json_opt(j->run, "analysis/selectivity/summary.json");
         const cJSON *split = cJSON_GetObjectItemCaseSensitive(sum, "split");
         if (cJSON_IsString(split)) snprintf(title, sizeof title, "Selectivity d′ of each unit: %s", split->valuestring);
         cJSON_Delete(sum);
