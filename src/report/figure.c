@@ -306,6 +306,21 @@ int fig_top_variance(const double *x, size_t M, int N, int k, int *out)
     return k;
 }
 
+static int by_key(const void *a, const void *b, void *key)
+{
+    const double x = ((const double *)key)[*(const int *)a], y = ((const double *)key)[*(const int *)b];
+    return (x > y) - (x < y);
+}
+
+int *fig_argsort(const double *key, int n)
+{
+    int *idx = malloc((size_t)(n > 0 ? n : 1) * sizeof *idx);
+    if (!idx) return NULL;
+    for (int i = 0; i < n; i++) idx[i] = i;
+    if (key) qsort_r(idx, (size_t)n, sizeof *idx, by_key, (void *)key);
+    return idx;
+}
+
 void fig_zero_marker(fig *f, const char *xlabel)
 {
     if (strncmp(xlabel, "time from ", 10) != 0 || !strncmp(xlabel, "time from trial start", 21)) return;

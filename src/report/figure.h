@@ -59,6 +59,9 @@ int fig_pick(const int *sel, int nsel, int C, int max, int *out, const char *wha
 /* The k rows/units (of N) with the largest variance of x (M×N, M samples),
  * largest first, into out; returns min(k, N). */
 int fig_top_variance(const double *x, size_t M, int N, int k, int *out);
+/* The indices 0..n-1 ordered by increasing key[i] (malloc'd; the identity
+ * when key is NULL), or NULL when out of memory. */
+int *fig_argsort(const double *key, int n);
 /* A dashed vertical line at x = 0 labelled with the alignment event, when
  * the time axis is relative to one (xlabel "time from <event> (s)", not the
  * trial start). */

@@ -95,13 +95,6 @@ typedef struct {
  * leaves hundreds of slow points that would hide the trajectories. */
 enum { MAX_FP = 20 };
 
-static const double *q_sort_base;
-static int by_q(const void *a, const void *b)
-{
-    double x = q_sort_base[*(const int *)a], y = q_sort_base[*(const int *)b];
-    return (x > y) - (x < y);
-}
-
 /* Offset o (K) of the PCA space and whether it is a space of rates
  * (*rates), or why it cannot be found. */
 static const char *pca_offset(const char *run, const traj *t, const double *comp, int N, double *o, int *rates)
@@ -207,21 +200,16 @@ static void load_fixed_points(const char *run, const traj *t, fpts *fp)
         sl_clear_error();
     }
     /* the points drawn, smallest q first */
-    ord = malloc((size_t)P * sizeof *ord);
-    if (!ord) {
+    const int have_q = rd_exists(run, "analysis/fixedpoints/q.npy") &&
+                       rd_npy_dims(run, "analysis/fixedpoints/q.npy", 1, &qv, sh) == SL_OK && sh[0] == P;
+    if (!(ord = fig_argsort(have_q ? qv : NULL, P))) {
         fp->why = "out of memory";
         goto done;
     }
-    for (int p = 0; p < P; p++) ord[p] = p;
     int shown = P;
-    if (rd_exists(run, "analysis/fixedpoints/q.npy") &&
-        rd_npy_dims(run, "analysis/fixedpoints/q.npy", 1, &qv, sh) == SL_OK && sh[0] == P) {
-        q_sort_base = qv;
-        qsort(ord, (size_t)P, sizeof *ord, by_q);
-        if (P > MAX_FP) {
-            shown = MAX_FP;
-            snprintf(fp->note, sizeof fp->note, "fixed points: the %d slowest (smallest q) of %d", shown, P);
-        }
+    if (have_q && P > MAX_FP) {
+        shown = MAX_FP;
+        snprintf(fp->note, sizeof fp->note, "fixed points: the %d slowest (smallest q) of %d", shown, P);
     }
     fp->P = shown;
     fp->p = malloc((size_t)shown * t->K * sizeof(double));
