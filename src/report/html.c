@@ -112,6 +112,20 @@ static const cJSON *dotted(const cJSON *j, const char *key)
     return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, head), dot + 1);
 }
 
+/* The header row of a table with one column per run: the corner, then
+ * each run's label. */
+static void run_header(FILE *o, const char *corner, const char *const *runs, int nr)
+{
+    fprintf(o, "<tr><th>%s</th>", corner);
+    for (int k = 0; k < nr; k++) {
+        char lab[128];
+        fputs("<th>", o);
+        esc(o, rd_label(runs[k], lab, sizeof lab));
+        fputs("</th>", o);
+    }
+    fputs("</tr>\n", o);
+}
+
 /* A table of the scalar entries (one level of nesting as a.b) of each run's
  * JSON file rel, one column per run. */
 static void json_table(FILE *o, const char *const *runs, int nr, const char *rel, const char *caption)
@@ -123,14 +137,8 @@ static void json_table(FILE *o, const char *const *runs, int nr, const char *rel
         any |= js[k] != NULL;
     }
     if (!any) return;
-    fprintf(o, "<table class=\"nums\"><caption>%s</caption><tr><th></th>", caption);
-    for (int k = 0; k < nr; k++) {
-        char lab[128];
-        fputs("<th>", o);
-        esc(o, rd_label(runs[k], lab, sizeof lab));
-        fputs("</th>", o);
-    }
-    fputs("</tr>\n", o);
+    fprintf(o, "<table class=\"nums\"><caption>%s</caption>", caption);
+    run_header(o, "", runs, nr);
     /* keys in the order of the first file that has them */
     for (int k = 0; k < nr; k++) {
         for (const cJSON *c = js[k] ? js[k]->child : NULL; c; c = c->next) {
@@ -178,15 +186,9 @@ static void decode_table(FILE *o, const char *const *runs, int nr)
     const cJSON *first = cJSON_IsArray(vars[0]) ? vars[0] : nr > 1 && cJSON_IsArray(vars[1]) ? vars[1] : NULL;
     if (first) {
         fputs("<table class=\"nums\"><caption>decoding: cross-validated score (chance: mean ± sd over label "
-              "permutations; p)</caption><tr><th></th>",
+              "permutations; p)</caption>",
               o);
-        for (int k = 0; k < nr; k++) {
-            char lab[128];
-            fputs("<th>", o);
-            esc(o, rd_label(runs[k], lab, sizeof lab));
-            fputs("</th>", o);
-        }
-        fputs("</tr>\n", o);
+        run_header(o, "", runs, nr);
         const cJSON *v;
         cJSON_ArrayForEach(v, first)
         {
@@ -428,13 +430,8 @@ sl_status sl_report_write(const char *const *runs, int n_runs, const char *html_
     json_table(o, runs, n_runs, "run.json", "run (run.json)");
 
     /* analyses present / missing */
-    fputs("<h2>Analyses</h2>\n<table class=\"nums\"><tr><th>analysis</th>", o);
-    for (int k = 0; k < n_runs; k++) {
-        fputs("<th>", o);
-        esc(o, lab[k]);
-        fputs("</th>", o);
-    }
-    fputs("</tr>\n", o);
+    fputs("<h2>Analyses</h2>\n<table class=\"nums\">", o);
+    run_header(o, "analysis", runs, n_runs);
     int any_missing = 0, analyze_missing = 0;
     for (int a = 0; a < NA; a++) {
         int applies = 0;
