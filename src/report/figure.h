@@ -115,6 +115,9 @@ int rd_exists(const char *run, const char *rel);
 sl_status rd_npy(const char *run, const char *rel, double **data, int *ndim, int64_t shape[8]);
 /* The same, requiring ndim dimensions. */
 sl_status rd_npy_dims(const char *run, const char *rel, int ndim, double **data, int64_t shape[8]);
+/* The whole file at path (malloc'd, NUL-terminated; its size into *n), or
+ * NULL with errno set. */
+char *rd_slurp(const char *path, size_t *n);
 /* A JSON file parsed (free with cJSON_Delete; the type is cJSON *). */
 void *rd_json(const char *run, const char *rel, sl_status *st);
 /* An optional JSON file (a summary whose numbers a figure shows when it is

@@ -58,25 +58,6 @@ static void command(FILE *o, const char *cmd, const char *run)
     fputs("</code>", o);
 }
 
-static unsigned char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    unsigned char *b = NULL;
-    long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (len >= 0 && fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)len + 1))) {
-        if (fread(b, 1, (size_t)len, f) != (size_t)len) {
-            free(b);
-            b = NULL;
-        } else {
-            b[len] = 0;
-            *n = (size_t)len;
-        }
-    }
-    fclose(f);
-    return b;
-}
-
 static void fmt_number(FILE *o, double v)
 {
     if (isnan(v))
@@ -288,7 +269,7 @@ static int analysis_present(const char *run, const char *name)
 static void embed(FILE *o, const char *png, const char *alt, int *n_fig)
 {
     size_t n = 0;
-    unsigned char *b = slurp(png, &n);
+    unsigned char *b = (unsigned char *)rd_slurp(png, &n);
     if (!b) {
         fputs("<p class=\"missing\">figure file missing: ", o);
         esc(o, png);
@@ -527,12 +508,12 @@ sl_status sl_report_write(const char *const *runs, int n_runs, const char *html_
     for (int k = 0; k < n_runs; k++) {
         size_t len = 0;
         char *p = rd_path(runs[k], "config.ini");
-        unsigned char *text = p ? slurp(p, &len) : NULL;
+        char *text = p ? rd_slurp(p, &len) : NULL;
         free(p);
         fputs("<details><summary>", o);
         esc(o, lab[k]);
         fputs(": config.ini</summary><pre>", o);
-        if (text) esc(o, (const char *)text);
+        if (text) esc(o, text);
         fputs("</pre></details>\n", o);
         free(text);
     }

@@ -91,16 +91,10 @@ sl_status rd_npy_dims(const char *run, const char *rel, int ndim, double **data,
     return SL_OK;
 }
 
-void *rd_json(const char *run, const char *rel, sl_status *st)
+char *rd_slurp(const char *path, size_t *n)
 {
-    char *p = rd_path(run, rel);
-    FILE *f = p ? fopen(p, "rb") : NULL;
-    if (!f) {
-        *st = sl_fail(SL_EIO, "cannot open %s/%s: %s", run, rel, strerror(errno));
-        free(p);
-        return NULL;
-    }
-    free(p);
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
     size_t cap = 8192, len = 0;
     char *text = malloc(cap);
     for (size_t r; text && (r = fread(text + len, 1, cap - len - 1, f)) > 0;) {
@@ -114,12 +108,33 @@ void *rd_json(const char *run, const char *rel, sl_status *st)
                 text = t;
         }
     }
+    int bad = ferror(f);
     fclose(f);
+    if (text && bad) {
+        free(text);
+        errno = EIO;
+        return NULL;
+    }
     if (!text) {
-        *st = sl_fail(SL_ENOMEM, "%s/%s: out of memory", run, rel);
+        errno = ENOMEM;
         return NULL;
     }
     text[len] = 0;
+    *n = len;
+    return text;
+}
+
+void *rd_json(const char *run, const char *rel, sl_status *st)
+{
+    char *p = rd_path(run, rel);
+    size_t len;
+    char *text = p ? rd_slurp(p, &len) : NULL;
+    free(p);
+    if (!text) {
+        *st = errno == ENOMEM ? sl_fail(SL_ENOMEM, "%s/%s: out of memory", run, rel)
+                              : sl_fail(SL_EIO, "cannot open %s/%s: %s", run, rel, strerror(errno));
+        return NULL;
+    }
     cJSON *j = cJSON_Parse(text);
     free(text);
     if (!j) {
