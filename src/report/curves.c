@@ -88,6 +88,23 @@ static sl_status write_run(fig *f, const char *run, int k, char **file, int *has
     return st;
 }
 
+/* The terms of one panel's plot command: column col of each run's training
+ * epochs (index 0, solid) and validation epochs (index 1, dashed). */
+static void plot_train_val(fig *f, const char *const *runs, char *const *files, int nr, int col)
+{
+    for (int k = 0; k < nr; k++) {
+        char lab[128];
+        rd_label(runs[k], lab, sizeof lab);
+        char t1[160], t2[160];
+        snprintf(t1, sizeof t1, "%s%strain", nr > 1 ? lab : "", nr > 1 ? ": " : "");
+        snprintf(t2, sizeof t2, "%s%svalidation", nr > 1 ? lab : "", nr > 1 ? ": " : "");
+        fig_cmd(f, "%s\"%s\" index 0 using 1:%d with lines lt %d lw 1.5 title %s, \\\n"
+                   "     \"%s\" index 1 using 1:%d with linespoints lt %d dt 2 pt 6 ps 0.5 title %s",
+                k ? ", \\\n     " : "", files[k], col, nr > 1 ? k + 1 : 1, fig_quote(t1), files[k], col,
+                nr > 1 ? k + 1 : 2, fig_quote(t2));
+    }
+}
+
 sl_status fig_draw_curves(fig_job *j)
 {
     fig *f = &j->f;
@@ -106,17 +123,7 @@ sl_status fig_draw_curves(fig_job *j)
                    "set title \"task loss\"\n"
                    "plot ",
                 has_acc || has_err ? 2 : 1);
-        for (int k = 0; k < nr; k++) {
-            char lab[128];
-            rd_label(runs[k], lab, sizeof lab);
-            char t1[160], t2[160];
-            snprintf(t1, sizeof t1, "%s%strain", nr > 1 ? lab : "", nr > 1 ? ": " : "");
-            snprintf(t2, sizeof t2, "%s%svalidation", nr > 1 ? lab : "", nr > 1 ? ": " : "");
-            fig_cmd(f, "%s\"%s\" index 0 using 1:2 with lines lt %d lw 1.5 title %s, \\\n"
-                       "     \"%s\" index 1 using 1:2 with linespoints lt %d dt 2 pt 6 ps 0.5 title %s",
-                    k ? ", \\\n     " : "", files[k], nr > 1 ? k + 1 : 1, fig_quote(t1), files[k],
-                    nr > 1 ? k + 1 : 2, fig_quote(t2));
-        }
+        plot_train_val(f, runs, files, nr, 2);
         fig_cmd(f, "\n");
         if (has_acc) {
             fig_cmd(f, "unset logscale y\nset yrange [0:100]\nset ylabel \"accuracy (%%)\"\n"
@@ -130,17 +137,7 @@ sl_status fig_draw_curves(fig_job *j)
             }
         } else if (has_err) {
             fig_cmd(f, "set ylabel \"error (%% of null model)\"\nset title \"error\"\nplot ");
-            for (int k = 0; k < nr; k++) {
-                char lab[128];
-                rd_label(runs[k], lab, sizeof lab);
-                char t1[160], t2[160];
-                snprintf(t1, sizeof t1, "%s%strain", nr > 1 ? lab : "", nr > 1 ? ": " : "");
-                snprintf(t2, sizeof t2, "%s%svalidation", nr > 1 ? lab : "", nr > 1 ? ": " : "");
-                fig_cmd(f, "%s\"%s\" index 0 using 1:3 with lines lt %d lw 1.5 title %s, \\\n"
-                           "     \"%s\" index 1 using 1:3 with linespoints lt %d dt 2 pt 6 ps 0.5 title %s",
-                        k ? ", \\\n     " : "", files[k], nr > 1 ? k + 1 : 1, fig_quote(t1), files[k],
-                        nr > 1 ? k + 1 : 2, fig_quote(t2));
-            }
+            plot_train_val(f, runs, files, nr, 3);
         }
         fig_cmd(f, "\nunset multiplot\n");
     }
