@@ -279,9 +279,23 @@ int fig_pick(const int *sel, int nsel, int C, int max, int *out, const char *wha
     return n;
 }
 
-int fig_top_variance(const double *x, size_t M, int N, int k, int *out)
+int fig_top_k(const double *score, int N, int k, int *out)
 {
     if (k > N) k = N;
+    for (int n = 0; n < k; n++) {
+        int best = -1;
+        for (int i = 0; i < N; i++) {
+            int used = 0;
+            for (int q = 0; q < n; q++) used |= out[q] == i;
+            if (!used && (best < 0 || score[i] > score[best])) best = i;
+        }
+        out[n] = best;
+    }
+    return k;
+}
+
+int fig_top_variance(const double *x, size_t M, int N, int k, int *out)
+{
     double *var = calloc((size_t)N, sizeof(double));
     if (!var) return 0;
     for (int i = 0; i < N; i++) {
@@ -293,15 +307,7 @@ int fig_top_variance(const double *x, size_t M, int N, int k, int *out)
         }
         var[i] = s2 / M - (s / M) * (s / M);
     }
-    for (int n = 0; n < k; n++) {
-        int best = -1;
-        for (int i = 0; i < N; i++) {
-            int used = 0;
-            for (int q = 0; q < n; q++) used |= out[q] == i;
-            if (!used && (best < 0 || var[i] > var[best])) best = i;
-        }
-        out[n] = best;
-    }
+    k = fig_top_k(var, N, k, out);
     free(var);
     return k;
 }

@@ -56,6 +56,9 @@ const char *fig_quote(const char *s);
  * to max evenly spaced ones. Returns the count (0 with the error set when a
  * selected index is out of range). */
 int fig_pick(const int *sel, int nsel, int C, int max, int *out, const char *what);
+/* The k indices (of N) with the largest score, largest first (ties: the
+ * lower index), into out; returns min(k, N). */
+int fig_top_k(const double *score, int N, int k, int *out);
 /* The k rows/units (of N) with the largest variance of x (M×N, M samples),
  * largest first, into out; returns min(k, N). */
 int fig_top_variance(const double *x, size_t M, int N, int k, int *out);

@@ -42,17 +42,17 @@ sl_status fig_draw_selectivity(fig_job *j)
             int b = (int)((dp[i] - lo) / w);
             count[b < 0 ? 0 : b >= BINS ? BINS - 1 : b]++;
         }
-    int top[4], nt = 0, maxcount = 0;
+    int top[4], maxcount = 0;
     for (int b = 0; b < BINS; b++) maxcount = count[b] > maxcount ? count[b] : maxcount;
-    for (; nt < 4 && nt < finite; nt++) {
-        int best = -1;
-        for (int i = 0; i < N; i++) {
-            int used = !isfinite(dp[i]);
-            for (int q = 0; q < nt; q++) used |= top[q] == i;
-            if (!used && (best < 0 || fabs(dp[i]) > fabs(dp[best]))) best = i;
-        }
-        top[nt] = best;
+    /* the units of largest |d′|; a unit without a finite d′ is never one */
+    double *score = malloc((size_t)N * sizeof *score);
+    if (!score) {
+        free(dp);
+        return sl_fail(SL_ENOMEM, "out of memory");
     }
+    for (int i = 0; i < N; i++) score[i] = isfinite(dp[i]) ? fabs(dp[i]) : -INFINITY;
+    const int nt = fig_top_k(score, N, finite < 4 ? finite : 4, top);
+    free(score);
     char *fh = NULL, *fr = NULL;
     FILE *o;
     if (!(st = fig_data(f, "hist", "bin_centre count", &o, &fh))) {
