@@ -52,7 +52,7 @@ static void npy(const char *dir, const char *rel, sl_dtype t, int nd, const int6
 static void text(const char *dir, const char *rel, const char *s)
 {
     char *p = tu_path(dir, rel);
-    cr_assert_eq(tu_write_bytes(p, s, strlen(s)), 0, "%s", p);
+    cr_assert_eq(tu_write_file(p, s), 0, "%s", p);
     free(p);
 }
 
@@ -314,20 +314,6 @@ static void check_svg(const char *path)
     xmlFreeDoc(doc);
 }
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)len + 1);
-    *n = fread(b, 1, (size_t)len, f);
-    b[*n] = 0;
-    fclose(f);
-    return b;
-}
-
 /* Render figure name of run; check PNG size and content, SVG, script. */
 static void render_and_check(const char *run, const char *name, const sl_figure_opts *o)
 {
@@ -352,7 +338,7 @@ static void render_and_check(const char *run, const char *name, const sl_figure_
     snprintf(rel, sizeof rel, "figures/%s.gp", name);
     char *gp = tu_path(run, rel);
     size_t n;
-    char *script = slurp(gp, &n);
+    char *script = tu_read_file(gp, &n);
     cr_assert_not_null(script, "%s missing", gp);
     cr_expect(strstr(script, "pngcairo") && strstr(script, "set terminal svg"), "%s: both terminals", gp);
     free(script);
@@ -378,7 +364,7 @@ Test(report, every_recurrent_figure_renders)
     /* legends name conditions by what differs between them */
     char *gp = tu_path(run, "figures/psth.gp");
     size_t ng;
-    char *g = slurp(gp, &ng);
+    char *g = tu_read_file(gp, &ng);
     cr_expect(g && strstr(g, "\"— 270°\""), "psth.gp: no short condition label");
     cr_expect(g && !strstr(g, "delay\\_ms"), "psth.gp: a variable common to every condition in a label");
     cr_expect(g && !strstr(g, "recorded neuron"), "psth.gp: recorded neurons without compare's rates");
@@ -387,7 +373,7 @@ Test(report, every_recurrent_figure_renders)
     /* the fixed points were placed in the PCA space (offset recovered from x.npy) */
     char *fp = tu_path(run, "figures/pca_fixedpoints.dat");
     size_t n;
-    char *s = slurp(fp, &n);
+    char *s = tu_read_file(fp, &n);
     cr_assert_not_null(s, "pca: fixed points not drawn");
     free(s);
     free(fp);
@@ -422,7 +408,7 @@ Test(report, options_size_and_second_run)
     /* both runs' bars: the data file has two (mean, sd) pairs per level */
     char *dat = tu_path(a, "figures/perturb_weight.dat");
     size_t n;
-    char *s = slurp(dat, &n);
+    char *s = tu_read_file(dat, &n);
     cr_assert_not_null(s);
     cr_expect(strstr(s, "0.1 20 3 90 15"), "perturb_weight.dat:\n%s", s);
     free(s);
@@ -461,7 +447,7 @@ Test(report, psth_with_recorded_neurons)
     render_and_check(run, "psth", NULL);
     char *gp = tu_path(run, "figures/psth.gp");
     size_t n;
-    char *g = slurp(gp, &n);
+    char *g = tu_read_file(gp, &n);
     cr_assert_not_null(g);
     cr_expect(strstr(g, "\"recorded neuron 5 (data)\"") && strstr(g, "\"recorded neuron 2 (data)\"") &&
                   strstr(g, "\"recorded neuron 6 (data)\"") && strstr(g, "\"recorded neuron 0 (data)\"") &&
@@ -474,7 +460,7 @@ Test(report, psth_with_recorded_neurons)
     free(gp);
     /* the recorded neurons' values, in their units, in the data file */
     char *dat = tu_path(run, "figures/psth_data_rates.dat");
-    char *s = slurp(dat, &n);
+    char *s = tu_read_file(dat, &n);
     cr_assert_not_null(s, "psth_data_rates.dat missing");
     free(s);
     free(dat);
@@ -496,7 +482,7 @@ Test(report, output_is_deterministic)
     cr_assert_eq(sl_figure_render(run, "pca", NULL, NULL), SL_OK, "%s", sl_last_error());
     for (int i = 0; i < 4; i++) {
         char *p = tu_path(run, files[i]);
-        first[i] = slurp(p, &n1[i]);
+        first[i] = tu_read_file(p, &n1[i]);
         cr_assert_not_null(first[i], "%s", p);
         free(p);
     }
@@ -504,7 +490,7 @@ Test(report, output_is_deterministic)
     for (int i = 0; i < 4; i++) {
         char *p = tu_path(run, files[i]);
         size_t n;
-        char *again = slurp(p, &n);
+        char *again = tu_read_file(p, &n);
         cr_expect(n == n1[i] && !memcmp(again, first[i], n), "%s differs between two renders", files[i]);
         free(again);
         free(first[i]);
@@ -532,7 +518,7 @@ static char *report_text(const char *run)
 {
     char *p = tu_path(run, "report.html");
     size_t n;
-    char *s = slurp(p, &n);
+    char *s = tu_read_file(p, &n);
     free(p);
     cr_assert_not_null(s, "no report.html in %s", run);
     return s;
@@ -598,7 +584,7 @@ Test(report, opens_in_headless_chromium, .timeout = 120)
              udd, probe, dom);
     cr_assert_eq(sh(cmd), 0, "chromium --dump-dom failed: %s", cmd);
     size_t n;
-    char *d = slurp(dom, &n);
+    char *d = tu_read_file(dom, &n);
     char *p = d ? strstr(d, "id=\"probe\">") : NULL;
     int ok = -1, total = -2;
     cr_assert_not_null(p, "the probe did not run");
@@ -617,7 +603,7 @@ Test(report, opens_in_headless_chromium, .timeout = 120)
              "'file://%s' > /dev/null 2> %s",
              udd, shot, report, log);
     cr_assert_eq(sh(cmd), 0, "chromium --screenshot failed: %s", cmd);
-    char *l = slurp(log, &n);
+    char *l = tu_read_file(log, &n);
     cr_assert_not_null(l);
     cr_expect_null(strstr(l, ":CONSOLE("), "console messages:\n%s", l);
     cr_expect_null(strstr(l, "Failed to load"), "a resource failed to load:\n%s", l);
@@ -655,7 +641,7 @@ static char *captured(const char *dir, const char *name)
 {
     char *p = tu_path(dir, name);
     size_t n;
-    char *s = slurp(p, &n);
+    char *s = tu_read_file(p, &n);
     free(p);
     return s ? s : strdup("");
 }
@@ -684,7 +670,7 @@ Test(report, cli_plot_and_report_on_a_trained_run, .timeout = 120)
     }
     char *gp = tu_path(run, "figures/task.gp"), *dat = tu_path(run, "figures/task_c0.dat");
     size_t n;
-    char *s = slurp(gp, &n), *d = slurp(dat, &n);
+    char *s = tu_read_file(gp, &n), *d = tu_read_file(dat, &n);
     cr_expect(s && strstr(s, "time from go cue (s)"), "task.gp: no go-cue time axis");
     cr_expect(d != NULL, "task_c0.dat missing");
     free(s);
@@ -729,7 +715,7 @@ Test(report, pca_fixed_points_with_the_pca_mean)
     render_and_check(run, "pca", NULL);
     char *gp = tu_path(run, "figures/pca.gp"), *dat = tu_path(run, "figures/pca_fixedpoints.dat");
     size_t n;
-    char *g = slurp(gp, &n), *d = slurp(dat, &n);
+    char *g = tu_read_file(gp, &n), *d = tu_read_file(dat, &n);
     cr_expect(g && !strstr(g, "not shown"), "pca.gp says the fixed points are not shown");
     cr_expect(d && strstr(d, "index 0: stable"), "pca_fixedpoints.dat missing");
     /* the stable points (0 and 2, in that order) at components · (φ(x*) − mean):
@@ -778,7 +764,7 @@ Test(report, report_on_a_trained_and_analyzed_run, .timeout = 120)
         snprintf(rel, sizeof rel, "analysis/%s/summary.json", analyses[i]);
         char *p = tu_path(run, rel);
         size_t n;
-        char *s = slurp(p, &n);
+        char *s = tu_read_file(p, &n);
         cr_expect_not_null(s, "%s missing", p);
         cJSON *js = s ? cJSON_Parse(s) : NULL, *file;
         cJSON_ArrayForEach(file, cJSON_GetObjectItemCaseSensitive(js, "files"))
@@ -817,7 +803,7 @@ Test(report, report_on_a_trained_and_analyzed_run, .timeout = 120)
     /* with the PCA's mean on disk the fixed points are placed */
     char *mean = tu_path(run, "analysis/pca/mean.npy"), *gp = tu_path(run, "figures/pca.gp");
     size_t n;
-    char *g = slurp(gp, &n);
+    char *g = tu_read_file(gp, &n);
     cr_expect(access(mean, F_OK) != 0 || (g && !strstr(g, "not shown")),
               "analysis/pca/mean.npy exists but pca.gp says the fixed points are not shown");
     free(g);

@@ -143,8 +143,7 @@ sl_status fig_draw_feature_maps(fig_job *j)
 /* "unit U of layer L (name)" from analysis/tuning/summary.json "units"[0] */
 static void tuned_unit(const char *run, char *out, size_t n)
 {
-    sl_status st = SL_OK;
-    cJSON *s = rd_exists(run, "analysis/tuning/summary.json") ? rd_json(run, "analysis/tuning/summary.json", &st) : NULL;
+    cJSON *s = rd_json_opt(run, "analysis/tuning/summary.json");
     const cJSON *u = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(s, "units"), 0);
     const cJSON *unit = cJSON_GetObjectItemCaseSensitive(u, "unit"), *layer = cJSON_GetObjectItemCaseSensitive(u, "layer");
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(u, "layer_name");
@@ -152,7 +151,6 @@ static void tuned_unit(const char *run, char *out, size_t n)
         snprintf(out, n, "unit %d of layer %d%s%s%s", unit->valueint, layer->valueint, cJSON_IsString(name) ? " (" : "",
                  cJSON_IsString(name) ? name->valuestring : "", cJSON_IsString(name) ? ")" : "");
     cJSON_Delete(s);
-    sl_clear_error();
 }
 
 sl_status fig_draw_preferred(fig_job *j)

@@ -12,12 +12,6 @@
 
 #include "report/figure.h"
 
-static double num(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
 /* Writes index 0 (training epochs) and index 1 (validation epochs) of
  * curves_<k>.dat; *has_acc is set when the run reports val_accuracy. */
 static sl_status write_run(fig *f, const char *run, int k, char **file, int *has_acc, int *has_err)
@@ -54,8 +48,8 @@ static sl_status write_run(fig *f, const char *run, int k, char **file, int *has
             st = sl_fail(SL_EFORMAT, "%s line %d: not a JSON object", path, lineno);
             break;
         }
-        double ep = num(j, "epoch"), loss = num(j, "loss"), err = num(j, "train_error_pct");
-        double vl = num(j, "val_loss"), ve = num(j, "val_error_pct"), va = num(j, "val_accuracy");
+        double ep = rd_json_num(j, "epoch"), loss = rd_json_num(j, "loss"), err = rd_json_num(j, "train_error_pct");
+        double vl = rd_json_num(j, "val_loss"), ve = rd_json_num(j, "val_error_pct"), va = rd_json_num(j, "val_accuracy");
         cJSON_Delete(j);
         if (isnan(ep)) continue;
         fprintf(o, "%g %.8g %.8g\n", ep, loss, err);
@@ -94,6 +88,23 @@ static sl_status write_run(fig *f, const char *run, int k, char **file, int *has
     return st;
 }
 
+/* The terms of one panel's plot command: column col of each run's training
+ * epochs (index 0, solid) and validation epochs (index 1, dashed). */
+static void plot_train_val(fig *f, const char *const *runs, char *const *files, int nr, int col)
+{
+    for (int k = 0; k < nr; k++) {
+        char lab[128];
+        rd_label(runs[k], lab, sizeof lab);
+        char t1[160], t2[160];
+        snprintf(t1, sizeof t1, "%s%strain", nr > 1 ? lab : "", nr > 1 ? ": " : "");
+        snprintf(t2, sizeof t2, "%s%svalidation", nr > 1 ? lab : "", nr > 1 ? ": " : "");
+        fig_cmd(f, "%s\"%s\" index 0 using 1:%d with lines lt %d lw 1.5 title %s, \\\n"
+                   "     \"%s\" index 1 using 1:%d with linespoints lt %d dt 2 pt 6 ps 0.5 title %s",
+                k ? ", \\\n     " : "", files[k], col, nr > 1 ? k + 1 : 1, fig_quote(t1), files[k], col,
+                nr > 1 ? k + 1 : 2, fig_quote(t2));
+    }
+}
+
 sl_status fig_draw_curves(fig_job *j)
 {
     fig *f = &j->f;
@@ -112,17 +123,7 @@ sl_status fig_draw_curves(fig_job *j)
                    "set title \"task loss\"\n"
                    "plot ",
                 has_acc || has_err ? 2 : 1);
-        for (int k = 0; k < nr; k++) {
-            char lab[128];
-            rd_label(runs[k], lab, sizeof lab);
-            char t1[160], t2[160];
-            snprintf(t1, sizeof t1, "%s%strain", nr > 1 ? lab : "", nr > 1 ? ": " : "");
-            snprintf(t2, sizeof t2, "%s%svalidation", nr > 1 ? lab : "", nr > 1 ? ": " : "");
-            fig_cmd(f, "%s\"%s\" index 0 using 1:2 with lines lt %d lw 1.5 title %s, \\\n"
-                       "     \"%s\" index 1 using 1:2 with linespoints lt %d dt 2 pt 6 ps 0.5 title %s",
-                    k ? ", \\\n     " : "", files[k], nr > 1 ? k + 1 : 1, fig_quote(t1), files[k],
-                    nr > 1 ? k + 1 : 2, fig_quote(t2));
-        }
+        plot_train_val(f, runs, files, nr, 2);
         fig_cmd(f, "\n");
         if (has_acc) {
             fig_cmd(f, "unset logscale y\nset yrange [0:100]\nset ylabel \"accuracy (%%)\"\n"
@@ -136,17 +137,7 @@ sl_status fig_draw_curves(fig_job *j)
             }
         } else if (has_err) {
             fig_cmd(f, "set ylabel \"error (%% of null model)\"\nset title \"error\"\nplot ");
-            for (int k = 0; k < nr; k++) {
-                char lab[128];
-                rd_label(runs[k], lab, sizeof lab);
-                char t1[160], t2[160];
-                snprintf(t1, sizeof t1, "%s%strain", nr > 1 ? lab : "", nr > 1 ? ": " : "");
-                snprintf(t2, sizeof t2, "%s%svalidation", nr > 1 ? lab : "", nr > 1 ? ": " : "");
-                fig_cmd(f, "%s\"%s\" index 0 using 1:3 with lines lt %d lw 1.5 title %s, \\\n"
-                           "     \"%s\" index 1 using 1:3 with linespoints lt %d dt 2 pt 6 ps 0.5 title %s",
-                        k ? ", \\\n     " : "", files[k], nr > 1 ? k + 1 : 1, fig_quote(t1), files[k],
-                        nr > 1 ? k + 1 : 2, fig_quote(t2));
-            }
+            plot_train_val(f, runs, files, nr, 3);
         }
         fig_cmd(f, "\nunset multiplot\n");
     }

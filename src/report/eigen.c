@@ -16,13 +16,6 @@
 
 enum { MAX_POINTS = 10 };
 
-static const double *q_sort_base;
-static int by_q(const void *a, const void *b)
-{
-    double x = q_sort_base[*(const int *)a], y = q_sort_base[*(const int *)b];
-    return (x > y) - (x < y);
-}
-
 static sl_status write_spectrum(fig *f, const char *run, const char *rel, const char *part,
                                 const double *stable, int64_t P, const int *keep, int nkeep, char **file)
 {
@@ -78,12 +71,7 @@ sl_status fig_draw_eigen(fig_job *j)
             free(stable);
             return st;
         }
-        if (sh[0] == P && (keep = malloc((size_t)P * sizeof *keep))) {
-            for (int64_t p = 0; p < P; p++) keep[p] = (int)p;
-            q_sort_base = q;
-            qsort(keep, (size_t)P, sizeof *keep, by_q);
-            nkeep = P < MAX_POINTS ? (int)P : MAX_POINTS;
-        }
+        if (sh[0] == P && (keep = fig_argsort(q, (int)P))) nkeep = P < MAX_POINTS ? (int)P : MAX_POINTS;
     }
     const int hd = rd_exists(j->run, "analysis/fixedpoints/eigenvalues_discrete.npy");
     const int hc = rd_exists(j->run, "analysis/fixedpoints/eigenvalues.npy");

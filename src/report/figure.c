@@ -31,22 +31,14 @@ const char *const FIG_COLOURS[8] = {
     "#F0E442", /* yellow */
 };
 
-static char *dupstr(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
 sl_status fig_begin(fig *f, const char *dir, const char *name, int width, int height)
 {
     memset(f, 0, sizeof *f);
     if (width < 64 || height < 64 || width > 8192 || height > 8192)
         return sl_fail(SL_EINVAL, "figure %s: size %d×%d pixels out of range [64, 8192]", name,
                        width, height);
-    f->dir = dupstr(dir);
-    f->name = dupstr(name);
+    f->dir = strdup(dir);
+    f->name = strdup(name);
     f->width = width;
     f->height = height;
     if (!f->dir || !f->name) {
@@ -287,9 +279,23 @@ int fig_pick(const int *sel, int nsel, int C, int max, int *out, const char *wha
     return n;
 }
 
-int fig_top_variance(const double *x, size_t M, int N, int k, int *out)
+int fig_top_k(const double *score, int N, int k, int *out)
 {
     if (k > N) k = N;
+    for (int n = 0; n < k; n++) {
+        int best = -1;
+        for (int i = 0; i < N; i++) {
+            int used = 0;
+            for (int q = 0; q < n; q++) used |= out[q] == i;
+            if (!used && (best < 0 || score[i] > score[best])) best = i;
+        }
+        out[n] = best;
+    }
+    return k;
+}
+
+int fig_top_variance(const double *x, size_t M, int N, int k, int *out)
+{
     double *var = calloc((size_t)N, sizeof(double));
     if (!var) return 0;
     for (int i = 0; i < N; i++) {
@@ -301,17 +307,24 @@ int fig_top_variance(const double *x, size_t M, int N, int k, int *out)
         }
         var[i] = s2 / M - (s / M) * (s / M);
     }
-    for (int n = 0; n < k; n++) {
-        int best = -1;
-        for (int i = 0; i < N; i++) {
-            int used = 0;
-            for (int q = 0; q < n; q++) used |= out[q] == i;
-            if (!used && (best < 0 || var[i] > var[best])) best = i;
-        }
-        out[n] = best;
-    }
+    k = fig_top_k(var, N, k, out);
     free(var);
     return k;
+}
+
+static int by_key(const void *a, const void *b, void *key)
+{
+    const double x = ((const double *)key)[*(const int *)a], y = ((const double *)key)[*(const int *)b];
+    return (x > y) - (x < y);
+}
+
+int *fig_argsort(const double *key, int n)
+{
+    int *idx = malloc((size_t)(n > 0 ? n : 1) * sizeof *idx);
+    if (!idx) return NULL;
+    for (int i = 0; i < n; i++) idx[i] = i;
+    if (key) qsort_r(idx, (size_t)n, sizeof *idx, by_key, (void *)key);
+    return idx;
 }
 
 void fig_zero_marker(fig *f, const char *xlabel)

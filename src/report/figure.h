@@ -56,9 +56,15 @@ const char *fig_quote(const char *s);
  * to max evenly spaced ones. Returns the count (0 with the error set when a
  * selected index is out of range). */
 int fig_pick(const int *sel, int nsel, int C, int max, int *out, const char *what);
+/* The k indices (of N) with the largest score, largest first (ties: the
+ * lower index), into out; returns min(k, N). */
+int fig_top_k(const double *score, int N, int k, int *out);
 /* The k rows/units (of N) with the largest variance of x (M×N, M samples),
  * largest first, into out; returns min(k, N). */
 int fig_top_variance(const double *x, size_t M, int N, int k, int *out);
+/* The indices 0..n-1 ordered by increasing key[i] (malloc'd; the identity
+ * when key is NULL), or NULL when out of memory. */
+int *fig_argsort(const double *key, int n);
 /* A dashed vertical line at x = 0 labelled with the alignment event, when
  * the time axis is relative to one (xlabel "time from <event> (s)", not the
  * trial start). */
@@ -112,8 +118,17 @@ int rd_exists(const char *run, const char *rel);
 sl_status rd_npy(const char *run, const char *rel, double **data, int *ndim, int64_t shape[8]);
 /* The same, requiring ndim dimensions. */
 sl_status rd_npy_dims(const char *run, const char *rel, int ndim, double **data, int64_t shape[8]);
+/* The whole file at path (malloc'd, NUL-terminated; its size into *n), or
+ * NULL with errno set. */
+char *rd_slurp(const char *path, size_t *n);
 /* A JSON file parsed (free with cJSON_Delete; the type is cJSON *). */
 void *rd_json(const char *run, const char *rel, sl_status *st);
+/* An optional JSON file (a summary whose numbers a figure shows when it is
+ * there): parsed, or NULL when missing or unreadable; leaves no error set. */
+void *rd_json_opt(const char *run, const char *rel);
+/* The number at key of a JSON object (a cJSON *, may be NULL), NaN when it
+ * is absent or not a number. */
+double rd_json_num(const void *obj, const char *key);
 /* The short name of a run for legends: the directory's last component. */
 const char *rd_label(const char *run, char *buf, size_t n);
 

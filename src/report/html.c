@@ -58,25 +58,6 @@ static void command(FILE *o, const char *cmd, const char *run)
     fputs("</code>", o);
 }
 
-static unsigned char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    unsigned char *b = NULL;
-    long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-    if (len >= 0 && fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)len + 1))) {
-        if (fread(b, 1, (size_t)len, f) != (size_t)len) {
-            free(b);
-            b = NULL;
-        } else {
-            b[len] = 0;
-            *n = (size_t)len;
-        }
-    }
-    fclose(f);
-    return b;
-}
-
 static void fmt_number(FILE *o, double v)
 {
     if (isnan(v))
@@ -112,20 +93,11 @@ static const cJSON *dotted(const cJSON *j, const char *key)
     return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, head), dot + 1);
 }
 
-/* A table of the scalar entries (one level of nesting as a.b) of each run's
- * JSON file rel, one column per run. */
-static void json_table(FILE *o, const char *const *runs, int nr, const char *rel, const char *caption)
+/* The header row of a table with one column per run: the corner, then
+ * each run's label. */
+static void run_header(FILE *o, const char *corner, const char *const *runs, int nr)
 {
-    cJSON *js[2] = {NULL, NULL};
-    int any = 0;
-    for (int k = 0; k < nr; k++) {
-        sl_status st;
-        js[k] = rd_exists(runs[k], rel) ? rd_json(runs[k], rel, &st) : NULL;
-        any |= js[k] != NULL;
-    }
-    sl_clear_error();
-    if (!any) return;
-    fprintf(o, "<table class=\"nums\"><caption>%s</caption><tr><th></th>", caption);
+    fprintf(o, "<tr><th>%s</th>", corner);
     for (int k = 0; k < nr; k++) {
         char lab[128];
         fputs("<th>", o);
@@ -133,6 +105,21 @@ static void json_table(FILE *o, const char *const *runs, int nr, const char *rel
         fputs("</th>", o);
     }
     fputs("</tr>\n", o);
+}
+
+/* A table of the scalar entries (one level of nesting as a.b) of each run's
+ * JSON file rel, one column per run. */
+static void json_table(FILE *o, const char *const *runs, int nr, const char *rel, const char *caption)
+{
+    cJSON *js[2] = {NULL, NULL};
+    int any = 0;
+    for (int k = 0; k < nr; k++) {
+        js[k] = rd_json_opt(runs[k], rel);
+        any |= js[k] != NULL;
+    }
+    if (!any) return;
+    fprintf(o, "<table class=\"nums\"><caption>%s</caption>", caption);
+    run_header(o, "", runs, nr);
     /* keys in the order of the first file that has them */
     for (int k = 0; k < nr; k++) {
         for (const cJSON *c = js[k] ? js[k]->child : NULL; c; c = c->next) {
@@ -174,24 +161,15 @@ static void decode_table(FILE *o, const char *const *runs, int nr)
     cJSON *js[2] = {NULL, NULL};
     const cJSON *vars[2] = {NULL, NULL};
     for (int k = 0; k < nr; k++) {
-        sl_status st;
-        js[k] = rd_exists(runs[k], "analysis/decode/summary.json") ? rd_json(runs[k], "analysis/decode/summary.json", &st)
-                                                                   : NULL;
+        js[k] = rd_json_opt(runs[k], "analysis/decode/summary.json");
         vars[k] = cJSON_GetObjectItemCaseSensitive(js[k], "variables");
     }
-    sl_clear_error();
     const cJSON *first = cJSON_IsArray(vars[0]) ? vars[0] : nr > 1 && cJSON_IsArray(vars[1]) ? vars[1] : NULL;
     if (first) {
         fputs("<table class=\"nums\"><caption>decoding: cross-validated score (chance: mean ± sd over label "
-              "permutations; p)</caption><tr><th></th>",
+              "permutations; p)</caption>",
               o);
-        for (int k = 0; k < nr; k++) {
-            char lab[128];
-            fputs("<th>", o);
-            esc(o, rd_label(runs[k], lab, sizeof lab));
-            fputs("</th>", o);
-        }
-        fputs("</tr>\n", o);
+        run_header(o, "", runs, nr);
         const cJSON *v;
         cJSON_ArrayForEach(v, first)
         {
@@ -291,7 +269,7 @@ static int analysis_present(const char *run, const char *name)
 static void embed(FILE *o, const char *png, const char *alt, int *n_fig)
 {
     size_t n = 0;
-    unsigned char *b = slurp(png, &n);
+    unsigned char *b = (unsigned char *)rd_slurp(png, &n);
     if (!b) {
         fputs("<p class=\"missing\">figure file missing: ", o);
         esc(o, png);
@@ -433,13 +411,8 @@ sl_status sl_report_write(const char *const *runs, int n_runs, const char *html_
     json_table(o, runs, n_runs, "run.json", "run (run.json)");
 
     /* analyses present / missing */
-    fputs("<h2>Analyses</h2>\n<table class=\"nums\"><tr><th>analysis</th>", o);
-    for (int k = 0; k < n_runs; k++) {
-        fputs("<th>", o);
-        esc(o, lab[k]);
-        fputs("</th>", o);
-    }
-    fputs("</tr>\n", o);
+    fputs("<h2>Analyses</h2>\n<table class=\"nums\">", o);
+    run_header(o, "analysis", runs, n_runs);
     int any_missing = 0, analyze_missing = 0;
     for (int a = 0; a < NA; a++) {
         int applies = 0;
@@ -535,12 +508,12 @@ sl_status sl_report_write(const char *const *runs, int n_runs, const char *html_
     for (int k = 0; k < n_runs; k++) {
         size_t len = 0;
         char *p = rd_path(runs[k], "config.ini");
-        unsigned char *text = p ? slurp(p, &len) : NULL;
+        char *text = p ? rd_slurp(p, &len) : NULL;
         free(p);
         fputs("<details><summary>", o);
         esc(o, lab[k]);
         fputs(": config.ini</summary><pre>", o);
-        if (text) esc(o, (const char *)text);
+        if (text) esc(o, text);
         fputs("</pre></details>\n", o);
         free(text);
     }

@@ -95,13 +95,6 @@ typedef struct {
  * leaves hundreds of slow points that would hide the trajectories. */
 enum { MAX_FP = 20 };
 
-static const double *q_sort_base;
-static int by_q(const void *a, const void *b)
-{
-    double x = q_sort_base[*(const int *)a], y = q_sort_base[*(const int *)b];
-    return (x > y) - (x < y);
-}
-
 /* Offset o (K) of the PCA space and whether it is a space of rates
  * (*rates), or why it cannot be found. */
 static const char *pca_offset(const char *run, const traj *t, const double *comp, int N, double *o, int *rates)
@@ -207,21 +200,16 @@ static void load_fixed_points(const char *run, const traj *t, fpts *fp)
         sl_clear_error();
     }
     /* the points drawn, smallest q first */
-    ord = malloc((size_t)P * sizeof *ord);
-    if (!ord) {
+    const int have_q = rd_exists(run, "analysis/fixedpoints/q.npy") &&
+                       rd_npy_dims(run, "analysis/fixedpoints/q.npy", 1, &qv, sh) == SL_OK && sh[0] == P;
+    if (!(ord = fig_argsort(have_q ? qv : NULL, P))) {
         fp->why = "out of memory";
         goto done;
     }
-    for (int p = 0; p < P; p++) ord[p] = p;
     int shown = P;
-    if (rd_exists(run, "analysis/fixedpoints/q.npy") &&
-        rd_npy_dims(run, "analysis/fixedpoints/q.npy", 1, &qv, sh) == SL_OK && sh[0] == P) {
-        q_sort_base = qv;
-        qsort(ord, (size_t)P, sizeof *ord, by_q);
-        if (P > MAX_FP) {
-            shown = MAX_FP;
-            snprintf(fp->note, sizeof fp->note, "fixed points: the %d slowest (smallest q) of %d", shown, P);
-        }
+    if (have_q && P > MAX_FP) {
+        shown = MAX_FP;
+        snprintf(fp->note, sizeof fp->note, "fixed points: the %d slowest (smallest q) of %d", shown, P);
     }
     fp->P = shown;
     fp->p = malloc((size_t)shown * t->K * sizeof(double));
@@ -437,15 +425,13 @@ static sl_status draw_pca(fig_job *j, int nd)
     st = write_traj(f, "traj", &t, nd, 0, &file);
     if (!st && fp.P) st = write_fp(f, &fp, t.K, nd, &fpf);
     if (!st) {
-        cJSON *s = rd_exists(j->run, "analysis/pca/summary.json") ? rd_json(j->run, "analysis/pca/summary.json", &st) : NULL;
-        st = SL_OK;
-        sl_clear_error();
-        const cJSON *pr = cJSON_GetObjectItemCaseSensitive(s, "participation_ratio");
+        cJSON *s = rd_json_opt(j->run, "analysis/pca/summary.json");
+        const double pr = rd_json_num(s, "participation_ratio");
+        cJSON_Delete(s);
         char title[160];
         snprintf(title, sizeof title, "PCA trajectories%s", fp.P ? " and fixed points" : "");
-        if (cJSON_IsNumber(pr))
-            snprintf(title + strlen(title), sizeof title - strlen(title), " (participation ratio %.1f)", pr->valuedouble);
-        cJSON_Delete(s);
+        if (!isnan(pr))
+            snprintf(title + strlen(title), sizeof title - strlen(title), " (participation ratio %.1f)", pr);
         cond_key(f, &t);
         fig_cmd(f, "set title %s font \",13\"\n", fig_quote(title));
         fig_cmd(f, "set key outside right top font \",9\" samplen 1.5 spacing 1.1\n");
@@ -485,13 +471,11 @@ sl_status fig_draw_jpca(fig_job *j)
         st = write_traj(f, part, &t, 2, 2 * p, &files[p]);
     }
     if (!st) {
-        cJSON *s = rd_exists(j->run, "analysis/jpca/summary.json") ? rd_json(j->run, "analysis/jpca/summary.json", &st) : NULL;
-        st = SL_OK;
-        sl_clear_error();
-        const cJSON *rs = cJSON_GetObjectItemCaseSensitive(s, "rotation_strength");
-        char title[160] = "jPCA: rotational dynamics";
-        if (cJSON_IsNumber(rs)) snprintf(title, sizeof title, "jPCA: rotational dynamics (rotation strength %.2f)", rs->valuedouble);
+        cJSON *s = rd_json_opt(j->run, "analysis/jpca/summary.json");
+        const double rs = rd_json_num(s, "rotation_strength");
         cJSON_Delete(s);
+        char title[160] = "jPCA: rotational dynamics";
+        if (!isnan(rs)) snprintf(title, sizeof title, "jPCA: rotational dynamics (rotation strength %.2f)", rs);
         cond_key(f, &t);
         fig_cmd(f, "set multiplot layout 1,%d title %s font \",13\" %s\nset grid lc rgb \"#eeeeee\"\nset size ratio -1\n",
                 planes, fig_quote(title), fig_margins(f, 70, 20, 60, 110, 90, 0));

@@ -13,19 +13,13 @@
 
 #include "report/figure.h"
 
-static double field(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
 /* The level of an entry: "strength", "fraction", else the first number
  * that is not an error statistic. */
 static double level(const cJSON *e, const char **name)
 {
     static const char *keys[] = {"strength", "fraction", "level", "n_units", "count"};
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        double v = field(e, keys[i]);
+        double v = rd_json_num(e, keys[i]);
         if (!isnan(v)) {
             *name = keys[i];
             return v;
@@ -86,7 +80,7 @@ sl_status fig_draw_perturb(fig_job *j)
         {
             const char *lname;
             double lv = level(e, &lname);
-            fprintf(o, "%g %.6g %.6g", lv, field(e, "mean_error_pct"), field(e, "sd_error_pct"));
+            fprintf(o, "%g %.6g %.6g", lv, rd_json_num(e, "mean_error_pct"), rd_json_num(e, "sd_error_pct"));
             if (nr > 1) {
                 double m = NAN, s = NAN;
                 const cJSON *e2;
@@ -95,8 +89,8 @@ sl_status fig_draw_perturb(fig_job *j)
                     const char *l2;
                     double v2 = level(e2, &l2);
                     if (fabs(v2 - lv) <= 1e-9 * fmax(1, fabs(lv))) {
-                        m = field(e2, "mean_error_pct");
-                        s = field(e2, "sd_error_pct");
+                        m = rd_json_num(e2, "mean_error_pct");
+                        s = rd_json_num(e2, "sd_error_pct");
                     }
                 }
                 fprintf(o, " %.6g %.6g", m, s);

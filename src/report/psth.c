@@ -70,21 +70,35 @@ static void time_tics(fig *f, const double *t, int T)
         }
 }
 
+/* analysis/compare/<model>.npy and <data>.npy (C×T×·) on compare's
+ * time.npy (T, at least min_T steps), checked to align; on failure the
+ * arrays read so far are left for the caller to free. */
+static sl_status read_compare(const char *run, const char *model, const char *data, int min_T, double **m,
+                              int64_t sm[8], double **d, int64_t sd[8], double **t)
+{
+    char rm[96], rdd[96];
+    int64_t stt[8];
+    snprintf(rm, sizeof rm, "analysis/compare/%s.npy", model);
+    snprintf(rdd, sizeof rdd, "analysis/compare/%s.npy", data);
+    sl_status st = rd_npy_dims(run, rm, 3, m, sm);
+    if (!st) st = rd_npy_dims(run, rdd, 3, d, sd);
+    if (!st) st = rd_npy_dims(run, "analysis/compare/time.npy", 1, t, stt);
+    if (!st && (sm[0] != sd[0] || sm[1] != sd[1] || sm[1] != stt[0] || sm[1] < min_T))
+        st = sl_fail(SL_EFORMAT, "%s/analysis/compare: %s %lld×%lld, %s %lld×%lld and time %lld do not align", run,
+                     model, (long long)sm[0], (long long)sm[1], data, (long long)sd[0], (long long)sd[1],
+                     (long long)stt[0]);
+    return st;
+}
+
 /* The psth after compare: model units above recorded neurons, both on
  * analysis/compare/time.npy. */
 static sl_status psth_compared(fig_job *j, const rd_activity *a)
 {
     fig *f = &j->f;
     double *m = NULL, *d = NULL, *t = NULL;
-    int64_t sm[8], sd[8], stt[8];
+    int64_t sm[8], sd[8];
     char *fm = NULL, *fd = NULL;
-    sl_status st = rd_npy_dims(j->run, "analysis/compare/model_rates.npy", 3, &m, sm);
-    if (!st) st = rd_npy_dims(j->run, "analysis/compare/data_rates.npy", 3, &d, sd);
-    if (!st) st = rd_npy_dims(j->run, "analysis/compare/time.npy", 1, &t, stt);
-    if (!st && (sm[0] != sd[0] || sm[1] != sd[1] || sm[1] != stt[0] || sm[1] < 2))
-        st = sl_fail(SL_EFORMAT, "%s/analysis/compare: model_rates %lld×%lld, data_rates %lld×%lld and time %lld do not align",
-                     j->run, (long long)sm[0], (long long)sm[1], (long long)sd[0], (long long)sd[1],
-                     (long long)stt[0]);
+    sl_status st = read_compare(j->run, "model_rates", "data_rates", 2, &m, sm, &d, sd, &t);
     const int C = st ? 0 : (int)sm[0], T = st ? 0 : (int)sm[1];
     const int cols = f->width < 900 ? 2 : 4;
     int mu[4], du[4], nm = 0, nd = 0;
@@ -169,14 +183,8 @@ sl_status fig_draw_compare_pcs(fig_job *j)
 {
     fig *f = &j->f;
     double *m = NULL, *d = NULL, *t = NULL;
-    int64_t sm[8], sd[8], stt[8];
-    sl_status st = rd_npy_dims(j->run, "analysis/compare/model_pcs.npy", 3, &m, sm);
-    if (!st) st = rd_npy_dims(j->run, "analysis/compare/data_pcs.npy", 3, &d, sd);
-    if (!st) st = rd_npy_dims(j->run, "analysis/compare/time.npy", 1, &t, stt);
-    if (!st && (sm[0] != sd[0] || sm[1] != sd[1] || sm[1] != stt[0]))
-        st = sl_fail(SL_EFORMAT, "%s/analysis/compare: model_pcs %lld×%lld, data_pcs %lld×%lld and time %lld do not align",
-                     j->run, (long long)sm[0], (long long)sm[1], (long long)sd[0], (long long)sd[1],
-                     (long long)stt[0]);
+    int64_t sm[8], sd[8];
+    sl_status st = read_compare(j->run, "model_pcs", "data_pcs", 1, &m, sm, &d, sd, &t);
     char *fm = NULL, *fd = NULL;
     int C = st ? 0 : (int)sm[0], T = st ? 0 : (int)sm[1];
     int k = st ? 0 : (int)(sm[2] < sd[2] ? sm[2] : sd[2]);

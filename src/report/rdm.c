@@ -47,12 +47,6 @@ static void heat_style(fig *f)
                "set cblabel \"dissimilarity (a.u.)\"\nset colorbox\n");
 }
 
-static double jnum(const cJSON *j, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
 sl_status fig_draw_rdm(fig_job *j)
 {
     fig *f = &j->f;
@@ -69,7 +63,7 @@ sl_status fig_draw_rdm(fig_job *j)
         char numbers[256];
         snprintf(numbers, sizeof numbers,
                  "RSA Spearman ρ = %.3f    linear CKA = %.3f\\nmean CCA R² = %.3f    Procrustes distance = %.3f",
-                 jnum(c, "rsa_spearman"), jnum(c, "cka_linear"), jnum(c, "cca_mean_r2"), jnum(c, "procrustes"));
+                 rd_json_num(c, "rsa_spearman"), rd_json_num(c, "cka_linear"), rd_json_num(c, "cca_mean_r2"), rd_json_num(c, "procrustes"));
         fig_cmd(f, "set multiplot layout 1,2 title \"Representational dissimilarity: model vs recorded neurons\\n%s\" "
                    "font \",13\"\n",
                 numbers);

@@ -91,16 +91,10 @@ sl_status rd_npy_dims(const char *run, const char *rel, int ndim, double **data,
     return SL_OK;
 }
 
-void *rd_json(const char *run, const char *rel, sl_status *st)
+char *rd_slurp(const char *path, size_t *n)
 {
-    char *p = rd_path(run, rel);
-    FILE *f = p ? fopen(p, "rb") : NULL;
-    if (!f) {
-        *st = sl_fail(SL_EIO, "cannot open %s/%s: %s", run, rel, strerror(errno));
-        free(p);
-        return NULL;
-    }
-    free(p);
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
     size_t cap = 8192, len = 0;
     char *text = malloc(cap);
     for (size_t r; text && (r = fread(text + len, 1, cap - len - 1, f)) > 0;) {
@@ -114,12 +108,33 @@ void *rd_json(const char *run, const char *rel, sl_status *st)
                 text = t;
         }
     }
+    int bad = ferror(f);
     fclose(f);
+    if (text && bad) {
+        free(text);
+        errno = EIO;
+        return NULL;
+    }
     if (!text) {
-        *st = sl_fail(SL_ENOMEM, "%s/%s: out of memory", run, rel);
+        errno = ENOMEM;
         return NULL;
     }
     text[len] = 0;
+    *n = len;
+    return text;
+}
+
+void *rd_json(const char *run, const char *rel, sl_status *st)
+{
+    char *p = rd_path(run, rel);
+    size_t len;
+    char *text = p ? rd_slurp(p, &len) : NULL;
+    free(p);
+    if (!text) {
+        *st = errno == ENOMEM ? sl_fail(SL_ENOMEM, "%s/%s: out of memory", run, rel)
+                              : sl_fail(SL_EIO, "cannot open %s/%s: %s", run, rel, strerror(errno));
+        return NULL;
+    }
     cJSON *j = cJSON_Parse(text);
     free(text);
     if (!j) {
@@ -128,6 +143,20 @@ void *rd_json(const char *run, const char *rel, sl_status *st)
     }
     *st = SL_OK;
     return j;
+}
+
+void *rd_json_opt(const char *run, const char *rel)
+{
+    sl_status st;
+    void *j = rd_exists(run, rel) ? rd_json(run, rel, &st) : NULL;
+    sl_clear_error();
+    return j;
+}
+
+double rd_json_num(const void *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
 const char *rd_label(const char *run, char *buf, size_t n)
@@ -175,10 +204,7 @@ sl_status rd_time_axis(const char *run, int T, double **time, char *xlabel, size
         for (int i = 0; i < T; i++) t[i] = i;
     }
     snprintf(xlabel, n, "time (s)");
-    cJSON *s = rd_exists(run, "analysis/activity/summary.json")
-                   ? rd_json(run, "analysis/activity/summary.json", &st)
-                   : NULL;
-    sl_clear_error();
+    cJSON *s = rd_json_opt(run, "analysis/activity/summary.json");
     const cJSON *tz = s ? cJSON_GetObjectItemCaseSensitive(s, "time_zero") : NULL;
     if (cJSON_IsString(tz) && tz->valuestring[0])
         snprintf(xlabel, n, "time from %s (s)", tz->valuestring);
@@ -316,10 +342,7 @@ static sl_status activity_from_analysis(const char *run, int need_rates, rd_acti
     for (int c = 0; c < a->C; c++) memcpy(a->time + (size_t)c * a->T, t1, (size_t)a->T * sizeof(double));
     free(t1);
     if ((st = alloc_labels(a))) return st;
-    cJSON *cj = rd_exists(run, "analysis/activity/conditions.json")
-                    ? rd_json(run, "analysis/activity/conditions.json", &st)
-                    : NULL;
-    sl_clear_error();
+    cJSON *cj = rd_json_opt(run, "analysis/activity/conditions.json");
     const cJSON *list = cJSON_IsArray(cj) ? cj : cJSON_GetObjectItemCaseSensitive(cj, "conditions");
     short_labels(cJSON_IsArray(list) ? list : NULL, a);
     cJSON_Delete(cj);

@@ -42,17 +42,17 @@ sl_status fig_draw_selectivity(fig_job *j)
             int b = (int)((dp[i] - lo) / w);
             count[b < 0 ? 0 : b >= BINS ? BINS - 1 : b]++;
         }
-    int top[4], nt = 0, maxcount = 0;
+    int top[4], maxcount = 0;
     for (int b = 0; b < BINS; b++) maxcount = count[b] > maxcount ? count[b] : maxcount;
-    for (; nt < 4 && nt < finite; nt++) {
-        int best = -1;
-        for (int i = 0; i < N; i++) {
-            int used = !isfinite(dp[i]);
-            for (int q = 0; q < nt; q++) used |= top[q] == i;
-            if (!used && (best < 0 || fabs(dp[i]) > fabs(dp[best]))) best = i;
-        }
-        top[nt] = best;
+    /* the units of largest |d′|; a unit without a finite d′ is never one */
+    double *score = malloc((size_t)N * sizeof *score);
+    if (!score) {
+        free(dp);
+        return sl_fail(SL_ENOMEM, "out of memory");
     }
+    for (int i = 0; i < N; i++) score[i] = isfinite(dp[i]) ? fabs(dp[i]) : -INFINITY;
+    const int nt = fig_top_k(score, N, finite < 4 ? finite : 4, top);
+    free(score);
     char *fh = NULL, *fr = NULL;
     FILE *o;
     if (!(st = fig_data(f, "hist", "bin_centre count", &o, &fh))) {
@@ -78,11 +78,7 @@ sl_status fig_draw_selectivity(fig_job *j)
     if (!st) {
         /* the split in the title (summary.json "split") */
         char title[256] = "Selectivity (d′ of each unit for the split in summary.json)";
-        sl_status sst = SL_OK;
-        cJSON *sum = rd_exists(j->run, "analysis/selectivity/summary.json")
-                         ? rd_json(j->run, "analysis/selectivity/summary.json", &sst)
-                         : NULL;
-        sl_clear_error();
+        cJSON *sum = rd_json_opt(j->run, "analysis/selectivity/summary.json");
         const cJSON *split = cJSON_GetObjectItemCaseSensitive(sum, "split");
         if (cJSON_IsString(split)) snprintf(title, sizeof title, "Selectivity d′ of each unit: %s", split->valuestring);
         cJSON_Delete(sum);

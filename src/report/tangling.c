@@ -10,13 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/geometry.h"
 #include "report/figure.h"
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 sl_status fig_draw_tangling(fig_job *j)
 {
@@ -59,19 +54,16 @@ sl_status fig_draw_tangling(fig_job *j)
         }
         for (int t = 0; t < T; t++) {
             for (int c = 0; c < C; c++) col[c] = q[(size_t)c * T + t];
-            qsort(col, C, sizeof(double), cmp_double);
-            fprintf(o, "%.6g %.6g\n", time[t], C % 2 ? col[C / 2] : 0.5 * (col[C / 2 - 1] + col[C / 2]));
+            fprintf(o, "%.6g %.6g\n", time[t], geo_median(col, (size_t)C));
         }
         st = fig_data_close(o, file);
     }
     if (!st) {
-        cJSON *s = rd_exists(j->run, "analysis/tangling/summary.json") ? rd_json(j->run, "analysis/tangling/summary.json", &st) : NULL;
-        st = SL_OK;
-        sl_clear_error();
-        const cJSON *m = cJSON_GetObjectItemCaseSensitive(s, "tangling_median");
-        char title[128] = "Trajectory tangling Q(t)";
-        if (cJSON_IsNumber(m)) snprintf(title, sizeof title, "Trajectory tangling Q(t) (median %.3g)", m->valuedouble);
+        cJSON *s = rd_json_opt(j->run, "analysis/tangling/summary.json");
+        const double m = rd_json_num(s, "tangling_median");
         cJSON_Delete(s);
+        char title[128] = "Trajectory tangling Q(t)";
+        if (!isnan(m)) snprintf(title, sizeof title, "Trajectory tangling Q(t) (median %.3g)", m);
         fig_cmd(f, "set title %s font \",13\"\nset xlabel %s\nset ylabel \"tangling Q (a.u.)\"\n"
                    "set grid lc rgb \"#eeeeee\"\nset key top right font \",9\"\nset yrange [0:*]\n",
                 fig_quote(title), fig_quote(xlabel));
@@ -133,15 +125,11 @@ sl_status fig_draw_tangling_muscles(fig_job *j)
         st = fig_data_close(o, file);
     }
     if (!st) {
-        cJSON *sum = rd_exists(j->run, "analysis/tangling/summary.json")
-                         ? rd_json(j->run, "analysis/tangling/summary.json", &st) : NULL;
-        st = SL_OK;
-        sl_clear_error();
-        const cJSON *r = cJSON_GetObjectItemCaseSensitive(sum, "state_over_output");
-        char title[160] = "Population vs output tangling";
-        if (cJSON_IsNumber(r))
-            snprintf(title, sizeof title, "Population vs output tangling (median ratio %.2f)", r->valuedouble);
+        cJSON *sum = rd_json_opt(j->run, "analysis/tangling/summary.json");
+        const double r = rd_json_num(sum, "state_over_output");
         cJSON_Delete(sum);
+        char title[160] = "Population vs output tangling";
+        if (!isnan(r)) snprintf(title, sizeof title, "Population vs output tangling (median ratio %.2f)", r);
         lo *= 0.7;
         hi *= 1.4;
         fig_cmd(f, "set title %s font \",13\"\nset xlabel \"tangling of the outputs / targets\"\n"
