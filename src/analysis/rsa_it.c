@@ -19,7 +19,7 @@
  *
  * Runner `rsa_it` (CNN runs with one input channel): --data FILE (default
  * ../shared/data/kriegeskorte2008_92images_rsa/Kriegeskorte_Neuron2008_
- * supplementalData.mat, then /work/shared/data/...), --perms N (1000).
+ * supplementalData.mat relative to the working directory), --perms N (1000).
  * RUN/analysis/rsa_it/: rdm_layer_<i>.npy (92×92 float64), it_rdm.npy
  * (monkey IT), hit_rdm.npy (human IT), categories.json, summary.json. */
 #include <cjson/cJSON.h>
@@ -114,10 +114,9 @@ static sl_status write_rdm(const char *dir, const char *name, const double *a)
 sl_status sl_run_rsa_it(sl_analysis_ctx *ctx)
 {
     const char *file = sl_analysis_opt(ctx, "data");
-    static const char *const dflt[] = {"../shared/data/" DATA_NAME, "/work/shared/data/" DATA_NAME};
-    for (int k = 0; !file && k < 2; k++) {
-        FILE *f = fopen(dflt[k], "rb");
-        if (f) fclose(f), file = dflt[k];
+    if (!file) {
+        FILE *f = fopen("../shared/data/" DATA_NAME, "rb");
+        if (f) fclose(f), file = "../shared/data/" DATA_NAME;
     }
     if (!file)
         return sl_fail(SL_EIO, "rsa_it: the Kriegeskorte 2008 data is not at ../shared/data/%s "
